@@ -1,0 +1,20 @@
+"""Regular k×k convolution + BN + activation (stems, and the full-convolution MobileNet)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from nas.arch import BlockSpec
+from nas.blocks.base import Block, Conv
+from nas.blocks.layers import ConvBNAct
+
+
+class ConvBlock(Block):
+    name = "conv"
+    description = "regular k×k conv + BN + act"
+
+    def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
+        return ConvBNAct(in_channels=in_channels, out_channels=spec.out, kernel=spec.kernel, stride=spec.stride, act=spec.act)
+
+    def convs(self, spec: BlockSpec, *, in_channels: int) -> list[Conv]:
+        return [Conv(in_channels, spec.out, spec.kernel, spec.stride)]

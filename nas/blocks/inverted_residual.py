@@ -1,0 +1,88 @@
+"""Inverted-residual blocks: MobileNetV2's ``ibn`` and MobileDets' ``fused_ibn``.
+
+``ibn``: 1×1 expand (omitted when hidden == in) + BN + act, depthwise k×k + BN
++ act, optional SE, 1×1 linear projection + BN. ``fused_ibn`` replaces expand +
+depthwise by one regular k×k conv, which accelerators with wide vector units
+run better at low channel counts. Residual add when stride 1 and in == out.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from nas.arch import BlockSpec
+from nas.blocks.base import Block, Conv, expanded_channels, se_channels
+from nas.blocks.layers import ConvBNAct, Residual, SqueezeExcite
+from nas.errors import SpecError
+
+
+class _InvertedResidual(Block):
+    keys = ("kernel", "act", "expansion", "hidden", "se")
+
+    def validate(self, spec: BlockSpec) -> None:
+        super().validate(spec)
+        if spec.expansion is not None and spec.hidden is not None:
+            raise SpecError("give either expansion or hidden, not both", key="hidden")
+
+    def defaults(self) -> dict:
+        return {"kernel": 3, "act": "relu"}
+
+    def canonical(self, spec: BlockSpec, *, in_channels: int) -> BlockSpec:
+        from dataclasses import replace
+
+        return replace(spec, expansion=None, hidden=expanded_channels(spec, in_channels))
+
+    def has_residual(self, spec: BlockSpec, *, in_channels: int) -> bool:
+        return spec.stride == 1 and in_channels == spec.out
+
+    def _se(self, spec: BlockSpec, hidden: int) -> list[nn.Module]:
+        return [SqueezeExcite(channels=hidden, squeeze=se_channels(hidden, spec.se))] if spec.se else []
+
+    def _se_convs(self, spec: BlockSpec, hidden: int) -> list[Conv]:
+        if not spec.se:
+            return []
+        squeeze = se_channels(hidden, spec.se)
+        return [
+            Conv(hidden, squeeze, bias=True, norm=False, pooled=True, kind="se"),
+            Conv(squeeze, hidden, bias=True, norm=False, pooled=True, kind="se"),
+        ]
+
+    def _wrap(self, body: nn.Sequential, spec: BlockSpec, in_channels: int) -> nn.Module:
+        return Residual(body) if self.has_residual(spec, in_channels=in_channels) else body
+
+
+class InvertedBottleneck(_InvertedResidual):
+    name = "ibn"
+    description = "MobileNetV2 inverted residual: 1×1 expand, depthwise k×k, linear 1×1 projection"
+
+    def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
+        hidden = expanded_channels(spec, in_channels)
+        layers: list[nn.Module] = []
+        if hidden != in_channels:
+            layers.append(ConvBNAct(in_channels=in_channels, out_channels=hidden, act=spec.act))
+        layers.append(ConvBNAct(in_channels=hidden, out_channels=hidden, kernel=spec.kernel, stride=spec.stride, groups=hidden, act=spec.act))
+        layers += self._se(spec, hidden)
+        layers.append(ConvBNAct(in_channels=hidden, out_channels=spec.out))
+        return self._wrap(nn.Sequential(*layers), spec, in_channels)
+
+    def convs(self, spec: BlockSpec, *, in_channels: int) -> list[Conv]:
+        hidden = expanded_channels(spec, in_channels)
+        convs = [Conv(in_channels, hidden)] if hidden != in_channels else []
+        convs.append(Conv(hidden, hidden, spec.kernel, spec.stride, groups=hidden))
+        return convs + self._se_convs(spec, hidden) + [Conv(hidden, spec.out)]
+
+
+class FusedInvertedBottleneck(_InvertedResidual):
+    name = "fused_ibn"
+    description = "MobileDets fused inverted residual: regular k×k expand, linear 1×1 projection"
+
+    def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
+        hidden = expanded_channels(spec, in_channels)
+        layers: list[nn.Module] = [ConvBNAct(in_channels=in_channels, out_channels=hidden, kernel=spec.kernel, stride=spec.stride, act=spec.act)]
+        layers += self._se(spec, hidden)
+        layers.append(ConvBNAct(in_channels=hidden, out_channels=spec.out))
+        return self._wrap(nn.Sequential(*layers), spec, in_channels)
+
+    def convs(self, spec: BlockSpec, *, in_channels: int) -> list[Conv]:
+        hidden = expanded_channels(spec, in_channels)
+        return [Conv(in_channels, hidden, spec.kernel, spec.stride), *self._se_convs(spec, hidden), Conv(hidden, spec.out)]

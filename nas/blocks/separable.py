@@ -1,0 +1,23 @@
+"""MobileNetV1 depthwise-separable block: depthwise k×k + BN + act, pointwise 1×1 + BN + act."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from nas.arch import BlockSpec
+from nas.blocks.base import Block, Conv
+from nas.blocks.layers import ConvBNAct
+
+
+class SeparableBlock(Block):
+    name = "separable"
+    description = "MobileNetV1 depthwise k×k + pointwise 1×1, both with BN + act"
+
+    def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
+        return nn.Sequential(
+            ConvBNAct(in_channels=in_channels, out_channels=in_channels, kernel=spec.kernel, stride=spec.stride, groups=in_channels, act=spec.act),
+            ConvBNAct(in_channels=in_channels, out_channels=spec.out, act=spec.act),
+        )
+
+    def convs(self, spec: BlockSpec, *, in_channels: int) -> list[Conv]:
+        return [Conv(in_channels, in_channels, spec.kernel, spec.stride, groups=in_channels), Conv(in_channels, spec.out)]

@@ -1,0 +1,56 @@
+"""What every command shares: one-line errors and a non-zero exit instead of tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from nas.errors import NasError
+
+
+def run(main: Callable[[argparse.Namespace], int | None], parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    args = parser.parse_args(argv)
+    try:
+        return int(main(args) or 0)
+    except NasError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head`
+        sys.stderr.close()
+        return 0
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"{parser.prog}: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", nargs="?", help="space name, space or arch YAML, or compact arch string")
+    parser.add_argument("--width", type=positive_float, help="width multiplier α (spaces only)")
+    parser.add_argument("--resolution", type=positive_int, help="input resolution (H = W)")
+    parser.add_argument("--num-classes", type=positive_int, help="classifier outputs")
+    parser.add_argument("--sample", type=int, metavar="SEED", help="draw a random architecture from a space with choices")

@@ -1,0 +1,195 @@
+"""Latency lookup tables: a provenance header and one entry per op key, in YAML.
+
+Each entry is ``key: [median_ms, p10_ms, p90_ms, runs]`` (one flow list per line,
+so a 10,000-entry table loads in well under a second with libyaml). The header
+says where the numbers come from: ``source`` is ``measured``, ``modelled``,
+``fitted`` or ``imported``; a modelled number is never presented as a measurement.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from nas.arch import ArchSpec
+from nas.errors import NasError
+from nas.io import atomic_write_text
+from nas.latency.signature import arch_keys
+
+FORMAT = "nas-latency-table"
+FORMAT_VERSION = 1
+SOURCES = ("measured", "modelled", "fitted", "imported")
+
+
+class TableError(NasError):
+    """A table file that cannot be read, or that lacks entries an architecture needs."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+    runs: int
+
+    def to_list(self) -> list[float | int]:
+        return [round(self.median_ms, 6), round(self.p10_ms, 6), round(self.p90_ms, 6), self.runs]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Table latency of one architecture with the per-layer breakdown (ms)."""
+
+    latency_ms: float
+    breakdown: tuple[tuple[str, str, float], ...]  # (layer, key, ms)
+    raw_sum_ms: float
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "latency_ms": self.latency_ms,
+            "raw_sum_ms": self.raw_sum_ms,
+            "source": self.source,
+            "breakdown": [{"layer": layer, "key": key, "ms": ms} for layer, key, ms in self.breakdown],
+        }
+
+
+class MissingEntriesError(TableError):
+    def __init__(self, missing: list[str], *, table: "LatencyTable", hint: str) -> None:
+        self.missing = missing
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        super().__init__(f"{table.path or table.device}: no entry for {len(missing)} op(s): {shown}; fill them with: {hint}")
+
+
+@dataclass
+class LatencyTable:
+    header: dict[str, Any]
+    entries: dict[str, Entry] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def device(self) -> str:
+        return str(self.header.get("device", {}).get("name", "?"))
+
+    @property
+    def precision(self) -> str:
+        return str(self.header.get("precision", "fp32"))
+
+    @property
+    def source(self) -> str:
+        return str(self.header.get("source", "?"))
+
+    @property
+    def correction(self) -> dict[str, float] | None:
+        return self.header.get("correction")
+
+    # -- prediction ----------------------------------------------------------------------
+    def missing(self, arch: ArchSpec) -> list[str]:
+        return [key for _, key in arch_keys(arch, self.precision) if key not in self.entries]
+
+    def latency(self, arch: ArchSpec) -> float:
+        """Hot path of the search: a dict lookup per layer, then the table's context correction."""
+        entries = self.entries
+        try:
+            total = sum(entries[key].median_ms for _, key in arch_keys(arch, self.precision))
+        except KeyError:
+            raise self._missing_error(self.missing(arch), arch) from None
+        return self._correct(total, len(arch.blocks) + 2)
+
+    def predict(self, arch: ArchSpec) -> Prediction:
+        keys = arch_keys(arch, self.precision)
+        missing = [key for _, key in keys if key not in self.entries]
+        if missing:
+            raise self._missing_error(missing, arch)
+        raw = [(layer, key, self.entries[key].median_ms) for layer, key in keys]
+        total = sum(ms for _, _, ms in raw)
+        corrected = self._correct(total, len(raw))
+        scale = corrected / total if total > 0 else 1.0
+        breakdown = tuple((layer, key, ms * scale) for layer, key, ms in raw)
+        return Prediction(corrected, breakdown, total, self.source)
+
+    def _correct(self, total: float, layers: int) -> float:
+        """Context correction stored in the header: ``scale × sum + per_layer_ms × layers + offset_ms``."""
+        correction = self.correction
+        if not correction:
+            return total
+        return correction.get("scale", 1.0) * total + correction.get("per_layer_ms", 0.0) * layers + correction.get("offset_ms", 0.0)
+
+    def _missing_error(self, missing: list[str], arch: ArchSpec) -> MissingEntriesError:
+        res = f" --resolution {arch.resolution}" if arch.resolution else ""
+        hint = f"nas-profile --device {self.device} --space <space of {arch.name}>{res} --precision {self.precision}"
+        return MissingEntriesError(sorted(set(missing)), table=self, hint=hint)
+
+    # -- file form -------------------------------------------------------------------------
+    def save(self, path: str | Path | None = None) -> Path:
+        target = Path(path or self.path or "")
+        if not str(target):
+            raise TableError("no path to save the latency table to")
+        header = {"format": FORMAT, "version": FORMAT_VERSION, **{k: v for k, v in self.header.items() if k not in ("format", "version")}}
+        lines = [yaml.safe_dump(header, sort_keys=False, width=120).rstrip(), "entries:"]
+        for key in sorted(self.entries):
+            values = ", ".join(repr(v) for v in self.entries[key].to_list())
+            lines.append(f"  {key}: [{values}]")
+        atomic_write_text(target, "\n".join(lines) + "\n")
+        self.path = target
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LatencyTable":
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise TableError(f"{path}: cannot read latency table: {error.strerror}") from None
+        try:
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise TableError(f"{path}: corrupted latency table (invalid YAML{where}); re-create it with nas-profile") from None
+        return cls.from_data(data, path=path)
+
+    @classmethod
+    def from_data(cls, data: Any, *, path: Path | None = None) -> "LatencyTable":
+        where = str(path) if path else "latency table"
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise TableError(f"{where}: not a latency table (expected 'format: {FORMAT}')")
+        version = data.get("version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise TableError(f"{where}: table format version {version!r} is newer than this program reads ({FORMAT_VERSION}); upgrade the framework")
+        if data.get("source") not in SOURCES:
+            raise TableError(f"{where}: source must be one of {', '.join(SOURCES)}, got {data.get('source')!r}")
+        raw = data.get("entries") or {}
+        if not isinstance(raw, dict):
+            raise TableError(f"{where}: 'entries' must be a mapping of op key to [median, p10, p90, runs]")
+        entries = {}
+        for key, value in raw.items():
+            if not (isinstance(value, list) and len(value) == 4 and all(isinstance(v, (int, float)) for v in value)):
+                raise TableError(f"{where}: entries.{key}: expected [median_ms, p10_ms, p90_ms, runs], got {value!r} (truncated or corrupted file?)")
+            entries[key] = Entry(float(value[0]), float(value[1]), float(value[2]), int(value[3]))
+        header = {k: v for k, v in data.items() if k != "entries"}
+        return cls(header=header, entries=entries, path=path)
+
+    def merge(self, entries: dict[str, Entry]) -> None:
+        self.entries.update(entries)
+
+
+def new_header(*, device: str, description: str, source: str, precision: str, **extra: Any) -> dict[str, Any]:
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}")
+    return {
+        "device": {"name": device, "description": description},
+        "source": source,
+        "precision": precision,
+        "date": _dt.date.today().isoformat(),
+        "unit": "ms",
+        **extra,
+    }
+
+
+def keys_of(archs: Iterable[ArchSpec], precision: str) -> set[str]:
+    return {key for arch in archs for _, key in arch_keys(arch, precision)}
