@@ -154,11 +154,11 @@ def _check_layer_choices(stage: Stage, key: str, stride: int, defaults: Mapping[
                 fixed.update(out=stage.out[0], stride=stride if layer == 0 else 1)
                 block_from_dict(relevant_keys(fixed), key=f"{key}.ops.{op}")
         return
-    for layer in (0, 1):
+    used = {"type", *defaults}
+    for layer in (1, 0):
         choices = stage.layer_choices(layer)
         if "type" not in choices:
             raise SpecError("missing required key", key=f"{key}.block.type")
-        used = {"type", *defaults}
         for type_name in choices["type"]:
             try:
                 block_type = get_block(type_name)
@@ -172,9 +172,9 @@ def _check_layer_choices(stage: Stage, key: str, stride: int, defaults: Mapping[
             for name in relevant:
                 for value in choices[name][1:]:
                     block_from_dict({**base, name: value}, key=f"{key}.block")
-        unused = [name for name in choices if name not in used]
-        if unused:
-            raise SpecError(f"no block type of this stage uses this key (types: {', '.join(map(str, choices['type']))})", key=f"{key}.block.{unused[0]}")
+    unused = [name for name in {**dict(stage.block), **dict(stage.first)} if name not in used]
+    if unused:
+        raise SpecError(f"no block type of this stage uses this key (types: {', '.join(map(str, dict(stage.block)['type']))})", key=f"{key}.block.{unused[0]}")
 
 
 def _parse(data: Any, source: str) -> SpaceDefinition:

@@ -1,0 +1,310 @@
+"""Profiling: each op of a space → the real torch block → ONNX (fp32 or int8 QDQ) → timed runs.
+
+Tables are priced on the graph that is deployed: the block is built by the same
+code as the network, exported with the TorchScript ONNX exporter (opset 17) in
+eval mode (BN folded by onnxruntime's optimizer), optionally quantized with
+onnxruntime's static QDQ quantization, and timed by onnxruntime with one thread
+and ``ORT_ENABLE_ALL``. ``build_table`` is resumable: it skips keys already in
+the table and saves atomically every few entries, so a killed run loses at most
+the entries since the last save and never leaves a broken file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import statistics
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence, Union
+
+import numpy as np
+
+from nas.arch import ArchSpec
+from nas.latency.backends import Backend, Job, MeasureResult
+from nas.latency.signature import head_key, op_key
+from nas.latency.table import Entry, LatencyTable, TableError, new_header
+from nas.space.space import HeadOp, Op
+
+OPSET = 17
+INPUT_NAME = "x"
+
+
+# -- op → torch module -------------------------------------------------------------------------
+def op_input_shape(op: Union[Op, HeadOp]) -> tuple[int, int, int, int]:
+    return (1, op.in_channels, op.in_size, op.in_size)
+
+
+def op_module(op: Union[Op, HeadOp]) -> Any:
+    """The torch module a network would contain for this op (eval mode: BN as deployed)."""
+    from torch import nn
+
+    from nas.blocks import get_block
+    from nas.blocks.layers import ConvBNAct
+
+    if isinstance(op, HeadOp):
+        conv: nn.Module = ConvBNAct(in_channels=op.in_channels, out_channels=op.out, act=op.act) if op.out else nn.Identity()
+        features = op.out or op.in_channels
+        module = nn.Sequential(conv, nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(features, op.num_classes))
+    else:
+        module = get_block(op.spec.type).module(op.spec, in_channels=op.in_channels)
+    _randomise_bn(module)
+    return module.eval()
+
+
+def _randomise_bn(module: Any) -> None:
+    """Non-trivial BN statistics, so no exporter or optimizer can treat a layer as identity."""
+    import torch
+    from torch import nn
+
+    generator = torch.Generator().manual_seed(0)
+    for sub in module.modules():
+        if isinstance(sub, nn.BatchNorm2d):
+            with torch.no_grad():
+                sub.running_mean.copy_(torch.randn(sub.num_features, generator=generator) * 0.1)
+                sub.running_var.copy_(torch.rand(sub.num_features, generator=generator) + 0.5)
+
+
+def op_key_of(op: Union[Op, HeadOp], precision: str) -> str:
+    if isinstance(op, HeadOp):
+        from nas.arch import HeadSpec
+
+        head = HeadSpec(out=op.out, act=op.act or "relu") if op.out else None
+        return head_key(head, in_channels=op.in_channels, in_size=op.in_size, num_classes=op.num_classes, precision=precision)
+    return op_key(op.spec, in_channels=op.in_channels, in_size=op.in_size, precision=precision)
+
+
+def space_jobs(ops: Sequence[Op], heads: Sequence[HeadOp], precision: str) -> list[Job]:
+    """One job per distinct key (equal ops from different stages collapse to one entry)."""
+    jobs: dict[str, Job] = {}
+    for op in [*ops, *heads]:
+        key = op_key_of(op, precision)
+        jobs.setdefault(key, Job(key=key, op=op))
+    return list(jobs.values())
+
+
+# -- ONNX export and int8 quantization -------------------------------------------------------------
+def export_onnx(module: Any, input_shape: Sequence[int], path: Path) -> Path:
+    """TorchScript exporter (``dynamo=False``): fast, no extra dependencies, stable on torch 2.x."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (torch.zeros(*input_shape),),
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT_NAME],
+            output_names=["y"],
+            do_constant_folding=True,
+        )
+    return path
+
+
+def quantize_int8(fp32_path: Path, int8_path: Path, input_shape: Sequence[int], *, calibration: int = 8, seed: int = 0) -> Path:
+    """Static QDQ quantization (per-channel weights, int8 activations) calibrated on random inputs."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class RandomReader(CalibrationDataReader):
+        def __init__(self) -> None:
+            rng = np.random.default_rng(seed)
+            self._batches = iter([{INPUT_NAME: rng.standard_normal(input_shape).astype(np.float32)} for _ in range(calibration)])
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self._batches, None)
+
+    prepared = Path(int8_path).with_suffix(".pre.onnx")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepared),
+            str(int8_path),
+            RandomReader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )
+    prepared.unlink(missing_ok=True)
+    return Path(int8_path)
+
+
+def export_op(op: Union[Op, HeadOp], directory: Path, *, precision: str, name: str = "op") -> Path:
+    fp32 = export_onnx(op_module(op), op_input_shape(op), Path(directory) / f"{name}.onnx")
+    return quantize_int8(fp32, Path(directory) / f"{name}.int8.onnx", op_input_shape(op)) if precision == "int8" else fp32
+
+
+def export_arch(arch: ArchSpec, directory: Path, *, precision: str, name: str = "model") -> Path:
+    """The whole network, exported like its ops (same exporter, opset and quantization)."""
+    from nas.builder import build_model
+
+    model = build_model(arch)
+    _randomise_bn(model)
+    shape = (1, arch.in_channels, arch.resolution, arch.resolution)
+    fp32 = export_onnx(model.eval(), shape, Path(directory) / f"{name}.onnx")
+    return quantize_int8(fp32, Path(directory) / f"{name}.int8.onnx", shape) if precision == "int8" else fp32
+
+
+# -- timing ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TimingOptions:
+    """How one model is timed: warm-up, then runs until both ``min_runs`` and ``min_seconds`` are met."""
+
+    threads: int = 1
+    warmup: int = 10
+    min_runs: int = 50
+    max_runs: int = 2000
+    min_seconds: float = 0.25
+    outlier_mads: float = 5.0  # runs further than this many MADs above the median are dropped
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "threads": self.threads,
+            "warmup_runs": self.warmup,
+            "min_runs": self.min_runs,
+            "min_seconds": self.min_seconds,
+            "outliers": f"runs > median + {self.outlier_mads:g} MAD dropped",
+        }
+
+
+def make_session(path: Path, *, provider: str, threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    providers = [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
+    return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+
+
+def run_times_ms(session: Any, feed: dict[str, np.ndarray], runs: int) -> list[float]:
+    """``runs`` back-to-back calls, each timed alone (ms)."""
+    times = []
+    clock = time.perf_counter_ns
+    run = session.run
+    for _ in range(runs):
+        start = clock()
+        run(None, feed)
+        times.append((clock() - start) / 1e6)
+    return times
+
+
+def random_feed(session: Any, shape: Sequence[int]) -> dict[str, np.ndarray]:
+    name = session.get_inputs()[0].name
+    return {name: np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
+
+
+def summarise(times: Sequence[float], *, outlier_mads: float = 5.0) -> Entry:
+    """Median, p10, p90 of the runs left after dropping slow outliers (preemption, page faults)."""
+    values = np.asarray(times, dtype=float)
+    median = float(np.median(values))
+    mad = float(np.median(np.abs(values - median))) or 1e-9
+    kept = values[values <= median + outlier_mads * 1.4826 * mad]
+    return Entry(float(np.median(kept)), float(np.percentile(kept, 10)), float(np.percentile(kept, 90)), int(kept.size))
+
+
+def time_model(path: Path, shape: Sequence[int], *, provider: str, options: TimingOptions) -> Entry:
+    session = make_session(path, provider=provider, threads=options.threads)
+    feed = random_feed(session, shape)
+    run_times_ms(session, feed, options.warmup)
+    times: list[float] = []
+    deadline = time.perf_counter() + options.min_seconds
+    while len(times) < options.max_runs and (len(times) < options.min_runs or time.perf_counter() < deadline):
+        times += run_times_ms(session, feed, 10)
+    return summarise(times, outlier_mads=options.outlier_mads)
+
+
+def time_models_interleaved(models: Sequence[tuple[Path, Sequence[int]]], *, provider: str, options: TimingOptions, rounds: int, runs_per_round: int,
+                            progress: Callable[[int], None] | None = None) -> list[tuple[Entry, list[float]]]:
+    """Round-robin timing of several models, so a noisy spell of the machine hits them all alike.
+
+    Returns, per model, the summary over all runs and the median of each round (its run-to-run spread).
+    """
+    sessions = [make_session(path, provider=provider, threads=options.threads) for path, _ in models]
+    feeds = [random_feed(session, shape) for session, (_, shape) in zip(sessions, models)]
+    for session, feed in zip(sessions, feeds):
+        run_times_ms(session, feed, options.warmup)
+    times: list[list[float]] = [[] for _ in models]
+    round_medians: list[list[float]] = [[] for _ in models]
+    for r in range(rounds):
+        for i, (session, feed) in enumerate(zip(sessions, feeds)):
+            chunk = run_times_ms(session, feed, runs_per_round)
+            times[i] += chunk
+            round_medians[i].append(statistics.median(chunk))
+        if progress:
+            progress(r)
+    return [(summarise(t, outlier_mads=options.outlier_mads), m) for t, m in zip(times, round_medians)]
+
+
+# -- building a table -------------------------------------------------------------------------------
+class Saver:
+    """``on_entry`` callback: merge each entry and save atomically every ``every`` entries or ``seconds``."""
+
+    def __init__(self, *, table: LatencyTable, path: Path, every: int = 5, seconds: float = 10.0) -> None:
+        self.table, self.path, self.every, self.seconds = table, path, every, seconds
+        self._pending = 0
+        self._last = time.monotonic()
+
+    def __call__(self, key: str, entry: Entry) -> None:
+        self.table.entries[key] = entry
+        self._pending += 1
+        if self._pending >= self.every or time.monotonic() - self._last > self.seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self.table.save(self.path)
+        self._pending = 0
+        self._last = time.monotonic()
+
+
+def open_table(path: Path, *, device: Any, backend: Backend, precision: str) -> LatencyTable:
+    """The existing table at ``path`` (to extend or resume) or a new one with this backend's provenance."""
+    header = new_header(device=device.name, description=device.description, source=backend.source, precision=precision, **backend.header())
+    if not Path(path).exists():
+        return LatencyTable(header=header, path=Path(path))
+    table = LatencyTable.load(path)
+    if table.precision != precision:
+        raise TableError(f"{path}: table precision is {table.precision}, not {precision}; use --table to write another file")
+    if table.source != backend.source:
+        raise TableError(f"{path}: table is {table.source}, backend {backend.name} gives {backend.source} entries; use --table to write another file")
+    for key in ("runtime", "runtime_version", "provider", "threads", "graph_optimization"):
+        if key in header and key in table.header and header[key] != table.header[key]:
+            raise TableError(f"{path}: table {key} is {table.header[key]!r}, this run would use {header[key]!r}; use --table to write another file")
+    keep = {k: v for k, v in table.header.items() if k in ("fidelity", "correction", "spaces", "notes")}
+    table.header = {**header, **keep}
+    return table
+
+
+def build_table(jobs: Sequence[Job], *, table: LatencyTable, backend: Backend, precision: str, save_every: int = 5,
+                label: str | None = None) -> tuple[MeasureResult, int]:
+    """Measure the jobs the table lacks; returns the backend's result and how many were skipped."""
+    todo = [job for job in jobs if job.key not in table.entries]
+    skipped = len(jobs) - len(todo)
+    if label:
+        spaces = table.header.setdefault("spaces", [])
+        if label not in spaces:
+            spaces.append(label)
+    assert table.path is not None
+    saver = Saver(table=table, path=table.path, every=save_every)
+    try:
+        result = backend.measure(todo, precision=precision, on_entry=saver)
+        for key, entry in result.entries.items():
+            table.entries.setdefault(key, entry)
+    finally:
+        saver.flush()
+    if result.entries or not table.path.exists() or todo == [] and label:
+        table.save(table.path)
+    return result, skipped
