@@ -85,6 +85,14 @@ def space_jobs(ops: Sequence[Op], heads: Sequence[HeadOp], precision: str) -> li
     return list(jobs.values())
 
 
+def arch_jobs(arch: ArchSpec, precision: str) -> list[Job]:
+    """The jobs pricing one architecture (to profile a single arch rather than a space)."""
+    ops = [Op(pos.spec, pos.in_channels, pos.in_size) for pos in arch.positions()]
+    head = arch.head
+    heads = [HeadOp(arch.out_channels, arch.final_size, head.out if head else None, head.act if head else None, arch.num_classes)]
+    return space_jobs(ops, heads, precision)
+
+
 # -- ONNX export and int8 quantization -------------------------------------------------------------
 def export_onnx(module: Any, input_shape: Sequence[int], path: Path) -> Path:
     """TorchScript exporter (``dynamo=False``): fast, no extra dependencies, stable on torch 2.x."""

@@ -6,14 +6,14 @@ from typing import Any
 
 from nas.arch import ArchSpec
 from nas.counting import count
-from nas.proxies.base import Proxy
+from nas.proxies.base import Proxy, Report
 
 
 class ParamsProxy(Proxy):
     name = "params"
     description = "parameter count (baseline)"
 
-    def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None) -> float:
+    def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
         return float(count(arch).params)
 
 
@@ -21,7 +21,7 @@ class MacsProxy(Proxy):
     name = "macs"
     description = "multiply-accumulates (FLOPs baseline)"
 
-    def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None) -> float:
+    def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
         return float(count(arch).macs)
 
 
@@ -29,7 +29,7 @@ class DepthProxy(Proxy):
     name = "depth"
     description = "number of non-identity blocks"
 
-    def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None) -> float:
+    def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
         from nas.blocks import get_block
 
         depth = 0
