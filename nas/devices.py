@@ -55,11 +55,83 @@ CPU_INT8 = Device(
     backend="ort",
     table="cpu-int8.yaml",
 )
+GPU = Device(
+    name="gpu",
+    description="an NVIDIA GPU, onnxruntime CUDAExecutionProvider, fp32",
+    precision="fp32",
+    backend="ort",
+    table="gpu.yaml",
+    provider="CUDAExecutionProvider",
+    build_hint=(
+        "nas-profile --device gpu --backend ort --provider CUDAExecutionProvider --space SPACE "
+        "(on a host with an NVIDIA GPU and `pip install onnxruntime-gpu`; TensorrtExecutionProvider works the same way)"
+    ),
+)
+
+# -- modelled and imported targets (nas.latency.calibration, nas.latency.hwnasbench) ----------------
+_REPLACE_MODELLED = (
+    "modelled table shipped (python experiments/calibrate_devices.py rebuilds it); measured entries: "
+    "nas-profile --device {name} --backend bundle --out bundle/ --space SPACE, run bundle/run_bundle.py on the device, "
+    "then nas-profile import --device {name} results.csv --table NEW.yaml"
+)
+DSP = Device(
+    name="dsp",
+    description="Snapdragon 8 Gen 3 (SM8650) Hexagon HTP v75, w8a8 int8, TFLite + QNN delegate (modelled)",
+    precision="int8",
+    backend="analytic",
+    table="dsp.yaml",
+    provider="QNNExecutionProvider",
+    build_hint=_REPLACE_MODELLED.format(name="dsp"),
+)
+DSP_SM8550 = Device(
+    name="dsp-sm8550",
+    description="Snapdragon 8 Gen 2 (SM8550) Hexagon HTP v73, w8a8 int8, TFLite + QNN delegate (modelled)",
+    precision="int8",
+    backend="analytic",
+    table="dsp-sm8550.yaml",
+    provider="QNNExecutionProvider",
+    build_hint=_REPLACE_MODELLED.format(name="dsp-sm8550"),
+)
+EDGETPU = Device(
+    name="edgetpu",
+    description="Coral USB Accelerator (Edge TPU) on USB 3.0, int8, TFLite + libedgetpu (modelled)",
+    precision="int8",
+    backend="analytic",
+    table="edgetpu.yaml",
+    build_hint=_REPLACE_MODELLED.format(name="edgetpu"),
+)
+_IMPORT_HINT = "nas-profile import --format hw-nas-bench --device {name} ../shared/data/hw-nas-bench/fbnet_lut.json (fbnet space only)"
+PIXEL3 = Device(
+    name="pixel3",
+    description="Google Pixel 3 CPU, TFLite fp32 (HW-NAS-Bench FBNet-space LUT, imported)",
+    precision="fp32",
+    backend="imported",
+    table="pixel3.yaml",
+    build_hint=_IMPORT_HINT.format(name="pixel3"),
+)
+RASPI4 = Device(
+    name="raspi4",
+    description="Raspberry Pi 4 CPU, TFLite fp32 (HW-NAS-Bench FBNet-space LUT, imported)",
+    precision="fp32",
+    backend="imported",
+    table="raspi4.yaml",
+    build_hint=_IMPORT_HINT.format(name="raspi4"),
+)
+EDGEGPU = Device(
+    name="edgegpu",
+    description="NVIDIA Jetson TX2 GPU, fp32 (HW-NAS-Bench FBNet-space LUT, imported)",
+    precision="fp32",
+    backend="imported",
+    table="edgegpu.yaml",
+    build_hint=_IMPORT_HINT.format(name="edgegpu"),
+)
 
 DEVICES: Registry[Device] = Registry(
     kind="device",
     group="nas.devices",
-    builtins={"cpu": "nas.devices:CPU", "cpu-int8": "nas.devices:CPU_INT8"},
+    builtins={"cpu": "nas.devices:CPU", "cpu-int8": "nas.devices:CPU_INT8", "gpu": "nas.devices:GPU",
+              "dsp": "nas.devices:DSP", "dsp-sm8550": "nas.devices:DSP_SM8550", "edgetpu": "nas.devices:EDGETPU",
+              "pixel3": "nas.devices:PIXEL3", "raspi4": "nas.devices:RASPI4", "edgegpu": "nas.devices:EDGEGPU"},
     check=lambda obj: isinstance(obj, Device),
     expected="a nas.devices.Device",
 )

@@ -8,6 +8,7 @@ run better at low channel counts. Residual add when stride 1 and in == out.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from nas.arch import BlockSpec
@@ -51,25 +52,60 @@ class _InvertedResidual(Block):
         return Residual(body) if self.has_residual(spec, in_channels=in_channels) else body
 
 
+class ChannelShuffle(nn.Module):
+    """ShuffleNet/FBNet channel shuffle after a grouped 1×1 conv, so groups exchange information."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
 class InvertedBottleneck(_InvertedResidual):
     name = "ibn"
     description = "MobileNetV2 inverted residual: 1×1 expand, depthwise k×k, linear 1×1 projection"
+    extra_keys = ("groups",)  # FBNet's grouped 1×1 convs (k3_e1_g2); default 1 = MobileNetV2
+
+    def validate(self, spec: BlockSpec) -> None:
+        super().validate(spec)
+        groups = spec.option("groups", 1)
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+            raise SpecError(f"must be a positive integer, got {groups!r}", key="groups")
+
+    def canonical(self, spec: BlockSpec, *, in_channels: int) -> BlockSpec:
+        from dataclasses import replace
+
+        canonical = super().canonical(spec, in_channels=in_channels)
+        return replace(canonical, options=tuple(item for item in spec.options if item != ("groups", 1)))
+
+    def _groups(self, spec: BlockSpec, in_channels: int, hidden: int) -> int:
+        groups = spec.option("groups", 1)
+        if in_channels % groups or hidden % groups or spec.out % groups:
+            raise SpecError(f"groups={groups} must divide the input ({in_channels}), hidden ({hidden}) and output ({spec.out}) widths", key="groups")
+        return groups
 
     def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
         hidden = expanded_channels(spec, in_channels)
+        groups = self._groups(spec, in_channels, hidden)
         layers: list[nn.Module] = []
         if hidden != in_channels:
-            layers.append(ConvBNAct(in_channels=in_channels, out_channels=hidden, act=spec.act))
+            layers.append(ConvBNAct(in_channels=in_channels, out_channels=hidden, groups=groups, act=spec.act))
+            if groups > 1:
+                layers.append(ChannelShuffle(groups))
         layers.append(ConvBNAct(in_channels=hidden, out_channels=hidden, kernel=spec.kernel, stride=spec.stride, groups=hidden, act=spec.act))
         layers += self._se(spec, hidden)
-        layers.append(ConvBNAct(in_channels=hidden, out_channels=spec.out))
+        layers.append(ConvBNAct(in_channels=hidden, out_channels=spec.out, groups=groups))
         return self._wrap(nn.Sequential(*layers), spec, in_channels)
 
     def convs(self, spec: BlockSpec, *, in_channels: int) -> list[Conv]:
         hidden = expanded_channels(spec, in_channels)
-        convs = [Conv(in_channels, hidden)] if hidden != in_channels else []
+        groups = self._groups(spec, in_channels, hidden)
+        convs = [Conv(in_channels, hidden, groups=groups)] if hidden != in_channels else []
         convs.append(Conv(hidden, hidden, spec.kernel, spec.stride, groups=hidden))
-        return convs + self._se_convs(spec, hidden) + [Conv(hidden, spec.out)]
+        return convs + self._se_convs(spec, hidden) + [Conv(hidden, spec.out, groups=groups)]
 
 
 class FusedInvertedBottleneck(_InvertedResidual):

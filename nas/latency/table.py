@@ -93,9 +93,9 @@ class LatencyTable:
 
     def latency(self, arch: ArchSpec) -> float:
         """Hot path of the search: a dict lookup per layer, then the table's context correction."""
-        entries = self.entries
+        costs = self._costs()
         try:
-            total = sum(entries[key].median_ms for _, key in arch_keys(arch, self.precision))
+            total = sum(costs[key] for _, key in arch_keys(arch, self.precision))
         except KeyError:
             raise self._missing_error(self.missing(arch), arch) from None
         return self._correct(total, len(arch.blocks) + 2)
@@ -105,15 +105,34 @@ class LatencyTable:
         missing = [key for _, key in keys if key not in self.entries]
         if missing:
             raise self._missing_error(missing, arch)
-        raw = [(layer, key, self.entries[key].median_ms) for layer, key in keys]
-        total = sum(ms for _, _, ms in raw)
-        corrected = self._correct(total, len(raw))
+        costs = self._costs()
+        raw_total = sum(self.entries[key].median_ms for _, key in keys)
+        typed = [(layer, key, costs[key]) for layer, key in keys]
+        total = sum(ms for _, _, ms in typed)
+        corrected = self._correct(total, len(typed))
         scale = corrected / total if total > 0 else 1.0
-        breakdown = tuple((layer, key, ms * scale) for layer, key, ms in raw)
-        return Prediction(corrected, breakdown, total, self.source)
+        breakdown = tuple((layer, key, ms * scale) for layer, key, ms in typed)
+        return Prediction(corrected, breakdown, raw_total, self.source)
+
+    def _costs(self) -> dict[str, float]:
+        """Entry medians with the correction's per-op-class factors applied (``type_scale``), cached.
+
+        Rebuilt when entries are added or the correction is replaced; ``merge`` resets it.
+        """
+        correction = self.correction or {}
+        state = (len(self.entries), id(correction))
+        if getattr(self, "_cost_state", None) != state:
+            factors = sorted((correction.get("type_scale") or {}).items(), key=lambda item: -len(item[0]))
+
+            def factor(key: str) -> float:
+                return next((value for name, value in factors if key.startswith(name + "_")), 1.0)
+
+            self._cost_cache = {key: entry.median_ms * factor(key) for key, entry in self.entries.items()}
+            self._cost_state = state
+        return self._cost_cache
 
     def _correct(self, total: float, layers: int) -> float:
-        """Context correction stored in the header: ``scale × sum + per_layer_ms × layers + offset_ms``."""
+        """Context correction stored in the header: ``scale × Σ type_scale × entry + per_layer_ms × layers + offset_ms``."""
         correction = self.correction
         if not correction:
             return total
@@ -129,7 +148,8 @@ class LatencyTable:
         target = Path(path or self.path or "")
         if not str(target):
             raise TableError("no path to save the latency table to")
-        header = {"format": FORMAT, "version": FORMAT_VERSION, **{k: v for k, v in self.header.items() if k not in ("format", "version")}}
+        header = {"format": FORMAT, "version": FORMAT_VERSION, **{k: v for k, v in self.header.items() if k not in ("format", "version", "entry_count")}}
+        header["entry_count"] = len(self.entries)  # lets load() tell a table cut at a line end from a complete one
         lines = [yaml.safe_dump(header, sort_keys=False, width=120).rstrip(), "entries:"]
         for key in sorted(self.entries):
             values = ", ".join(repr(v) for v in self.entries[key].to_list())
@@ -145,6 +165,9 @@ class LatencyTable:
             text = path.read_text()
         except OSError as error:
             raise TableError(f"{path}: cannot read latency table: {error.strerror}") from None
+        data = _fast_parse(text)
+        if data is not None:
+            return cls.from_data(data, path=path)
         try:
             data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as error:
@@ -171,11 +194,45 @@ class LatencyTable:
             if not (isinstance(value, list) and len(value) == 4 and all(isinstance(v, (int, float)) for v in value)):
                 raise TableError(f"{where}: entries.{key}: expected [median_ms, p10_ms, p90_ms, runs], got {value!r} (truncated or corrupted file?)")
             entries[key] = Entry(float(value[0]), float(value[1]), float(value[2]), int(value[3]))
-        header = {k: v for k, v in data.items() if k != "entries"}
+        count = data.get("entry_count")
+        if isinstance(count, int) and count != len(entries):
+            raise TableError(f"{where}: truncated latency table: header says {count} entries, file has {len(entries)}; re-run the nas-profile command that wrote it")
+        header = {k: v for k, v in data.items() if k not in ("entries", "entry_count")}
         return cls(header=header, entries=entries, path=path)
 
     def merge(self, entries: dict[str, Entry]) -> None:
         self.entries.update(entries)
+        self._cost_state = None
+
+
+def _fast_parse(text: str) -> dict[str, Any] | None:
+    """The layout ``save`` writes, parsed without a YAML pass over the entries (10,000 entries in ~50 ms).
+
+    Returns None for anything else (hand-edited or damaged files), which the YAML path then reads or reports.
+    """
+    head, marker, body = text.partition("\nentries:\n")
+    if not marker:
+        return None
+    try:
+        data = yaml.load(head, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    raw: dict[str, list[float | int]] = {}
+    for line in body.splitlines():
+        key, sep, values = line.strip().rpartition(": [")
+        if not sep or not values.endswith("]") or not line.startswith("  "):
+            return None
+        parts = values[:-1].split(", ")
+        try:
+            raw[key] = [float(parts[0]), float(parts[1]), float(parts[2]), int(parts[3])] if len(parts) == 4 else []
+        except ValueError:
+            return None
+        if not raw[key]:
+            return None
+    data["entries"] = raw
+    return data
 
 
 def new_header(*, device: str, description: str, source: str, precision: str, **extra: Any) -> dict[str, Any]:

@@ -29,7 +29,7 @@ class Measured:
     p10_ms: float
     p90_ms: float
     runs: int
-    round_spread: float  # (max - min) / median of the per-round medians: run-to-run repeatability
+    round_spread: float  # interquartile range of the per-round medians / median: run-to-run repeatability
 
     def to_dict(self) -> dict[str, float]:
         return {"median_ms": self.median_ms, "p10_ms": self.p10_ms, "p90_ms": self.p90_ms, "runs": self.runs, "round_spread": self.round_spread}
@@ -52,7 +52,8 @@ def measure_archs(archs: Sequence[ArchSpec], *, precision: str, provider: str = 
         bar.close()
     measured = []
     for entry, medians in results:
-        spread = (max(medians) - min(medians)) / entry.median_ms if entry.median_ms > 0 else 0.0
+        q1, q3 = np.percentile(medians, [25, 75])
+        spread = float(q3 - q1) / entry.median_ms if entry.median_ms > 0 else 0.0
         measured.append(Measured(entry.median_ms, entry.p10_ms, entry.p90_ms, entry.runs, spread))
     return measured
 
@@ -76,26 +77,61 @@ def layer_count(arch: ArchSpec) -> int:
     return len(arch.blocks) + 2
 
 
-def fit_correction(raw_sums: Sequence[float], layers: Sequence[int], measured: Sequence[float], *, overhead_ms: float) -> dict[str, Any]:
-    """Context correction: ``latency = scale × (sum − layers × overhead) + overhead``.
+def op_class(key: str) -> str:
+    """Block type of a table key (``fused_ibn_k3_...`` → ``fused_ibn``), ``head`` for heads."""
+    from nas.blocks import BLOCKS
 
-    Isolated timings count the per-call overhead once per op instead of once per
-    network, and see warm caches (the op's weights stay resident between runs),
-    which a network's neighbours evict. The first is measured directly
-    (``call_overhead_ms``); the second is a single multiplicative factor fitted
-    by least squares on a few calibration networks, then checked on held-out ones.
+    if key.startswith("head_"):
+        return "head"
+    return next((name for name in sorted(BLOCKS.names(), key=len, reverse=True) if key.startswith(name + "_")), key.split("_", 1)[0])
+
+
+def class_sums(table: LatencyTable, arch: ArchSpec) -> dict[str, float]:
+    """Raw entry medians of one network summed per op class."""
+    from nas.latency.signature import arch_keys
+
+    sums: dict[str, float] = {}
+    for _, key in arch_keys(arch, table.precision):
+        sums[op_class(key)] = sums.get(op_class(key), 0.0) + table.entries[key].median_ms
+    return sums
+
+
+def fit_correction(sums: Sequence[dict[str, float]], layers: Sequence[int], measured: Sequence[float], *, overhead_ms: float,
+                   prior_weight: float = 0.5) -> dict[str, Any]:
+    """Context correction: ``latency = Σ_class type_scale[class] × Σ entries − overhead × (layers − 1)``.
+
+    An op timed alone differs from the same op inside a network in two ways.
+    (1) Each isolated run pays the per-call overhead of ``session.run`` once per
+    op instead of once per network: measured directly (``call_overhead_ms``) and
+    removed. (2) The context: alone, the op's weights and input stay cache-resident
+    between runs and onnxruntime adds layout reorders at the model's borders;
+    inside a network, neighbours evict the caches and consecutive convs share one
+    layout. Both depend on the kind of op (a regular conv at 112×112 suffers
+    differently from a depthwise one), so the factor is one per op class, fitted
+    by non-negative least squares on relative error over a few calibration
+    networks and pulled towards 1 (``prior_weight``) so that a class the
+    calibration barely covers keeps its measured value.
     """
-    net = np.asarray(raw_sums, float) - np.asarray(layers, float) * overhead_ms
-    target = np.asarray(measured, float) - overhead_ms
-    scale = float(net @ target / (net @ net))
+    from scipy.optimize import nnls
+
+    classes = sorted({name for row in sums for name in row})
+    x = np.array([[row.get(name, 0.0) for name in classes] for row in sums])
+    y = np.asarray(measured, float) + overhead_ms * (np.asarray(layers, float) - 1)
+    w = 1.0 / np.asarray(measured, float)
+    a = np.vstack([x * w[:, None], prior_weight * np.eye(len(classes))])
+    b = np.concatenate([y * w, prior_weight * np.ones(len(classes))])
+    factors, _ = nnls(a, b)
+    fitted = x @ factors - overhead_ms * (np.asarray(layers, float) - 1)
     return {
-        "scale": round(scale, 5),
-        "per_layer_ms": round(-scale * overhead_ms, 6),
+        "scale": 1.0,
+        "type_scale": {name: round(float(f), 4) for name, f in zip(classes, factors)},
+        "per_layer_ms": round(-overhead_ms, 6),
         "offset_ms": round(overhead_ms, 6),
         "overhead_ms": round(overhead_ms, 6),
-        "method": "per-call overhead measured with an identity model, removed per op and added once; "
-                  "cache-context scale fitted by least squares on calibration networks",
-        "calibration_networks": len(net),
+        "method": "per-call overhead measured with an identity model, counted once per network instead of once per op; "
+                  "per-op-class context factors fitted by NNLS (relative error, pulled towards 1) on calibration networks",
+        "calibration_networks": len(x),
+        "calibration_mape_pct": round(float(np.mean(np.abs(fitted / np.asarray(measured, float) - 1)) * 100), 3),
     }
 
 
@@ -123,3 +159,85 @@ def macs_scale(macs: Sequence[float], measured: Sequence[float]) -> float:
 
 def raw_sums(table: LatencyTable, archs: Sequence[ArchSpec]) -> list[float]:
     return [table.predict(arch).raw_sum_ms for arch in archs]
+
+
+def reference_networks() -> list[ArchSpec]:
+    """Calibration networks outside the searched spaces: MobileNetV2 and V1 at several widths."""
+    from nas.space import get_space
+
+    archs = [get_space("mobilenet_v2", width=a).arch({}, name=f"mobilenet_v2-{a:g}") for a in (0.35, 0.5, 0.75, 1.0)]
+    archs += [get_space("mobilenet_v1", width=a).arch({}, name=f"mobilenet_v1-{a:g}") for a in (0.5, 1.0)]
+    return archs
+
+
+def validate(table: LatencyTable, groups: dict[str, list[ArchSpec]], *, calibration: Sequence[ArchSpec] = (), provider: str = "CPUExecutionProvider",
+             rounds: int = 10, runs_per_round: int = 20, progress: bool = True) -> dict[str, Any]:
+    """Time every network end to end, fit the context correction on ``calibration`` (if any), score each group.
+
+    Returns a report with per-network rows and, per group, the fidelity of the raw
+    op sum, of the corrected prediction and of a FLOPs-proportional baseline
+    (``c × MACs``, ``c`` fitted on the calibration networks, else on the group).
+    """
+    from nas.counting import count
+
+    for arch in [*calibration, *(a for archs in groups.values() for a in archs)]:
+        missing = table.missing(arch)
+        if missing:
+            raise table._missing_error(missing, arch)
+    everything = [*calibration, *(a for archs in groups.values() for a in archs)]
+    measured = measure_archs(everything, precision=table.precision, provider=provider, rounds=rounds, runs_per_round=runs_per_round, progress=progress)
+    rows = []
+    for arch, m in zip(everything, measured):
+        rows.append({"name": arch.name, "arch": arch.to_string(), "layers": layer_count(arch), "macs": count(arch).macs,
+                     "raw_sum_ms": table.predict(arch).raw_sum_ms, "class_sums": class_sums(table, arch), "measured": m.to_dict()})
+    cal_rows, rest = rows[: len(calibration)], rows[len(calibration):]
+    report: dict[str, Any] = {"calibration": cal_rows, "groups": {}}
+    correction = table.correction
+    if calibration:
+        overhead = call_overhead_ms(provider=provider)
+        correction = fit_correction([r["class_sums"] for r in cal_rows], [r["layers"] for r in cal_rows],
+                                    [r["measured"]["median_ms"] for r in cal_rows], overhead_ms=overhead)
+        report["correction"] = correction
+    flops_rows = cal_rows or rest
+    c = macs_scale([r["macs"] for r in flops_rows], [r["measured"]["median_ms"] for r in flops_rows])
+    corrected_table = LatencyTable(header={**table.header, "correction": correction}, entries=table.entries)
+    start = 0
+    for label, archs in groups.items():
+        group = rest[start: start + len(archs)]
+        start += len(archs)
+        truth = [r["measured"]["median_ms"] for r in group]
+        corrected = [corrected_table.latency(arch) for arch in archs]
+        for r, p in zip(group, corrected):
+            r["predicted_ms"] = p
+            r["flops_ms"] = c * r["macs"]
+        report["groups"][label] = {
+            "rows": group,
+            "corrected": fidelity(corrected, truth),
+            "uncorrected": fidelity([r["raw_sum_ms"] for r in group], truth),
+            "flops_baseline": fidelity([r["flops_ms"] for r in group], truth),
+            "measurement_round_spread_pct": round(float(np.median([r["measured"]["round_spread"] for r in group])) * 100, 3),
+            "measurement_p10_p90_pct": round(float(np.median([(r["measured"]["p90_ms"] - r["measured"]["p10_ms"]) / r["measured"]["median_ms"]
+                                                             for r in group])) * 100, 3),
+        }
+    return report
+
+
+def store(table: LatencyTable, report: dict[str, Any], *, samples_note: str = "") -> None:
+    """Write the correction and per-group fidelity figures into the table header and save it."""
+    import datetime as _dt
+
+    if "correction" in report:
+        table.header["correction"] = report["correction"]
+    fidelity_header = dict(table.header.get("fidelity") or {})
+    for label, group in report["groups"].items():
+        fidelity_header[label] = {
+            **group["corrected"],
+            "uncorrected": group["uncorrected"],
+            "flops_baseline": group["flops_baseline"],
+            "measurement_round_spread_pct": group["measurement_round_spread_pct"],
+            "measurement_p10_p90_pct": group["measurement_p10_p90_pct"],
+            "date": _dt.date.today().isoformat(),
+            **({"note": samples_note} if samples_note else {}),
+        }
+    table.header["fidelity"] = fidelity_header
+    table.save()

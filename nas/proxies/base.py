@@ -51,6 +51,7 @@ class Proxy(ABC):
     needs_data: ClassVar[bool] = False  # True: useless without a real dataset (nas-inspect loads one)
     uses_data: ClassVar[bool] = False  # True: reads ``data`` when given (else a seeded noise batch)
     description: ClassVar[str] = ""
+    log_scale: ClassVar[bool] = False  # True: raw score spans orders of magnitude; ensembles add its logarithm
 
     @abstractmethod
     def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:

@@ -12,6 +12,7 @@ from nas.proxies.base import Proxy, Report
 class ParamsProxy(Proxy):
     name = "params"
     description = "parameter count (baseline)"
+    log_scale = True
 
     def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
         return float(count(arch).params)
@@ -20,6 +21,7 @@ class ParamsProxy(Proxy):
 class MacsProxy(Proxy):
     name = "macs"
     description = "multiply-accumulates (FLOPs baseline)"
+    log_scale = True
 
     def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
         return float(count(arch).macs)

@@ -1,0 +1,80 @@
+"""Python API mirroring the command line, for notebooks: ``nas.search(...)`` and ``nas.export(...)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nas.errors import NasError
+
+
+def search(
+    *,
+    space: str = "mobiledet",
+    device: str = "cpu",
+    resolution: int | None = None,
+    latency_target_ms: float | None = None,
+    objective: str | None = None,
+    beta: float | None = None,
+    proxy: str = "default",
+    trials: int | None = None,
+    timeout: float | None = None,
+    sampler: str = "nsga2",
+    seed: int | None = 0,
+    storage: str | None = None,
+    study_name: str | None = None,
+    workers: int = 1,
+    data: str | None = None,
+    out: str | Path | None = None,
+    progress: bool = True,
+) -> Any:
+    """Run (or resume) ``nas-search`` with these options; returns a ``nas.search.SearchResult``."""
+    from nas.search import SearchContext
+    from nas.search import search as run_search
+
+    context = SearchContext.create(space=space, device=device, resolution=resolution, latency_target_ms=latency_target_ms, objective=objective,
+                                   beta=beta, proxy=proxy, trials=trials, timeout=timeout, sampler=sampler, seed=seed, storage=storage,
+                                   study_name=study_name, workers=workers, data=data, out=out)
+    return run_search(context, progress=progress)
+
+
+def export(
+    target: Any = None,
+    *,
+    out: str | Path,
+    formats: str | list[str] | tuple[str, ...] = ("yaml", "onnx"),
+    storage: str | None = None,
+    study_name: str | None = None,
+    trial: str | int = "best",
+    width: float | None = None,
+    resolution: int | None = None,
+    num_classes: int | None = None,
+    sample: int | None = None,
+) -> list[Path]:
+    """Export an ArchSpec / space / YAML / arch string, or trials of a study; returns the written files.
+
+    From a study, ``trial="pareto"`` writes each front trial into ``out/trial-N/``.
+    """
+    from nas.arch import ArchSpec
+    from nas.export.formats import export_arch, parse_formats
+
+    names = parse_formats(formats)
+    if storage is not None:
+        from nas.export.study import load_study, select
+
+        study = load_study(storage, study_name)
+        chosen = select(study, str(trial))
+        written: list[Path] = []
+        for row in chosen:
+            folder = Path(out) / f"trial-{row.number}" if len(chosen) > 1 else Path(out)
+            written += export_arch(row.arch_spec().with_name(f"{study.study_name}-trial{row.number}"), folder, formats=names).values()
+        return written
+    if target is None:
+        raise NasError("give a TARGET (space, arch YAML or arch string) or --storage with a study")
+    if isinstance(target, ArchSpec):
+        arch = target
+    else:
+        from nas.target import load_target
+
+        arch, _ = load_target(str(target), width=width, resolution=resolution, num_classes=num_classes, sample=sample)
+    return list(export_arch(arch, out, formats=names).values())

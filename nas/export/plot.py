@@ -1,0 +1,55 @@
+"""pareto.png: every trial, the Pareto front, the chosen best and MobileNetV2-α on one latency/proxy plot."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Sequence
+
+from nas.io import atomic_write_bytes
+from nas.search.results import Reference, TrialRecord, pareto_front
+
+
+def plot_pareto(
+    rows: Sequence[TrialRecord],
+    path: str | Path,
+    *,
+    references: Sequence[Reference] = (),
+    best: TrialRecord | None = None,
+    target_ms: float | None = None,
+    title: str = "",
+    proxy_name: str = "proxy",
+    latency_source: str = "measured",
+) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = [r for r in rows if r.complete and r.proxy is not None]
+    front = pareto_front(rows)
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    ax.scatter([r.latency_ms for r in done], [r.proxy for r in done], s=8, color="0.7", label=f"trials ({len(done)})")
+    ax.step([r.latency_ms for r in front], [r.proxy for r in front], where="post", color="tab:blue", lw=1.5)
+    ax.scatter([r.latency_ms for r in front], [r.proxy for r in front], s=18, color="tab:blue", label=f"Pareto front ({len(front)})", zorder=3)
+    shown = [ref for ref in references if ref.latency_ms is not None and ref.proxy is not None]
+    if shown:
+        ax.plot([r.latency_ms for r in shown], [r.proxy for r in shown], "s--", color="tab:red", ms=6, label="MobileNetV2 α", zorder=4)
+        for ref in shown:
+            ax.annotate(f"α={ref.width:g}", (ref.latency_ms, ref.proxy), textcoords="offset points", xytext=(4, -10), fontsize=8, color="tab:red")
+    if best is not None and best.proxy is not None:
+        ax.scatter([best.latency_ms], [best.proxy], marker="*", s=180, color="gold", edgecolor="black", label=f"chosen: trial {best.number}", zorder=5)
+    if target_ms is not None:
+        ax.axvline(target_ms, color="black", ls=":", lw=1, label=f"target {target_ms:g} ms")
+    unit = "ms, MODELLED table" if latency_source == "modelled" else f"ms, {latency_source} table"
+    ax.set_xlabel(f"latency ({unit})")
+    ax.set_ylabel(f"proxy: {proxy_name} (higher is better)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)

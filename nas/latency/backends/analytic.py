@@ -1,0 +1,212 @@
+"""Analytic int8 cost model for devices nobody here can run (Hexagon HTP, Edge TPU).
+
+Every op is broken into primitives (convs from ``Block.convs``, residual adds,
+pools, separate activation and squeeze-excite ops). A primitive costs a roofline
+``max(padded MACs / (peak × class efficiency), bytes moved / bandwidth)`` plus a
+fixed per-op overhead; channels are padded to the device's vector width, so 36
+channels cost what 40 (or 64) cost. A network adds a fixed per-inference cost
+and, on the Edge TPU, the time to stream weights that do not fit on chip.
+
+The few parameters are fitted to published end-to-end latencies by
+``nas.latency.calibration``; tables built from them say ``source: modelled``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from nas.blocks import get_block
+from nas.latency.table import Entry
+
+if TYPE_CHECKING:
+    from nas.arch import BlockSpec
+    from nas.devices import Device
+    from nas.latency.backends import Job, MeasureResult, OnEntry
+
+#: how compute time and memory time of one op combine
+ROOFLINES = {"max": max, "sum": lambda compute, memory: compute + memory}
+
+#: activations that int8 runtimes fuse into the conv (a clamp); others run as a separate op.
+FUSED_ACTIVATIONS = (None, "relu", "relu6")
+
+
+@dataclass(frozen=True)
+class Prim:
+    """One runtime op: a conv (``groups`` as torch), an elementwise op reading ``inputs`` tensors, or a pool."""
+
+    kind: str  # "conv", "eltwise", "pool", "concat"
+    in_channels: int
+    out_channels: int
+    in_size: int
+    kernel: int = 1
+    stride: int = 1
+    groups: int = 1
+    pooled: bool = False  # applied to a globally pooled 1×1 map (SE, classifier)
+    inputs: int = 1
+
+    @property
+    def out_size(self) -> int:
+        if self.pooled:
+            return 1
+        return (self.in_size - 1) // self.stride + 1
+
+    @property
+    def weights(self) -> int:
+        if self.kind != "conv":
+            return 0
+        return self.in_channels // self.groups * self.out_channels * self.kernel * self.kernel
+
+    @property
+    def macs(self) -> int:
+        return self.weights * self.out_size * self.out_size if self.kind == "conv" else 0
+
+    def op_class(self, vector: int) -> str:
+        """Efficiency class: depthwise (and narrow grouped convs, which leave vector lanes idle), pointwise, regular."""
+        if self.groups > 1 and self.in_channels // self.groups < vector:
+            return "depthwise"
+        return "pointwise" if self.kernel == 1 else "regular"
+
+
+@dataclass(frozen=True)
+class DeviceModel:
+    """Constants of one device plus its fitted parameters (see ``PARAMETERS``)."""
+
+    name: str
+    vector_width: int  # channels are padded to a multiple of this
+    weights_on_chip: bool  # True: weights are loaded once (Edge TPU); False: read from DRAM every inference
+    onchip_weight_bytes: int = 0  # Edge TPU parameter cache; larger models stream the rest every inference
+    roofline: str = "sum"  # "max": compute and memory overlap fully; "sum": not at all (see ROOFLINES)
+    params: dict[str, float] = field(default_factory=dict)
+
+    def with_params(self, params: dict[str, float]) -> "DeviceModel":
+        return replace(self, params={**self.params, **params})
+
+    # -- one primitive -----------------------------------------------------------------
+    def prim_ms(self, prim: Prim) -> float:
+        p, vec = self.params, self.vector_width
+        hw_in, hw_out = prim.in_size * prim.in_size, prim.out_size * prim.out_size
+        if prim.pooled:
+            hw_in = 1 if prim.kind == "conv" else hw_in
+        cin, cout = _pad(prim.in_channels, vec), _pad(prim.out_channels, vec)
+        moved = hw_in * cin * prim.inputs + hw_out * cout
+        if prim.kind == "conv":
+            if not self.weights_on_chip:
+                moved += prim.weights
+            cls = prim.op_class(vec)
+            if cls == "depthwise":
+                macs = hw_out * cout * prim.kernel**2 * _pad(prim.in_channels // prim.groups, 1)
+                eff = p["eff_depthwise"] * (p["kernel_penalty"] if prim.kernel > 3 else 1.0)
+            else:
+                macs = hw_out * cout * (cin // prim.groups if prim.groups > 1 else cin) * prim.kernel**2
+                eff = p["eff_pointwise"] if cls == "pointwise" else 1.0
+            compute_s = macs / (p["peak_gmacs"] * 1e9 * eff)
+        else:
+            compute_s = 0.0
+        memory_s = moved / (p["bandwidth_gbs"] * 1e9)
+        return (ROOFLINES[self.roofline](compute_s, memory_s) + p["op_overhead_us"] * 1e-6) * 1e3
+
+    def prims_ms(self, prims: Iterable[Prim]) -> float:
+        return sum(self.prim_ms(prim) for prim in prims)
+
+    # -- a whole network ---------------------------------------------------------------
+    def network_ms(self, prims: Sequence[Prim]) -> float:
+        """Sum of ops + per-inference cost + weight streaming beyond the on-chip cache (Edge TPU)."""
+        total = self.prims_ms(prims) + self.params["inference_overhead_us"] * 1e-3
+        if self.weights_on_chip and self.onchip_weight_bytes:
+            spill = max(0, sum(prim.weights for prim in prims) - self.onchip_weight_bytes)
+            total += spill / (self.params["stream_mbs"] * 1e6) * 1e3
+        return total
+
+
+def _pad(channels: int, vector: int) -> int:
+    return int(math.ceil(channels / vector) * vector)
+
+
+# -- primitives of the framework's blocks ------------------------------------------------
+def _activation_prims(act: str | None, channels: int, size: int) -> list[Prim]:
+    return [] if act in FUSED_ACTIVATIONS else [Prim("eltwise", channels, channels, size)]
+
+
+def block_prims(spec: "BlockSpec", *, in_channels: int, in_size: int) -> list[Prim]:
+    """Runtime ops of one block, derived from ``Block.convs`` so that plugin blocks are priced too.
+
+    Every conv but a multi-conv block's last (the linear projection) carries the block's
+    activation; a non-fusable activation (h-swish, swish) becomes its own op. A squeeze-excite
+    (pooled convs) adds a global pool and a channel-wise multiply; a residual adds an add.
+    """
+    block = get_block(spec.type)
+    convs = block.convs(spec, in_channels=in_channels)
+    prims: list[Prim] = []
+    size = in_size
+    spatial = [i for i, conv in enumerate(convs) if not conv.pooled]
+    for index, conv in enumerate(convs):
+        if conv.pooled:
+            if index == 0 or not convs[index - 1].pooled:  # squeeze: pool before the first pooled conv
+                prims.append(Prim("pool", conv.in_channels, conv.in_channels, size, pooled=True))
+            prims.append(Prim("conv", conv.in_channels, conv.out_channels, 1, groups=conv.groups, pooled=True))
+            if index + 1 == len(convs) or not convs[index + 1].pooled:  # excite: scale the feature map
+                prims.append(Prim("eltwise", conv.out_channels, conv.out_channels, size, inputs=2))
+            continue
+        prims.append(Prim("conv", conv.in_channels, conv.out_channels, size, conv.kernel, conv.stride, conv.groups))
+        size = (size - 1) // conv.stride + 1
+        is_projection = len(spatial) > 1 and index == spatial[-1]
+        if not is_projection:
+            prims += _activation_prims(spec.act, conv.out_channels, size)
+    if block.has_residual(spec, in_channels=in_channels) and convs:
+        prims.append(Prim("eltwise", spec.out, spec.out, size, inputs=2))
+    return prims
+
+
+def head_prims(*, in_channels: int, in_size: int, out: int | None, act: str | None, num_classes: int) -> list[Prim]:
+    """Head entry: optional 1×1 conv + act, global average pool, classifier."""
+    prims: list[Prim] = []
+    channels = in_channels
+    if out is not None:
+        prims.append(Prim("conv", in_channels, out, in_size))
+        prims += _activation_prims(act, out, in_size)
+        channels = out
+    prims.append(Prim("pool", channels, channels, in_size, pooled=True))
+    prims.append(Prim("conv", channels, num_classes, 1, pooled=True))
+    return prims
+
+
+def job_prims(op: Any) -> list[Prim]:
+    """Primitives of a table job's op: a block ``Op`` or a ``HeadOp``."""
+    if hasattr(op, "spec"):
+        return block_prims(op.spec, in_channels=op.in_channels, in_size=op.in_size)
+    return head_prims(in_channels=op.in_channels, in_size=op.in_size, out=op.out, act=op.act, num_classes=op.num_classes)
+
+
+# -- the backend ---------------------------------------------------------------------------
+class AnalyticBackend:
+    """``nas-profile --backend analytic``: modelled entries from the device's fitted analytic model.
+
+    The parameters come from the device's shipped table header (``model.params``), so extending a
+    modelled table to a new space needs no data; without a header it calibrates against
+    ``../shared/data/published_latency`` (``nas.latency.calibration``).
+    """
+
+    name = "analytic"
+    source = "modelled"
+
+    def __init__(self, *, device: "Device", provider: str | None = None, out: Any = None, **options: Any) -> None:
+        from nas.latency.calibration import device_model
+
+        self.device = device
+        self.model, self.fit_header = device_model(device.name)
+
+    def header(self) -> dict[str, Any]:
+        return self.fit_header
+
+    def measure(self, jobs: Sequence["Job"], *, precision: str, on_entry: "OnEntry | None" = None) -> "MeasureResult":
+        from nas.latency.backends import MeasureResult
+
+        entries: dict[str, Entry] = {}
+        for job in jobs:
+            ms = self.model.prims_ms(job_prims(job.op))
+            entries[job.key] = Entry(ms, ms, ms, 0)  # runs = 0: a modelled number, not a measurement
+            if on_entry is not None:
+                on_entry(job.key, entries[job.key])
+        return MeasureResult(entries=entries, note=f"{len(entries)} modelled entries (analytic model of {self.device.name})")

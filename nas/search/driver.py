@@ -1,0 +1,147 @@
+"""A whole search: run the trials (one process or ``--workers N``), then write every output file."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shlex
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from tqdm import tqdm
+
+from nas.search.context import SearchContext
+from nas.search.results import Reference, TrialRecord, choose_best, pareto_front, records, references, write_csvs
+from nas.search.runner import FINISHED, Worker, WorkerStats, count_finished, prepare_study, run_worker_process
+
+
+@dataclass
+class SearchResult:
+    out: Path
+    study_name: str
+    storage: str
+    rows: list[TrialRecord]
+    best: TrialRecord
+    fits: bool
+    budget_ms: float | None
+    references: list[Reference]
+    files: dict[str, Path] = field(default_factory=dict)
+    stats: WorkerStats = field(default_factory=WorkerStats)
+
+    @property
+    def front(self) -> list[TrialRecord]:
+        return pareto_front(self.rows)
+
+
+def run_trials(context: SearchContext, *, progress: bool = True) -> WorkerStats:
+    """Bring the study to ``context.trials`` finished trials (a rerun resumes where it stopped)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study, finished = prepare_study(context)
+    remaining = max(0, context.trials - finished)
+    deadline = time.time() + context.timeout if context.timeout else None
+    bar = tqdm(total=context.trials, initial=finished, desc=context.study_name[:40], unit="trial", disable=not progress, dynamic_ncols=True)
+    stats = WorkerStats()
+    try:
+        if remaining and context.workers == 1:
+            def on_trial(state: Any) -> None:
+                bar.update(state in FINISHED)
+
+            stats = Worker(context=context).run(quota=remaining, deadline=deadline, on_trial=on_trial)
+        elif remaining:
+            stats = _run_processes(context, study, remaining, deadline, bar)
+    finally:
+        bar.close()
+    return stats
+
+
+def _run_processes(context: SearchContext, study: Any, remaining: int, deadline: float | None, bar: tqdm) -> WorkerStats:
+    """``--workers N`` local processes on the shared storage; the quota is split so the total is exact."""
+    n = min(context.workers, remaining)
+    quotas = [remaining // n + (1 if i < remaining % n else 0) for i in range(n)]
+    stats = WorkerStats()
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(run_worker_process, context.args, i, quota, deadline, context.trials) for i, quota in enumerate(quotas)]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.5)
+            bar.n = min(count_finished(study), context.trials)
+            bar.refresh()
+        for future in futures:
+            part = future.result()  # re-raises a worker's NasError here
+            stats.complete += part.complete
+            stats.failed += part.failed
+            stats.pruned += part.pruned
+            stats.reasons += part.reasons
+    return stats
+
+
+def command_line(context: SearchContext) -> str:
+    args = context.args
+    flags = [("--space", args["space"]), ("--device", args["device"]), ("--resolution", args["resolution"]),
+             ("--latency-target", args["latency_target_ms"]), ("--objective", args["objective"]), ("--beta", args["beta"]),
+             ("--proxy", args["proxy"]), ("--trials", context.trials), ("--sampler", args["sampler"]), ("--seed", args["seed"]),
+             ("--storage", args["storage"]), ("--study-name", args["study_name"]), ("--data", args["data"]), ("--out", args["out"])]
+    return "nas-search " + " ".join(f"{flag} {shlex.quote(str(value))}" for flag, value in flags if value is not None)
+
+
+def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = None, stats: WorkerStats | None = None) -> SearchResult:
+    """Write trials.csv, pareto.csv, pareto.png, best/ (yaml, onnx, int8 on int8 devices) and report.md."""
+    from nas.export.formats import export_arch
+    from nas.export.plot import plot_pareto
+    from nas.export.report import write_report
+
+    study = context.open_study()
+    rows = records(study)
+    out = context.out
+    write_csvs(rows, out)
+    refs = references(table=context.table, proxy=context.proxy, objective=context.objective, resolution=context.space.resolution,
+                      num_classes=context.space.num_classes, seed=context.proxy_seed, data=context.data)
+    target = context.objective.target_ms
+    reference_1 = next((r for r in refs if r.width == 1.0), None)
+    budget, label = (target, "--latency-target") if target is not None else (
+        (reference_1.latency_ms, "latency of MobileNetV2 1.0") if reference_1 and reference_1.latency_ms is not None else (None, ""))
+    best, fits = choose_best(rows, budget)
+    formats = export_formats or (("yaml", "onnx", "int8") if context.device.precision == "int8" else ("yaml", "onnx"))
+    files = {f"best/{path.name}": path for path in export_arch(best.arch_spec().with_name(f"{context.space.name}-trial{best.number}"), out / "best", formats=formats).values()}
+    title = f"{context.study_name} ({context.device.name}, {context.table.source} table)"
+    files["pareto.png"] = plot_pareto(rows, out / "pareto.png", references=refs, best=best, target_ms=target, title=title,
+                                      proxy_name=context.proxy.name, latency_source=context.table.source)
+    files["trials.csv"], files["pareto.csv"] = out / "trials.csv", out / "pareto.csv"
+    storage = context.storage_url
+    settings = {**context.settings(), "study_name": context.study_name, "storage": storage}
+    files["report.md"] = out / "report.md"
+    write_report(out / "report.md", title=context.study_name, settings=settings, command=command_line(context), table=context.table, rows=rows,
+                 best=best, fits=fits, budget_ms=budget, budget_label=label, references=refs, files=files)
+    return SearchResult(out=out, study_name=context.study_name, storage=storage, rows=rows, best=best, fits=fits, budget_ms=budget,
+                        references=refs, files=files, stats=stats or WorkerStats())
+
+
+def summary(result: SearchResult, *, top: int = 5) -> str:
+    """A short table for the terminal: chosen trial, best few within the budget, the references."""
+    done = [r for r in result.rows if r.complete]
+    ranked = sorted((r for r in done if result.budget_ms is None or r.latency_ms <= result.budget_ms), key=lambda r: (-(r.score or 0.0), r.latency_ms))[:top]
+    lines = [f"{'':2}{'trial / network':<22}{'proxy':>12}{'latency ms':>12}{'MMACs':>9}{'params':>12}"]
+    for r in ranked:
+        mark = "* " if r.number == result.best.number else "  "
+        lines.append(f"{mark}{'trial ' + str(r.number):<22}{r.proxy:>12.5g}{r.latency_ms:>12.3f}{r.macs / 1e6:>9.1f}{r.params:>12,}")
+    for ref in result.references:
+        proxy = f"{ref.proxy:>12.5g}" if ref.proxy is not None else f"{'–':>12}"
+        latency = f"{ref.latency_ms:>12.3f}" if ref.latency_ms is not None else f"{'–':>12}"
+        lines.append(f"  {ref.name:<22}{proxy}{latency}{ref.macs / 1e6:>9.1f}{ref.params:>12,}")
+    failed = sum(r.state == "FAIL" for r in result.rows)
+    budget = f"{result.budget_ms:.3f} ms" if result.budget_ms is not None else "none"
+    lines.append(f"{len(done)} complete, {failed} failed trials; budget {budget}; chosen trial {result.best.number}"
+                 f"{'' if result.fits else ' (NO trial fits the budget: fastest chosen)'}; outputs in {result.out}/")
+    return "\n".join(lines)
+
+
+def search(context: SearchContext, *, progress: bool = True, export_formats: tuple[str, ...] | None = None) -> SearchResult:
+    stats = run_trials(context, progress=progress)
+    result = finish(context, export_formats=export_formats, stats=stats)
+    if progress:
+        print(summary(result), file=sys.stdout)
+    return result
