@@ -30,8 +30,17 @@ class Device:
     build_hint: str = ""
 
     def table_path(self) -> Path:
+        """The table the search uses: a measured one beside a modelled/imported default wins."""
+        measured = self.measured_table_path()
+        if self.backend not in ("ort", "bundle") and measured.exists():
+            return measured
         path = Path(self.table)
         return path if path.is_absolute() else TABLES_DIR / path
+
+    def measured_table_path(self) -> Path:
+        path = Path(self.table)
+        path = path if path.is_absolute() else TABLES_DIR / path
+        return path.with_name(f"{self.name}-measured.yaml")
 
     def load_table(self) -> LatencyTable:
         path = self.table_path()

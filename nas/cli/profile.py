@@ -82,8 +82,8 @@ def _main(args: argparse.Namespace) -> int:
 
     device = get_device(args.device)
     precision = args.precision or device.precision
-    table_path = args.table or _table_for(device, precision)
     backend_name = args.backend or device.backend
+    table_path = args.table or _table_for(device, precision, backend_name)
     try:
         timing = TimingOptions(threads=args.threads, min_runs=args.min_runs, min_seconds=args.min_seconds)
         backend = make_backend(backend_name, device=device, provider=args.provider, out=args.out, threads=args.threads, timing=timing)
@@ -107,10 +107,16 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table_for(device, precision: str) -> Path:  # type: ignore[no-untyped-def]
-    """The device's table, or its ``-int8``/``-fp32`` sibling device's table when the precision differs."""
+def _table_for(device, precision: str, backend_name: str) -> Path:  # type: ignore[no-untyped-def]
+    """The device's table, or its ``-int8``/``-fp32`` sibling device's table when the precision differs.
+
+    Measuring a device whose shipped table is modelled (the bundle route, or onnxruntime on the
+    device itself) writes ``<device>-measured.yaml`` beside it, which the device then prefers.
+    """
     from nas.devices import DEVICES, get_device
 
+    if backend_name in ("ort", "bundle") and device.backend not in ("ort", "bundle"):
+        return device.measured_table_path()
     if precision == device.precision:
         return device.table_path()
     base = device.name.removesuffix("-int8")

@@ -20,7 +20,8 @@ def _import_bundle_csv(args: argparse.Namespace, device: str) -> str:
     from nas.latency.table import LatencyTable, new_header
 
     target = get_device(device)
-    path = args.table or target.table_path()
+    default = target.table_path() if target.backend in ("ort", "bundle") else target.measured_table_path()
+    path = args.table or default
     entries, info = read_results(args.file)
     if not entries:
         raise NasError(f"{args.file}: no timings to import")

@@ -139,8 +139,12 @@ class LatencyTable:
         return correction.get("scale", 1.0) * total + correction.get("per_layer_ms", 0.0) * layers + correction.get("offset_ms", 0.0)
 
     def _missing_error(self, missing: list[str], arch: ArchSpec) -> MissingEntriesError:
-        res = f" --resolution {arch.resolution}" if arch.resolution else ""
-        hint = f"nas-profile --device {self.device} --space <space of {arch.name}>{res} --precision {self.precision}"
+        from nas.space import space_names
+
+        space = arch.name.split("-sample")[0] if arch.name.split("-sample")[0] in space_names() else "SPACE"
+        hint = f"nas-profile --device {self.device} --space {space} --resolution {arch.resolution}"
+        if self.path is not None:
+            hint += f" --table {self.path}"
         return MissingEntriesError(sorted(set(missing)), table=self, hint=hint)
 
     # -- file form -------------------------------------------------------------------------

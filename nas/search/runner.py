@@ -3,8 +3,11 @@
 Optuna writes every ``suggest`` to its storage, which for a 109-parameter space
 costs 87 ms (journal) to 170 ms (SQLite) per trial. Each worker therefore samples
 in an in-memory *mirror* study (same sampler, same directions) and writes each
-trial to the shared storage as one record when it starts (RUNNING, with its
-arch, latency, params and MACs) and one when it ends (values or failure reason).
+trial to the shared storage as whole records: when the proxy is slow (last one
+took ≥ 50 ms) one record when the trial starts (RUNNING, with its arch, latency,
+params and MACs) and one when it ends, so a killed run leaves a RUNNING trial the
+next run marks failed; when the proxy is fast, a single record when it ends
+(a kill then loses at most that trial's few milliseconds).
 Before each trial the mirror takes in the trials other workers (and earlier runs)
 finished, so resuming and several workers see the whole study.
 """
@@ -27,6 +30,7 @@ from nas.search.context import SearchContext
 from nas.search.study import fail_stale_trials, make_sampler, open_storage, worker_id
 
 MAX_FAILURES_IN_A_ROW = 20
+RECORD_AT_START_S = 0.05  # proxies faster than this: one record per trial, written when it ends
 SYNC_SECONDS = 2.0
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -60,6 +64,7 @@ class Worker:
         objective = context.objective
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if len(objective.directions) == 1 else optuna.pruners.NopPruner()
         self.mirror = optuna.create_study(directions=objective.directions, sampler=make_sampler(context.sampler, seed=seed), pruner=pruner)
+        self._proxy_seconds = float("inf")  # unknown until the first trial: record at start
         self.distributions = {name: CategoricalDistribution(list(choices)) for name, choices in context.space.parameters.items()}
         self._synced_at = 0.0
         self.sync(force=True)
@@ -121,37 +126,49 @@ class Worker:
             attrs["constraint"] = constraint
             trial.set_constraint("latency", constraint[0])
         system_attrs = trial.storage.get_trial_system_attrs(trial._trial_id)
-        template = _template(trial.params, attrs, self.distributions, system_attrs)
-        trial_id = self.storage.create_new_trial(self.study._study_id, template_trial=template)
+        # a slow proxy: record the trial now, so that a killed run leaves a RUNNING trial the next run marks failed
+        trial_id = self._create(trial, attrs, system_attrs, TrialState.RUNNING, None) if self._proxy_seconds >= RECORD_AT_START_S else None
 
         def report(step: int, accuracy: float) -> bool:
             if len(context.objective.directions) > 1:
                 return False  # Optuna prunes single-objective studies only
             trial.report(accuracy, step)
-            self.storage.set_trial_intermediate_value(trial_id, step, accuracy)
+            if trial_id is not None:
+                self.storage.set_trial_intermediate_value(trial_id, step, accuracy)
             return trial.should_prune()
 
         from nas.proxies import ProxyError, ProxyPruned
 
+        start = time.perf_counter()
         try:
             result = context.proxy.evaluate(arch, seed=context.proxy_seed, data=context.data, report=report)
         except ProxyPruned as pruned:
-            self.storage.set_trial_user_attr(trial_id, "pruned", str(pruned))
-            return self._finish(trial, trial_id, TrialState.PRUNED, None)
+            self._proxy_seconds = time.perf_counter() - start
+            return self._record(trial, trial_id, attrs, system_attrs, TrialState.PRUNED, None, {"pruned": str(pruned)})
         except ProxyError as error:
+            self._proxy_seconds = time.perf_counter() - start
             reasons.append(str(error))
-            self.storage.set_trial_user_attr(trial_id, "fail_reason", str(error))
-            return self._finish(trial, trial_id, TrialState.FAIL, None)
+            return self._record(trial, trial_id, attrs, system_attrs, TrialState.FAIL, None, {"fail_reason": str(error)})
         except BaseException as error:  # a bug or Ctrl-C: record why, then stop the search
-            self.storage.set_trial_user_attr(trial_id, "fail_reason", f"{type(error).__name__}: {error}"[:500])
-            self._finish(trial, trial_id, TrialState.FAIL, None)
+            self._record(trial, trial_id, attrs, system_attrs, TrialState.FAIL, None, {"fail_reason": f"{type(error).__name__}: {error}"[:500]})
             raise
+        self._proxy_seconds = result.seconds
         values = context.objective.values(result.score, latency)
-        self.storage.set_trial_user_attr(trial_id, "proxy", [result.score, result.seconds])
-        return self._finish(trial, trial_id, TrialState.COMPLETE, values)
+        return self._record(trial, trial_id, attrs, system_attrs, TrialState.COMPLETE, values, {"proxy": [result.score, result.seconds]})
 
-    def _finish(self, trial: optuna.Trial, trial_id: int, state: TrialState, values: list[float] | None) -> TrialState:
-        self.storage.set_trial_state_values(trial_id, state, values)
+    def _create(self, trial: optuna.Trial, attrs: dict[str, Any], system_attrs: dict[str, Any], state: TrialState, values: list[float] | None) -> int:
+        template = _template(trial.params, attrs, self.distributions, system_attrs, state=state, values=values)
+        return self.storage.create_new_trial(self.study._study_id, template_trial=template)
+
+    def _record(self, trial: optuna.Trial, trial_id: int | None, attrs: dict[str, Any], system_attrs: dict[str, Any], state: TrialState,
+                values: list[float] | None, extra: dict[str, Any]) -> TrialState:
+        """Write the outcome: one record for a trial not yet stored, else its extra attrs and final state."""
+        if trial_id is None:
+            trial_id = self._create(trial, {**attrs, **extra}, system_attrs, state, values)
+        else:
+            for key, value in extra.items():
+                self.storage.set_trial_user_attr(trial_id, key, value)
+            self.storage.set_trial_state_values(trial_id, state, values)
         self.mirror.tell(trial, values, state=state) if values is not None else self.mirror.tell(trial, state=state)
         self.known.add(trial_id)
         return state
@@ -173,13 +190,16 @@ def arch_yaml(arch: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _template(params: dict[str, Any], attrs: dict[str, Any], distributions: dict[str, CategoricalDistribution], system_attrs: dict[str, Any]) -> FrozenTrial:
+def _template(params: dict[str, Any], attrs: dict[str, Any], distributions: dict[str, CategoricalDistribution], system_attrs: dict[str, Any],
+              *, state: TrialState, values: list[float] | None) -> FrozenTrial:
+    now = _dt.datetime.now()
     return FrozenTrial(
         number=-1,
-        state=TrialState.RUNNING,
+        state=state,
         value=None,
-        datetime_start=_dt.datetime.now(),
-        datetime_complete=None,
+        values=values,
+        datetime_start=now,
+        datetime_complete=None if state == TrialState.RUNNING else now,
         params=dict(params),
         distributions=distributions,
         user_attrs=attrs,

@@ -142,3 +142,30 @@ def test_invalid_settings_fail_before_any_trial(tiny_table: Path, tmp_path: Path
     with pytest.raises(NasError, match=message):
         search(**{**TINY, "trials": 2, **options}, device=str(tiny_table), out=tmp_path / "bad")
     assert not (tmp_path / "bad" / "study.journal").exists()
+
+
+class SlowProxy(Proxy):
+    """Takes 60 ms (≥ the record-at-start threshold) and looks at the study while it runs."""
+
+    name = "slow"
+    journal: Path | None = None
+    running_seen: list[int] = []
+
+    def score(self, arch: Any, *, seed: int = 0, data: Any = None, report: Any = None) -> float:
+        import time
+
+        from nas.search.study import open_storage
+
+        time.sleep(0.06)
+        study = optuna.load_study(study_name="slow", storage=open_storage(str(self.journal)))
+        SlowProxy.running_seen.append(len(study.get_trials(states=(optuna.trial.TrialState.RUNNING,))))
+        return float(arch.blocks[0].out)
+
+
+def test_slow_proxies_are_recorded_as_running_while_they_run(tiny_table: Path, tmp_path: Path) -> None:
+    PROXIES.register("slow", SlowProxy)
+    SlowProxy.journal, SlowProxy.running_seen = tmp_path / "slow" / "study.journal", []
+    result = search(**{**TINY, "proxy": "slow"}, device=str(tiny_table), trials=3, study_name="slow", out=tmp_path / "slow")
+    # 3 trials + 4 MobileNetV2 references scored after the search (no trial running then)
+    assert SlowProxy.running_seen[:3] == [1, 1, 1] and SlowProxy.running_seen[3:] == [0, 0, 0, 0]
+    assert all(t.state.name == "COMPLETE" for t in _study(result).trials)
