@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500, help="distinct networks to score (>= 500 for the README)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-n", type=int, default=30, help="networks for the short-training proxy (0: skip)")
-    parser.add_argument("--train-steps", type=int, default=40, help="SGD steps of batch 64 per network")
+    parser.add_argument("--train-steps", type=int, default=160, help="SGD steps of batch 64 per network")
     parser.add_argument("--train-resolution", type=int, default=16, help="training input size (CIFAR-10 downsampled)")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -1,7 +1,7 @@
 """``nas-search``: search a space for a device, keep the study, export the best architecture.
 
 Rerunning the same command resumes the same study (its name is derived from the
-settings, its storage is ``OUT/study.journal``); ``--trials`` is the total the
+settings, its storage is ``OUT/study.db``); ``--trials`` is the total the
 study should hold, so ``--trials 20`` after a 10-trial run adds 10.
 """
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=positive_float, metavar="S", help="stop starting trials after S seconds")
     parser.add_argument("--sampler", choices=sorted(SAMPLERS), default="nsga2", help="Optuna sampler [nsga2]")
     parser.add_argument("--seed", type=int, default=0, help="sampler and proxy seed [0]")
-    parser.add_argument("--storage", help="Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [OUT/study.journal]")
+    parser.add_argument("--storage", help="Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [sqlite:///OUT/study.db]")
     parser.add_argument("--study-name", help="study name [derived from space, resolution, device, objective, proxy, target]")
     parser.add_argument("--workers", type=positive_int, default=1, help="local worker processes sharing the storage [1]")
     parser.add_argument("--data", help="data for data-dependent proxies: cifar10:PATH, imagefolder:PATH, synthetic")

@@ -25,7 +25,7 @@ def test_short_real_search_writes_every_output_and_resumes(table: Path, tmp_path
     first = _cli(*args, "--trials", "8")
     assert first.returncode == 0, first.stderr
     assert "chosen trial" in first.stdout and "MobileNetV2-1.0" in first.stdout
-    for name in ("study.journal", "trials.csv", "pareto.csv", "pareto.png", "report.md", "best/arch.yaml", "best/model.onnx"):
+    for name in ("study.db", "trials.csv", "pareto.csv", "pareto.png", "report.md", "best/arch.yaml", "best/model.onnx"):
         assert (tmp_path / "run" / name).stat().st_size > 0, name
     report = (tmp_path / "run" / "report.md").read_text()
     assert "## Settings" in report and "Per-layer latency" in report and "measured" in report

@@ -30,7 +30,7 @@ def _study(result: Any) -> optuna.Study:
 def test_resume_adds_trials_and_keeps_the_first_ones(tiny_table: Path, tmp_path: Path) -> None:
     first = search(**TINY, device=str(tiny_table), trials=10, out=tmp_path / "run")
     before = [(t.number, t.params, t.values, t.user_attrs["arch"]) for t in _study(first).trials]
-    assert len(before) == 10 and (tmp_path / "run" / "study.journal").exists()
+    assert len(before) == 10 and (tmp_path / "run" / "study.db").exists()
     second = search(**TINY, device=str(tiny_table), trials=20, out=tmp_path / "run")
     trials = _study(second).trials
     assert second.study_name == first.study_name
@@ -141,14 +141,14 @@ def test_workers_share_one_study_without_duplicates(tiny_table: Path, tmp_path: 
 def test_invalid_settings_fail_before_any_trial(tiny_table: Path, tmp_path: Path, options: dict[str, Any], message: str) -> None:
     with pytest.raises(NasError, match=message):
         search(**{**TINY, "trials": 2, **options}, device=str(tiny_table), out=tmp_path / "bad")
-    assert not (tmp_path / "bad" / "study.journal").exists()
+    assert not (tmp_path / "bad" / "study.db").exists()
 
 
 class SlowProxy(Proxy):
     """Takes 60 ms (≥ the record-at-start threshold) and looks at the study while it runs."""
 
     name = "slow"
-    journal: Path | None = None
+    journal: str | None = None  # the study's storage URL
     running_seen: list[int] = []
 
     def score(self, arch: Any, *, seed: int = 0, data: Any = None, report: Any = None) -> float:
@@ -164,7 +164,7 @@ class SlowProxy(Proxy):
 
 def test_slow_proxies_are_recorded_as_running_while_they_run(tiny_table: Path, tmp_path: Path) -> None:
     PROXIES.register("slow", SlowProxy)
-    SlowProxy.journal, SlowProxy.running_seen = tmp_path / "slow" / "study.journal", []
+    SlowProxy.journal, SlowProxy.running_seen = f"sqlite:///{tmp_path / 'slow' / 'study.db'}", []
     result = search(**{**TINY, "proxy": "slow"}, device=str(tiny_table), trials=3, study_name="slow", out=tmp_path / "slow")
     # 3 trials + 4 MobileNetV2 references scored after the search (no trial running then)
     assert SlowProxy.running_seen[:3] == [1, 1, 1] and SlowProxy.running_seen[3:] == [0, 0, 0, 0]
