@@ -28,6 +28,19 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
+def temp_path_beside(target: str | Path) -> Path:
+    """An empty temporary file next to ``target`` (same filesystem, so ``os.replace`` is atomic)."""
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    except OSError as error:
+        raise NasError(f"{target}: cannot write: {error.strerror}") from None
+    os.close(fd)
+    os.chmod(name, 0o666 & ~_umask())
+    return Path(name)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from nas.arch import ArchSpec
 from nas.errors import NasError
-from nas.io import atomic_write_bytes, atomic_write_text
+from nas.io import atomic_write_bytes, atomic_write_text, temp_path_beside
 
 ONNX_RTOL = 1e-3
 ONNX_ATOL = 1e-4
@@ -29,10 +28,8 @@ class ExportError(NasError):
 
 
 def _tmp_path(target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    return Path(name)
+    """A temporary file beside ``target`` for tools that write by path; ``os.replace`` publishes it."""
+    return temp_path_beside(target)
 
 
 def sample_input(arch: ArchSpec, *, seed: int = 0) -> np.ndarray:

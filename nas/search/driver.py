@@ -144,4 +144,14 @@ def search(context: SearchContext, *, progress: bool = True, export_formats: tup
     result = finish(context, export_formats=export_formats, stats=stats)
     if progress:
         print(summary(result), file=sys.stdout)
+        print(table_note(context.table, context.device.name), file=sys.stdout)
     return result
+
+
+def table_note(table: Any, device: str) -> str:
+    """One line saying where the latencies came from; modelled numbers are never passed off as measured."""
+    where = f"{table.source} table {table.path}"
+    if table.source == "modelled":
+        return (f"latencies: {where} -- MODELLED from published whole-network timings, not measured on the device; "
+                f"measure it with `nas-profile --device {device} --backend bundle --out bundle/ --space SPACE` (see README)")
+    return f"latencies: {where}"
