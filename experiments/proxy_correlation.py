@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from nas.io import atomic_write_text  # noqa: E402
 from nas.proxies import get_proxy  # noqa: E402
 from nas.proxies.data import load_imagefolder  # noqa: E402
-from nas.proxies.ensemble import EnsembleProxy, fit_weights, member_score, rank_average  # noqa: E402
+from nas.proxies.ensemble import EnsembleProxy, fit_weights, member, member_score, rank_average  # noqa: E402
 from nas.space import get_space  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "data" / "nas-bench-macro" / "nas-bench-macro_cifar10.json"
@@ -148,7 +148,7 @@ def main() -> None:
     )
     # Structural members are analytic (microseconds); the cost is that of the network-evaluating members used.
     label_of = {"naswot": "naswot (noise batch, data-free)", "synflow": "synflow", "zen": "zen"}
-    for label, used in zip(list(columns)[-3:], ([n for n, w in weights.items() if w], [n for n, w in EnsembleProxy.weights.items() if w], rank_members)):
+    for label, used in zip(list(columns)[-3:], ([member(n) for n, w in weights.items() if w], [member(n) for n, w in EnsembleProxy.weights.items() if w], rank_members)):
         seconds[label] = sum(seconds[label_of[n]] for n in used if n in label_of)
         cpu_seconds[label] = sum(cpu_seconds[label_of[n]] for n in used if n in label_of)
 

@@ -12,6 +12,7 @@ def search(
     *,
     space: str = "mobiledet",
     device: str = "cpu",
+    table: str | Path | None = None,
     resolution: int | None = None,
     latency_target_ms: float | None = None,
     objective: str | None = None,
@@ -26,15 +27,18 @@ def search(
     workers: int = 1,
     data: str | None = None,
     out: str | Path | None = None,
+    heartbeat: int | None = None,
     progress: bool = True,
 ) -> Any:
     """Run (or resume) ``nas-search`` with these options; returns a ``nas.search.SearchResult``."""
     from nas.search import SearchContext
     from nas.search import search as run_search
+    from nas.search.study import HEARTBEAT_S
 
-    context = SearchContext.create(space=space, device=device, resolution=resolution, latency_target_ms=latency_target_ms, objective=objective,
+    context = SearchContext.create(space=space, device=device, table=table, resolution=resolution, latency_target_ms=latency_target_ms, objective=objective,
                                    beta=beta, proxy=proxy, trials=trials, timeout=timeout, sampler=sampler, seed=seed, storage=storage,
-                                   study_name=study_name, workers=workers, data=data, out=out)
+                                   study_name=study_name, workers=workers, data=data, out=out,
+                                   heartbeat=HEARTBEAT_S if heartbeat is None else heartbeat)
     return run_search(context, progress=progress)
 
 

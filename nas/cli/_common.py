@@ -10,6 +10,7 @@ from nas.errors import NasError
 
 
 def run(main: Callable[[argparse.Namespace], int | None], parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    parser.error = _one_line_error(parser)  # type: ignore[method-assign]
     args = parser.parse_args(argv)
     try:
         return int(main(args) or 0)
@@ -26,6 +27,15 @@ def run(main: Callable[[argparse.Namespace], int | None], parser: argparse.Argum
         where = f"{error.filename}: " if error.filename else ""
         print(f"{parser.prog}: error: {where}{error.strerror or error}", file=sys.stderr)
         return 2
+
+
+def _one_line_error(parser: argparse.ArgumentParser) -> Callable[[str], None]:
+    """argparse's errors as one line (its default prints the whole usage first), exit status 2."""
+
+    def error(message: str) -> None:
+        parser.exit(2, f"{parser.prog}: error: {message} (see {parser.prog} --help)\n")
+
+    return error
 
 
 def positive_int(text: str) -> int:

@@ -2,7 +2,9 @@
 
 Rerunning the same command resumes the same study (its name is derived from the
 settings, its storage is ``OUT/study.db``); ``--trials`` is the total the
-study should hold, so ``--trials 20`` after a 10-trial run adds 10.
+study should hold, so ``--trials 20`` after a 10-trial run adds 10; several
+commands (or hosts) sharing one ``--storage`` and ``--study-name`` stop together
+at that total.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from nas.cli._common import positive_float, positive_int, run
 def build_parser() -> argparse.ArgumentParser:
     from nas.search.context import DEFAULT_TRIALS
     from nas.search.objectives import OBJECTIVES
-    from nas.search.study import SAMPLERS
+    from nas.search.study import GRACE_FACTOR, HEARTBEAT_S, SAMPLERS
 
     parser = argparse.ArgumentParser(
         prog="nas-search",
@@ -24,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--space", default="mobiledet", help="space name or space YAML [mobiledet]")
     parser.add_argument("--device", default="cpu", help="target device, or a latency table YAML (its table prices each candidate) [cpu]")
+    parser.add_argument("--table", help="latency table YAML to price candidates with instead of the device's own (same precision)")
     parser.add_argument("--resolution", type=positive_int, help="input resolution [the space's]")
     parser.add_argument("--latency-target", type=positive_float, metavar="MS", help="latency budget in ms (turns the default objective into constrained)")
     parser.add_argument("--objective", choices=OBJECTIVES.names(), help="pareto (2 objectives), constrained, tunas, mnas [pareto; constrained with a target]")
@@ -36,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--storage", help="Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [sqlite:///OUT/study.db]")
     parser.add_argument("--study-name", help="study name [derived from space, resolution, device, objective, proxy, target]")
     parser.add_argument("--workers", type=positive_int, default=1, help="local worker processes sharing the storage [1]")
+    parser.add_argument("--heartbeat", type=positive_int, default=HEARTBEAT_S, metavar="S",
+                        help=f"on database storages, a running trial's worker beats every S s; a trial silent for {GRACE_FACTOR}×S s is failed [{HEARTBEAT_S}]")
     parser.add_argument("--data", help="data for data-dependent proxies: cifar10:PATH, imagefolder:PATH, synthetic")
     parser.add_argument("--out", help="output folder [runs/SPACE-DEVICE]")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar and no summary table")
@@ -48,6 +53,7 @@ def _main(args: argparse.Namespace) -> int:
     context = SearchContext.create(
         space=args.space,
         device=args.device,
+        table=args.table,
         resolution=args.resolution,
         latency_target_ms=args.latency_target,
         objective=args.objective,
@@ -62,6 +68,7 @@ def _main(args: argparse.Namespace) -> int:
         workers=args.workers,
         data=args.data,
         out=args.out,
+        heartbeat=args.heartbeat,
     )
     search(context, progress=not args.no_progress)
     return 0

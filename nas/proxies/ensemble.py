@@ -2,10 +2,13 @@
 
 A rank ensemble (mean rank over several proxies) needs the whole population, but
 a search scores one candidate per trial. ``EnsembleProxy`` is therefore the
-per-candidate form: a weighted sum of its members' (log-scale) scores, with
-weights fitted by ``fit_weights`` on one half of NAS-Bench-Macro only (the other
-half is held out; experiments/proxy_correlation.py). ``rank_average`` is the
-population form, used by experiments and by callers that score a batch.
+per-candidate form: a learned combination Σ w_i · f_i(score_i) of its members,
+each entering raw or as its logarithm, fitted by ``fit_weights`` on one half of
+NAS-Bench-Macro only: the terms (at most three, transform included) are chosen
+by 5-fold cross-validation inside that half, the weights by non-negative least
+squares of the trained accuracy. The other
+half is held out for the reported figures (experiments/proxy_correlation.py).
+``rank_average`` is the population form, used by experiments.
 """
 
 from __future__ import annotations
@@ -23,18 +26,28 @@ class EnsembleProxy(Proxy):
     """Σ w_i · score_i over data-free members (each evaluated with the same seed, no data)."""
 
     name = "ensemble"
-    description = "weighted sum of data-free zero-cost and structural scores (weights fitted on half of NAS-Bench-Macro)"
+    description = "learned combination of data-free zero-cost scores (fitted on half of NAS-Bench-Macro)"
     # Fitted on half A of experiments/proxy_correlation (seed 0) by fit_weights; only ratios matter.
-    weights: ClassVar[dict[str, float]] = {"naswot": 0.2125, "synflow": 0.0442, "zen": 0.0, "macs": 0.0, "params": 0.0, "depth": 1.0}
+    weights: ClassVar[dict[str, float]] = {"log:naswot": 1.0, "depth": 0.0091}
 
     def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
-        return sum(weight * member_score(name, arch, seed=seed) for name, weight in self.weights.items() if weight)
+        return sum(weight * feature(term, member_score(member(term), arch, seed=seed)) for term, weight in self.weights.items() if weight)
 
     @staticmethod
     def combine(weights: Mapping[str, float], columns: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
         """The ensemble score of every key, from precomputed member scores."""
         keys = next(iter(columns.values())).keys()
-        return {k: sum(w * columns[name][k] for name, w in weights.items()) for k in keys}
+        return {k: sum(w * feature(term, columns[member(term)][k]) for term, w in weights.items() if w) for k in keys}
+
+
+def member(term: str) -> str:
+    """``log:naswot`` → ``naswot``."""
+    return term.removeprefix("log:")
+
+
+def feature(term: str, score: float) -> float:
+    """A term is a member's score, raw or (``log:`` prefix) as its logarithm."""
+    return math.log(max(score, 1e-9)) if term.startswith("log:") else score
 
 
 def member_score(name: str, arch: ArchSpec, *, seed: int = 0) -> float:
@@ -57,20 +70,45 @@ def rank_average(columns: Sequence[Sequence[float]]) -> list[float]:
     return list(np.mean([_ranks(c) for c in columns], axis=0))
 
 
-def fit_weights(members: Mapping[str, Sequence[float]], truth: Sequence[float]) -> dict[str, float]:
-    """Non-negative least squares of rank(truth) on standardised member scores, mapped back to raw-score weights.
-
-    Normalised so that the largest weight is 1 (rank correlation ignores the scale).
-    """
+def _nnls_fit(matrix: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Non-negative weights (on raw features) of the least-squares fit of ``truth`` with a free intercept."""
     from scipy.optimize import nnls
 
-    names = list(members)
-    matrix = np.array([members[n] for n in names], dtype=float).T
     mean, std = matrix.mean(0), matrix.std(0) + 1e-12
     z = (matrix - mean) / std
-    target = _ranks(truth)
-    target = (target - target.mean()) / target.std()
-    coef, _ = nnls(np.hstack([z, np.ones((len(z), 1)), -np.ones((len(z), 1))]), target)
-    raw = coef[: len(names)] / std
-    top = raw.max() if raw.max() > 0 else 1.0
-    return {n: round(float(w / top), 4) for n, w in zip(names, raw)}
+    coef, _ = nnls(np.hstack([z, np.ones((len(z), 1)), -np.ones((len(z), 1))]), truth - truth.mean())
+    return coef[: matrix.shape[1]] / std
+
+
+def fit_weights(members: Mapping[str, Sequence[float]], truth: Sequence[float], *, max_members: int = 3, folds: int = 5) -> dict[str, float]:
+    """Choose ≤ ``max_members`` members by k-fold cross-validated Spearman, then fit their weights on all given data.
+
+    Only the data passed in is used (the caller passes the fitting half), so the
+    held-out half stays out of both the choice of members and the weights.
+    Weights are normalised so that the largest is 1 (rank correlation ignores scale).
+    """
+    from itertools import combinations
+
+    from scipy.stats import spearmanr
+
+    names = [term for n in members for term in (n, f"log:{n}")]
+    features = np.array([[feature(t, v) for v in members[member(t)]] for t in names], dtype=float).T
+    target = np.asarray(truth, dtype=float)
+    order = np.random.default_rng(0).permutation(len(target))
+    parts = np.array_split(order, folds)
+    best: tuple[float, tuple[int, ...]] = (-2.0, (0,))
+    for size in range(1, max_members + 1):
+        for combo in combinations(range(len(names)), size):
+            scores = []
+            for k in range(folds):
+                test = parts[k]
+                train = np.concatenate([parts[j] for j in range(folds) if j != k])
+                weights = _nnls_fit(features[np.ix_(train, combo)], target[train])
+                prediction = features[np.ix_(test, combo)] @ weights
+                scores.append(spearmanr(prediction, target[test])[0] if np.ptp(prediction) > 0 else -1.0)
+            mean = float(np.nanmean(scores))
+            if mean > best[0]:
+                best = (mean, combo)
+    weights = _nnls_fit(features[:, best[1]], target)
+    top = weights.max() if weights.max() > 0 else 1.0
+    return {names[i]: round(float(w / top), 4) for i, w in zip(best[1], weights)}

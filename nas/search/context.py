@@ -17,7 +17,7 @@ from nas.devices import Device, get_device
 from nas.errors import NasError
 from nas.latency.table import LatencyTable
 from nas.search.objectives import Objective, get_objective
-from nas.search.study import SAMPLERS, default_storage, load_or_create, open_storage
+from nas.search.study import HEARTBEAT_S, SAMPLERS, default_storage, load_or_create, open_storage
 from nas.search.study import study_name as name_from_settings
 from nas.space import SearchSpace, get_space
 
@@ -40,6 +40,7 @@ class SearchContext:
     storage_url: str
     study_name: str
     out: Path
+    heartbeat_s: int = HEARTBEAT_S
     args: dict[str, Any] = field(default_factory=dict)  # the create() keywords, to rebuild in a child process
 
     @property
@@ -53,6 +54,7 @@ class SearchContext:
         *,
         space: str = "mobiledet",
         device: str = "cpu",
+        table: str | Path | None = None,
         resolution: int | None = None,
         latency_target_ms: float | None = None,
         objective: str | None = None,
@@ -67,10 +69,11 @@ class SearchContext:
         workers: int = 1,
         data: str | None = None,
         out: str | Path | None = None,
+        heartbeat: int = HEARTBEAT_S,
     ) -> "SearchContext":
         args = dict(locals())
         args.pop("cls")
-        for key, value in (("--trials", trials), ("--workers", workers), ("--resolution", resolution)):
+        for key, value in (("--trials", trials), ("--workers", workers), ("--resolution", resolution), ("--heartbeat", heartbeat)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise NasError(f"{key} must be a positive integer, got {value!r}")
         for key, value in (("--timeout", timeout), ("--latency-target", latency_target_ms)):
@@ -82,8 +85,8 @@ class SearchContext:
         the_space = get_space(space, resolution=resolution)
         if the_space.is_fixed():
             raise NasError(f"space {the_space.name!r} has no choices to search; pick a space such as mobiledet")
-        the_device, table = resolve_device(device)
-        check_table(table, the_space, the_device)
+        the_device, the_table = resolve_device(device, table)
+        check_table(the_table, the_space, the_device)
         from nas.proxies import get_proxy
 
         the_proxy = get_proxy(proxy)
@@ -97,7 +100,7 @@ class SearchContext:
         context = cls(
             space=the_space,
             device=the_device,
-            table=table,
+            table=the_table,
             proxy=the_proxy,
             objective=the_objective,
             data=loaded,
@@ -109,6 +112,7 @@ class SearchContext:
             storage_url=storage or default_storage(out_dir),
             study_name="",
             out=out_dir,
+            heartbeat_s=heartbeat,
             args=args,
         )
         context.study_name = study_name or name_from_settings(context.settings())
@@ -133,12 +137,22 @@ class SearchContext:
         }
 
     def open_study(self) -> optuna.Study:
-        storage = open_storage(self.storage_url)
+        storage = open_storage(self.storage_url, heartbeat_s=self.heartbeat_s)
         return load_or_create(storage, name=self.study_name, directions=self.objective.directions, settings=self.settings())
 
 
-def resolve_device(device: str) -> tuple[Device, LatencyTable]:
-    """A registered device name, or a latency table file (a device described by its own header)."""
+def resolve_device(device: str, table: str | Path | None = None) -> tuple[Device, LatencyTable]:
+    """A registered device name, or a latency table file (a device described by its own header).
+
+    ``table``: price with this table file instead of the device's own (e.g. one that
+    ``nas-profile --device D --table FILE`` wrote for a plugin space); same precision.
+    """
+    if table is not None:
+        the_device = get_device(device)
+        loaded = LatencyTable.load(table)
+        if loaded.precision != the_device.precision:
+            raise NasError(f"--table {table}: a {loaded.precision} table, but device {the_device.name!r} is {the_device.precision}")
+        return the_device, loaded
     if str(device).endswith((".yaml", ".yml")):
         table = LatencyTable.load(device)
         described = Device(name=table.device, description=str(table.header.get("device", {}).get("description", "")),

@@ -50,7 +50,7 @@ def run_trials(context: SearchContext, *, progress: bool = True) -> WorkerStats:
             def on_trial(state: Any) -> None:
                 bar.update(state in FINISHED)
 
-            stats = Worker(context=context).run(quota=remaining, deadline=deadline, on_trial=on_trial)
+            stats = Worker(context=context).run(quota=remaining, deadline=deadline, total=context.trials, on_trial=on_trial)
         elif remaining:
             stats = _run_processes(context, study, remaining, deadline, bar)
     finally:
@@ -81,7 +81,7 @@ def _run_processes(context: SearchContext, study: Any, remaining: int, deadline:
 
 def command_line(context: SearchContext) -> str:
     args = context.args
-    flags = [("--space", args["space"]), ("--device", args["device"]), ("--resolution", args["resolution"]),
+    flags = [("--space", args["space"]), ("--device", args["device"]), ("--table", args.get("table")), ("--resolution", args["resolution"]),
              ("--latency-target", args["latency_target_ms"]), ("--objective", args["objective"]), ("--beta", args["beta"]),
              ("--proxy", args["proxy"]), ("--trials", context.trials), ("--sampler", args["sampler"]), ("--seed", args["seed"]),
              ("--storage", args["storage"]), ("--study-name", args["study_name"]), ("--data", args["data"]), ("--out", args["out"])]

@@ -10,12 +10,21 @@ next run marks failed; when the proxy is fast, a single record when it ends
 (a kill then loses at most that trial's few milliseconds).
 Before each trial the mirror takes in the trials other workers (and earlier runs)
 finished, so resuming and several workers see the whole study.
+
+``--trials`` is the study's total, also when several processes or hosts share it:
+a trial recorded at its start is a *claim*, made under a lock only when the study's
+COMPLETE + PRUNED + RUNNING trials are fewer than the total (see ``claim_lock``), so
+concurrent workers never overshoot. On a database server every trial is a claim, and
+the worker records Optuna heartbeats while its proxy runs, so a crashed host's
+trial is failed after the grace period and its slot is run by another worker.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -27,12 +36,13 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.counting import count
 from nas.errors import NasError
 from nas.search.context import SearchContext
-from nas.search.study import fail_stale_trials, make_sampler, open_storage, worker_id
+from nas.search.study import claim_lock, fail_stale_trials, heartbeat_on, is_server, make_sampler, open_storage, worker_id
 
 MAX_FAILURES_IN_A_ROW = 20
 RECORD_AT_START_S = 0.05  # proxies faster than this: one record per trial, written when it ends
 SYNC_SECONDS = 2.0
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+CLAIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 
 
 @dataclass
@@ -65,6 +75,7 @@ class Worker:
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if len(objective.directions) == 1 else optuna.pruners.NopPruner()
         self.mirror = optuna.create_study(directions=objective.directions, sampler=make_sampler(context.sampler, seed=seed), pruner=pruner)
         self._proxy_seconds = float("inf")  # unknown until the first trial: record at start
+        self.shared = is_server(context.storage_url)  # other hosts may add trials: every trial is a claim
         self.distributions = {name: CategoricalDistribution(list(choices)) for name, choices in context.space.parameters.items()}
         self._synced_at = 0.0
         self.sync(force=True)
@@ -84,20 +95,25 @@ class Worker:
 
     def run(self, *, quota: int, deadline: float | None = None, total: int | None = None, on_trial: Callable[[TrialState], None] | None = None) -> WorkerStats:
         """Run until ``quota`` trials finished here, the study holds ``total``, or the deadline passed."""
+        total = self.context.trials if total is None else total
         stats = WorkerStats()
         in_a_row = 0
         while stats.complete + stats.pruned < quota:
             if deadline is not None and time.time() >= deadline:
                 break
             self.sync()
-            if total is not None and len(self.known) >= total and self.context.workers > 1:
+            if len(self.known) >= total and self.context.workers > 1:
                 break
-            state = self.trial(reasons=stats.reasons)
+            state = self.trial(reasons=stats.reasons, total=total)
+            if state is None:  # every remaining slot is claimed by a running trial
+                if self._wait_for_slot(total, deadline):
+                    continue
+                break
             if state == TrialState.FAIL:
                 stats.failed += 1
                 in_a_row += 1
                 if in_a_row >= MAX_FAILURES_IN_A_ROW:
-                    raise NasError(f"{in_a_row} trials in a row failed; last reason: {stats.reasons[-1]}")
+                    raise NasError(f"{in_a_row} trials in a row failed; last reason: {stats.reasons[-1] if stats.reasons else '?'}")
             else:
                 in_a_row = 0
                 stats.complete += state == TrialState.COMPLETE
@@ -106,8 +122,23 @@ class Worker:
                 on_trial(state)
         return stats
 
-    def trial(self, *, reasons: list[str]) -> TrialState:
-        """One candidate: sample, price, record as RUNNING, score, record the outcome."""
+    def _wait_for_slot(self, total: int, deadline: float | None) -> bool:
+        """The last slots are held by running trials: wait for them to end or be failed as stale (then retry)."""
+        if count_finished(self.study) >= total or (deadline is not None and time.time() >= deadline):
+            return False
+        host = socket.gethostname()
+        running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if not heartbeat_on(self.storage) and any(str(t.user_attrs.get("worker", "")).rpartition(":")[0] != host for t in running):
+            return False  # another host's trial on a file storage: nothing here can tell whether it still runs
+        time.sleep(SYNC_SECONDS)
+        fail_stale_trials(self.study)
+        return True
+
+    def trial(self, *, reasons: list[str], total: int | None = None) -> TrialState | None:
+        """One candidate: sample, price, claim (record as RUNNING), score, record the outcome.
+
+        None: no slot was free (the study holds ``total`` trials, running ones included).
+        """
         context, mirror = self.context, self.mirror
         trial = mirror.ask()
         arch = context.space.sample(trial)
@@ -126,8 +157,13 @@ class Worker:
             attrs["constraint"] = constraint
             trial.set_constraint("latency", constraint[0])
         system_attrs = trial.storage.get_trial_system_attrs(trial._trial_id)
-        # a slow proxy: record the trial now, so that a killed run leaves a RUNNING trial the next run marks failed
-        trial_id = self._create(trial, attrs, system_attrs, TrialState.RUNNING, None) if self._proxy_seconds >= RECORD_AT_START_S else None
+        # a slow proxy or a shared server: claim the trial now (a killed run leaves a RUNNING trial the next run marks failed)
+        trial_id = None
+        if self.shared or self._proxy_seconds >= RECORD_AT_START_S:
+            trial_id = self._claim(trial, attrs, system_attrs, self.context.trials if total is None else total)
+            if trial_id is None:
+                mirror.tell(trial, state=TrialState.FAIL)
+                return None
 
         def report(step: int, accuracy: float) -> bool:
             if len(context.objective.directions) > 1:
@@ -141,7 +177,8 @@ class Worker:
 
         start = time.perf_counter()
         try:
-            result = context.proxy.evaluate(arch, seed=context.proxy_seed, data=context.data, report=report)
+            with Heartbeat(self.storage, trial_id):
+                result = context.proxy.evaluate(arch, seed=context.proxy_seed, data=context.data, report=report)
         except ProxyPruned as pruned:
             self._proxy_seconds = time.perf_counter() - start
             return self._record(trial, trial_id, attrs, system_attrs, TrialState.PRUNED, None, {"pruned": str(pruned)})
@@ -156,6 +193,13 @@ class Worker:
         values = context.objective.values(result.score, latency)
         return self._record(trial, trial_id, attrs, system_attrs, TrialState.COMPLETE, values, {"proxy": [result.score, result.seconds]})
 
+    def _claim(self, trial: optuna.Trial, attrs: dict[str, Any], system_attrs: dict[str, Any], total: int) -> int | None:
+        """Record the trial as RUNNING if the study holds fewer than ``total`` live or finished trials (atomically)."""
+        with claim_lock(self.storage, study_id=self.study._study_id, url=self.context.storage_url):
+            if self.storage.get_n_trials(self.study._study_id, state=CLAIMED) >= total:
+                return None
+            return self._create(trial, attrs, system_attrs, TrialState.RUNNING, None)
+
     def _create(self, trial: optuna.Trial, attrs: dict[str, Any], system_attrs: dict[str, Any], state: TrialState, values: list[float] | None) -> int:
         template = _template(trial.params, attrs, self.distributions, system_attrs, state=state, values=values)
         return self.storage.create_new_trial(self.study._study_id, template_trial=template)
@@ -166,12 +210,45 @@ class Worker:
         if trial_id is None:
             trial_id = self._create(trial, {**attrs, **extra}, system_attrs, state, values)
         else:
-            for key, value in extra.items():
-                self.storage.set_trial_user_attr(trial_id, key, value)
-            self.storage.set_trial_state_values(trial_id, state, values)
+            try:
+                for key, value in extra.items():
+                    self.storage.set_trial_user_attr(trial_id, key, value)
+                self.storage.set_trial_state_values(trial_id, state, values)
+            except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed it as stale (heartbeat late)
+                state, values = TrialState.FAIL, None
         self.mirror.tell(trial, values, state=state) if values is not None else self.mirror.tell(trial, state=state)
         self.known.add(trial_id)
         return state
+
+
+class Heartbeat:
+    """Record Optuna heartbeats for ``trial_id`` from a thread while the block runs (no-op without a heartbeat)."""
+
+    def __init__(self, storage: Any, trial_id: int | None) -> None:
+        self.storage, self.trial_id = storage, trial_id
+        self.active = trial_id is not None and heartbeat_on(storage)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "Heartbeat":
+        if self.active:
+            self.storage.record_heartbeat(self.trial_id)
+            self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{self.trial_id}", daemon=True)
+            self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        interval = float(self.storage.get_heartbeat_interval())
+        while not self._stop.wait(interval):
+            try:
+                self.storage.record_heartbeat(self.trial_id)
+            except Exception:  # a database hiccup must not kill the trial; the next beat retries
+                pass
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def arch_yaml(arch: Any) -> str:

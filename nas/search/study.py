@@ -11,11 +11,13 @@ journal append costs 2.2 ms and an SQLite insert about 50 ms
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import optuna
 from optuna.trial import TrialState
@@ -34,11 +36,33 @@ def default_storage(out: Path) -> str:
     return f"sqlite:///{Path(out).resolve() / 'study.db'}"
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """``journal:PATH`` or a ``*.journal`` path → journal file storage; ``scheme://...`` → RDB storage."""
+HEARTBEAT_S = 10  # a searching worker records a heartbeat this often on RDB storages (Optuna's heartbeat)
+GRACE_FACTOR = 3  # ... and a RUNNING trial without one for GRACE_FACTOR intervals is failed
+
+
+def journal_path(url: str) -> Path | None:
     text = str(url)
     if text.startswith("journal:") or (text.endswith(JOURNAL_SUFFIXES) and "://" not in text):
-        path = Path(text.removeprefix("journal:"))
+        return Path(text.removeprefix("journal:"))
+    return None
+
+
+def is_server(url: str) -> bool:
+    """A database server URL (PostgreSQL, MySQL, ...): other hosts may share the study."""
+    return "://" in str(url) and journal_path(url) is None and not str(url).startswith("sqlite")
+
+
+def open_storage(url: str, *, heartbeat_s: int | None = None) -> optuna.storages.BaseStorage:
+    """``journal:PATH`` or a ``*.journal`` path → journal file storage; ``scheme://...`` → RDB storage.
+
+    ``heartbeat_s`` turns on Optuna's heartbeat for RDB storages (searching workers;
+    readers leave it off): a trial whose worker stopped beating for
+    ``GRACE_FACTOR × heartbeat_s`` seconds is failed by the next worker that looks.
+    """
+    text = str(url)
+    if journal_path(text) is not None:
+        path = journal_path(text)
+        assert path is not None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             from optuna.storages.journal import JournalFileOpenLock
@@ -55,8 +79,11 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             Path(text.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StorageError(f"--storage {text}: cannot create its folder: {error.strerror or error}") from None
+    beat: dict[str, Any] = {} if heartbeat_s is None else {"heartbeat_interval": int(heartbeat_s), "grace_period": GRACE_FACTOR * int(heartbeat_s)}
     try:
-        return optuna.storages.RDBStorage(text, engine_kwargs=engine_kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(text, engine_kwargs=engine_kwargs, **beat)
     except Exception as error:  # sqlalchemy errors: bad URL, missing driver, server down
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise StorageError(f"--storage {text}: cannot open: {first}") from None
@@ -147,18 +174,77 @@ def _alive(pid: int) -> bool:
 
 
 def fail_stale_trials(study: optuna.Study) -> int:
-    """Mark RUNNING trials of dead processes on this host as failed (a killed search leaves one behind).
+    """Fail RUNNING trials whose worker is gone, storing why in the ``fail_reason`` user attr.
 
-    Trials of other hosts are left alone: their processes cannot be checked from here.
+    Two checks: a trial of this host whose process is dead (a killed search leaves
+    one behind), and, on RDB storages with a heartbeat, a trial of any host whose
+    worker has not beaten for the grace period (a crashed machine). Trials of other
+    hosts on a journal file cannot be checked from here and are left alone.
     """
     host = socket.gethostname()
-    storage, failed = study._storage, 0
+    storage, reasons = study._storage, {}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = str(trial.user_attrs.get("worker", ""))
         trial_host, _, pid = worker.rpartition(":")
-        if trial_host != host or not pid.isdigit() or _alive(int(pid)):
-            continue
-        storage.set_trial_user_attr(trial._trial_id, "fail_reason", f"worker {worker} ended while the trial ran (killed?)")
-        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        failed += 1
+        if trial_host == host and pid.isdigit() and not _alive(int(pid)):
+            reasons[trial._trial_id] = f"worker {worker} ended while the trial ran (killed?)"
+    if heartbeat_on(storage):
+        grace = GRACE_FACTOR * int(storage.get_heartbeat_interval())  # type: ignore[attr-defined]
+        for trial_id in storage._get_stale_trial_ids(study._study_id):  # type: ignore[attr-defined]
+            worker = str(storage.get_trial(trial_id).user_attrs.get("worker", "?"))
+            reasons.setdefault(trial_id, f"no heartbeat from worker {worker} for more than {grace} s (host or process down?)")
+    failed = 0
+    for trial_id, reason in reasons.items():
+        try:  # another worker may fail the same trial at the same time
+            storage.set_trial_user_attr(trial_id, "fail_reason", reason)
+            failed += bool(storage.set_trial_state_values(trial_id, TrialState.FAIL))
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass
     return failed
+
+
+def heartbeat_on(storage: Any) -> bool:
+    """Whether the storage records heartbeats (an RDB storage opened with ``heartbeat_s``)."""
+    return callable(getattr(storage, "get_heartbeat_interval", None)) and storage.get_heartbeat_interval() is not None
+
+
+# -- claims: no overshoot when several processes or hosts share one study -------------------------------
+_LOCK_NAMESPACE = 0x6E6173  # "nas": first key of PostgreSQL advisory locks, the study id is the second
+
+
+@contextlib.contextmanager
+def claim_lock(storage: optuna.storages.BaseStorage, *, study_id: int, url: str) -> Iterator[None]:
+    """Serialise "count the study's trials, then add one" across processes and hosts.
+
+    PostgreSQL: a session advisory lock (released by the server if the holder dies);
+    a local SQLite or journal file: ``flock`` on a hidden lock file beside it; other
+    servers (MySQL, ...): no lock, so concurrent hosts may overshoot ``--trials`` by
+    at most one trial each.
+    """
+    backend = getattr(storage, "_backend", storage)  # Optuna wraps RDB storages in a cache
+    engine = getattr(backend, "engine", None)
+    if engine is not None and engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:a, :b)"), {"a": _LOCK_NAMESPACE, "b": study_id})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), {"a": _LOCK_NAMESPACE, "b": study_id})
+                connection.commit()
+        return
+    path = journal_path(url) or (Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") and ":memory:" not in url else None)
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        fcntl = None  # type: ignore[assignment]
+    if path is None or fcntl is None:
+        yield
+        return
+    with open(path.with_name(f".{path.name}.claims.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

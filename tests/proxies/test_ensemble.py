@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from nas.proxies.ensemble import EnsembleProxy, fit_weights, member_score, rank_average
+from nas.proxies.ensemble import EnsembleProxy, feature, fit_weights, member, member_score, rank_average
 from nas.space import get_space
 
 
 def test_ensemble_is_the_weighted_sum_of_its_members() -> None:
     arch = get_space("nas_bench_macro").random(5)
-    expected = sum(w * member_score(name, arch, seed=2) for name, w in EnsembleProxy.weights.items() if w)
+    expected = sum(w * feature(term, member_score(member(term), arch, seed=2)) for term, w in EnsembleProxy.weights.items() if w)
     assert EnsembleProxy().score(arch, seed=2) == pytest.approx(expected)
     assert any(EnsembleProxy.weights.values())
 
@@ -34,4 +34,12 @@ def test_fit_weights_finds_the_informative_member() -> None:
     truth = rng.normal(size=200)
     members = {"signal": truth * 3 + rng.normal(scale=0.3, size=200), "noise": rng.normal(size=200) * 100}
     weights = fit_weights(members, truth)
-    assert weights["signal"] == 1.0 and weights["noise"] < 0.01
+    assert weights.get("signal", 0.0) == 1.0 and weights.get("noise", 0.0) < 0.01 and weights.get("log:noise", 0.0) == 0.0
+
+
+def test_fit_weights_can_choose_a_log_term() -> None:
+    rng = np.random.default_rng(1)
+    first, second = rng.normal(size=300), rng.normal(size=300)
+    members = {"a": np.exp(2 * first), "b": np.exp(2 * second)}  # the truth adds their logarithms
+    weights = fit_weights(members, first + second)
+    assert set(weights) == {"log:a", "log:b"} and min(weights.values()) > 0.9
