@@ -14,6 +14,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileExistsError:  # mkdir met a file where a folder should be
+        raise NasError(f"{path}: cannot write: a file stands where its folder should be") from None
     except OSError as error:
         raise NasError(f"{path}: cannot write: {error.strerror}") from None
     try:

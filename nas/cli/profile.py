@@ -90,6 +90,7 @@ def _main(args: argparse.Namespace) -> int:
     except BackendError as error:
         hint = f"; to build this device's table: {device.build_hint}" if device.build_hint else ""
         raise BackendError(f"{error}{hint}") from None
+    _check_writable(Path(table_path))
     table = open_table(table_path, device=device, backend=backend, precision=precision)
     for space_name in args.space:
         for width in args.width or [None]:
@@ -105,6 +106,13 @@ def _main(args: argparse.Namespace) -> int:
             if result.note:
                 print(result.note)
     return 0
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before minutes of measuring, not after, when the table cannot be written."""
+    from nas.io import temp_path_beside
+
+    temp_path_beside(path).unlink()
 
 
 def _table_for(device, precision: str, backend_name: str) -> Path:  # type: ignore[no-untyped-def]

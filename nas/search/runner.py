@@ -26,6 +26,7 @@ import json
 import socket
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -69,13 +70,15 @@ class Worker:
         self.known: set[int] = set()
         existing = len(self.study.get_trials(deepcopy=False))
         seed = context.seed
-        # reseed on resume, so that a seeded random or NSGA-II sampler does not replay the first trials
-        seed = None if seed is None else seed + existing + 1_000_003 * index
+        self.shared = is_server(context.storage_url)  # other hosts may add trials: every trial is a claim
+        # reseed on resume, so that a seeded random or NSGA-II sampler does not replay the first trials; on a
+        # server, hosts started with the same command must not all draw the same candidates
+        host = zlib.crc32(self.worker.encode()) if self.shared else 0
+        seed = None if seed is None else (seed + existing + 1_000_003 * index + host) % 2**32
         objective = context.objective
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if len(objective.directions) == 1 else optuna.pruners.NopPruner()
         self.mirror = optuna.create_study(directions=objective.directions, sampler=make_sampler(context.sampler, seed=seed), pruner=pruner)
         self._proxy_seconds = float("inf")  # unknown until the first trial: record at start
-        self.shared = is_server(context.storage_url)  # other hosts may add trials: every trial is a claim
         self.distributions = {name: CategoricalDistribution(list(choices)) for name, choices in context.space.parameters.items()}
         self._synced_at = 0.0
         self.sync(force=True)

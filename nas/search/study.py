@@ -41,6 +41,7 @@ GRACE_FACTOR = 3  # ... and a RUNNING trial without one for GRACE_FACTOR interva
 
 
 def journal_path(url: str) -> Path | None:
+    """The file of a journal storage (``*.journal``, ``*.log``, ``journal:PATH``), else None."""
     text = str(url)
     if text.startswith("journal:") or (text.endswith(JOURNAL_SUFFIXES) and "://" not in text):
         return Path(text.removeprefix("journal:"))
@@ -60,9 +61,8 @@ def open_storage(url: str, *, heartbeat_s: int | None = None) -> optuna.storages
     ``GRACE_FACTOR × heartbeat_s`` seconds is failed by the next worker that looks.
     """
     text = str(url)
-    if journal_path(text) is not None:
-        path = journal_path(text)
-        assert path is not None
+    path = journal_path(text)
+    if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             from optuna.storages.journal import JournalFileOpenLock
