@@ -33,12 +33,11 @@ sys.path.insert(0, str(ROOT))
 
 from nas.io import atomic_write_text  # noqa: E402
 from nas.proxies import get_proxy  # noqa: E402
-from nas.proxies.data import load_imagefolder  # noqa: E402
+from cifar10_data import cifar10  # noqa: E402  (experiments/cifar10_data.py)
 from nas.proxies.ensemble import EnsembleProxy, fit_weights, member, member_score, rank_average  # noqa: E402
 from nas.space import get_space  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "data" / "nas-bench-macro" / "nas-bench-macro_cifar10.json"
-CIFAR_TAR = ROOT.parent / "shared" / "data" / "cifar10" / "cifar10-jpeg.tar.gz"
 CACHE = ROOT / "experiments" / "cache"
 RESULTS = ROOT / "experiments" / "results"
 STAGES = (2, 3, 3)
@@ -69,20 +68,6 @@ def load_bench() -> dict[str, dict]:
     for key, entry in data.items():
         distinct.setdefault(canonical(key), entry)
     return distinct
-
-
-def cifar10():
-    """The shared CIFAR-10 JPEG copy, unpacked once under experiments/cache and decoded once (cached .npz)."""
-    import os
-    import tarfile
-
-    folder = CACHE / "cifar10"
-    if not (folder / "test").is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(CIFAR_TAR) as tar:
-            tar.extractall(folder, filter="data")
-    os.environ.setdefault("NAS_CACHE", str(CACHE / "npz"))
-    return load_imagefolder(folder)
 
 
 def correlations(scores: list[float], truth: list[float]) -> dict[str, float]:

@@ -1,14 +1,17 @@
 """Search quality: hypervolume of the Pareto front (proxy ↑, latency ↓) for nsga2, tpe and random, 3 seeds each.
 
-Fixed budget of 300 trials on mobiledet for the measured cpu table, proxy ``macs`` (cheap: the
-nine runs take minutes; the default ``ensemble`` proxy costs 0.15-0.4 s a trial here, ~15 min more). Hypervolume is computed on objectives normalised to [0, 1] by
-the range over all runs, against the reference point (worst proxy, worst latency) of all runs,
-so the nine numbers are comparable.
-Run: taskset -c 0 python experiments/search_quality.py  (writes experiments/results/search_quality.{json,md})
+Fixed budget of 300 trials on mobiledet for the measured cpu table with the default proxy (about
+0.1 s a trial: the nine runs take ~15 min on one core; ``--proxy macs`` takes minutes). Hypervolume
+is computed on objectives normalised to [0, 1] by the range over all runs, against the reference
+point (worst proxy, worst latency) of all runs, so the nine numbers are comparable. Trials are
+recorded in an Optuna journal file (cheap), as large searches should.
+Run: taskset -c 0 python experiments/search_quality.py [--proxy macs]
+(writes experiments/results/search_quality_<proxy>.{json,md})
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import tempfile
@@ -18,6 +21,8 @@ from pathlib import Path
 import optuna
 import torch
 
+from nas.io import atomic_write_text
+from nas.proxies import DEFAULT_PROXY
 from nas.search import SearchContext, hypervolume, records, run_trials
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -25,12 +30,12 @@ SAMPLERS = ("nsga2", "tpe", "random")
 SEEDS = (0, 1, 2)
 TRIALS = 300
 DEVICE = "cpu"
-PROXY = "macs"
 
 
-def run(sampler: str, seed: int) -> tuple[list[tuple[float, float]], float]:
+def run(sampler: str, seed: int, proxy: str) -> tuple[list[tuple[float, float]], float]:
     with tempfile.TemporaryDirectory() as folder:
-        context = SearchContext.create(device=DEVICE, proxy=PROXY, sampler=sampler, trials=TRIALS, seed=seed, out=folder)
+        context = SearchContext.create(device=DEVICE, proxy=proxy, sampler=sampler, trials=TRIALS, seed=seed, out=folder,
+                                       storage=f"{folder}/study.journal")
         start = time.perf_counter()
         run_trials(context, progress=False)
         seconds = time.perf_counter() - start
@@ -39,9 +44,15 @@ def run(sampler: str, seed: int) -> tuple[list[tuple[float, float]], float]:
 
 
 def main() -> None:
+    from tqdm import tqdm
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--proxy", default=DEFAULT_PROXY, help=f"accuracy proxy [{DEFAULT_PROXY}, the default]")
+    proxy = parser.parse_args().proxy
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    points = {(s, seed): run(s, seed) for s in SAMPLERS for seed in SEEDS}
+    jobs = [(s, seed) for s in SAMPLERS for seed in SEEDS]
+    points = {(s, seed): run(s, seed, proxy) for s, seed in tqdm(jobs, desc="searches", unit="search")}
     every = [p for pts, _ in points.values() for p in pts]
     q_lo, q_hi = min(q for q, _ in every), max(q for q, _ in every)
     t_lo, t_hi = min(t for _, t in every), max(t for _, t in every)
@@ -55,14 +66,14 @@ def main() -> None:
     for s in SAMPLERS:
         values = [r["hypervolume"] for r in runs if r["sampler"] == s]
         summary[s] = {"mean": round(statistics.mean(values), 4), "stdev": round(statistics.stdev(values), 4), "values": values}
-    result = {"space": "mobiledet", "device": DEVICE, "proxy": PROXY, "trials": TRIALS, "seeds": list(SEEDS), "runs": runs, "summary": summary,
+    result = {"space": "mobiledet", "device": DEVICE, "proxy": proxy, "trials": TRIALS, "seeds": list(SEEDS), "runs": runs, "summary": summary,
               "normalisation": {"proxy": [q_lo, q_hi], "latency_ms": [t_lo, t_hi]}}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "search_quality.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = [f"Hypervolume (normalised, higher is better), mobiledet on {DEVICE}, proxy {PROXY}, {TRIALS} trials, seeds {list(SEEDS)}", "",
+    atomic_write_text(RESULTS / f"search_quality_{proxy}.json", json.dumps(result, indent=2) + "\n")
+    lines = [f"Hypervolume (normalised, higher is better), mobiledet on {DEVICE}, proxy {proxy}, {TRIALS} trials, seeds {list(SEEDS)}", "",
              "| sampler | mean | stdev | per seed |", "|---|---|---|---|"]
     lines += [f"| {s} | {v['mean']:.4f} | {v['stdev']:.4f} | {', '.join(f'{x:.4f}' for x in v['values'])} |" for s, v in summary.items()]
-    (RESULTS / "search_quality.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / f"search_quality_{proxy}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

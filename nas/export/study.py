@@ -46,11 +46,21 @@ def budget_of(study: optuna.Study) -> float | None:
     if first is None:
         return None
     arch = ArchSpec.from_string(first.user_attrs["arch"])
-    reference = get_space("mobilenet_v2", resolution=arch.resolution, num_classes=arch.num_classes).arch()
+    reference = get_space(_reference_of(settings), resolution=arch.resolution, num_classes=arch.num_classes).arch()
     try:
         return table.latency(reference)
     except MissingEntriesError:
         return None
+
+
+def _reference_of(settings: dict) -> str:
+    """The searched space's reference network; MobileNetV2 when the space cannot be loaded here."""
+    from nas.space import get_space
+
+    try:
+        return get_space(str(settings.get("space", ""))).definition.reference
+    except NasError:
+        return "mobilenet_v2"
 
 
 def _device_table(device: str):  # noqa: ANN202 - LatencyTable

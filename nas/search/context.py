@@ -19,7 +19,7 @@ from nas.latency.table import LatencyTable
 from nas.search.objectives import Objective, get_objective
 from nas.search.study import HEARTBEAT_S, SAMPLERS, default_storage, load_or_create, open_storage
 from nas.search.study import study_name as name_from_settings
-from nas.space import SearchSpace, get_space
+from nas.space import SearchSpace, get_space, space_names
 
 DEFAULT_TRIALS = 200  # the default (ensemble) proxy costs 0.15-0.36 s a trial here: 200 trials fit 3 minutes with margin
 
@@ -85,6 +85,9 @@ class SearchContext:
         the_space = get_space(space, resolution=resolution)
         if the_space.is_fixed():
             raise NasError(f"space {the_space.name!r} has no choices to search; pick a space such as mobiledet")
+        reference = the_space.definition.reference  # the report compares with it: fail now, not after the last trial
+        if reference not in space_names() and not Path(reference).is_file():
+            raise NasError(f"{the_space.definition.source}: reference: unknown search space {reference!r} (known: {', '.join(space_names())})")
         the_device, the_table = resolve_device(device, table)
         check_table(the_table, the_space, the_device)
         from nas.proxies import get_proxy

@@ -99,7 +99,8 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
     out = context.out
     write_csvs(rows, out)
     refs = references(table=context.table, proxy=context.proxy, objective=context.objective, resolution=context.space.resolution,
-                      num_classes=context.space.num_classes, seed=context.proxy_seed, data=context.data)
+                      num_classes=context.space.num_classes, seed=context.proxy_seed, data=context.data,
+                      reference=context.space.definition.reference)
     target = context.objective.target_ms
     reference_1 = next((r for r in refs if r.width == 1.0), None)
     budget, label = (target, "--latency-target") if target is not None else (

@@ -108,15 +108,18 @@ def choose_best(rows: Sequence[TrialRecord], budget_ms: float | None) -> tuple[T
     return min(done, key=lambda r: r.latency_ms), False
 
 
-def references(*, table: Any, proxy: Any, objective: Any, resolution: int, num_classes: int, seed: int, data: Any) -> list[Reference]:
-    """MobileNetV2 α ∈ {0.35, 0.5, 0.75, 1.0} priced by the same table and scored by the same proxy."""
+def references(
+    *, table: Any, proxy: Any, objective: Any, resolution: int, num_classes: int, seed: int, data: Any, reference: str = "mobilenet_v2"
+) -> list[Reference]:
+    """The space's reference network (MobileNetV2 unless the space names another) at α ∈ {0.35, 0.5, 0.75, 1.0},
+    priced by the same table and scored by the same proxy."""
     from nas.latency.table import MissingEntriesError
     from nas.proxies import ProxyError
     from nas.space import get_space
 
     refs = []
     for width in REFERENCE_WIDTHS:
-        arch = get_space("mobilenet_v2", width=width, resolution=resolution, num_classes=num_classes).arch(name=f"mobilenet_v2-{width:g}")
+        arch = get_space(reference, width=width, resolution=resolution, num_classes=num_classes).arch(name=f"{reference}-{width:g}")
         try:
             latency = table.latency(arch)
         except MissingEntriesError:

@@ -17,7 +17,7 @@ from nas.blocks import get_block
 from nas.errors import SpecError
 
 HEAD_SCALING = ("none", "grow", "full")  # MobileNetV2 keeps 1280 for α < 1 and widens it for α > 1: "grow"
-_SPACE_KEYS = ("name", "description", "resolution", "num_classes", "width", "stem", "head", "defaults", "stages", "targets")
+_SPACE_KEYS = ("name", "description", "resolution", "num_classes", "width", "stem", "head", "defaults", "stages", "targets", "reference")
 _STAGE_KEYS = ("name", "out", "stride", "layers", "width", "block", "first", "ops")
 
 
@@ -72,6 +72,7 @@ class SpaceDefinition:
     stages: tuple[Stage, ...]
     targets: tuple[str, ...]
     source: str
+    reference: str = "mobilenet_v2"  # the fixed, hand-designed space a search in this space is compared with
 
 
 def load_space_file(path: str | Path) -> SpaceDefinition:
@@ -209,7 +210,10 @@ def _parse(data: Any, source: str) -> SpaceDefinition:
     if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
         raise SpecError("must be a list of device names", key="targets")
     description = data.get("description", "")
-    return SpaceDefinition(name, str(description), resolution, num_classes, float(width), stem, head, stages, tuple(targets), source)
+    reference = data.get("reference", "mobilenet_v2")
+    if not isinstance(reference, str) or not reference:
+        raise SpecError(f"must be the name or YAML path of a fixed space, got {reference!r}", key="reference")
+    return SpaceDefinition(name, str(description), resolution, num_classes, float(width), stem, head, stages, tuple(targets), source, reference)
 
 
 def _parse_head(data: Any, defaults: Mapping[str, Any]) -> HeadTemplate | None:

@@ -56,11 +56,12 @@ def test_shipped_modelled_tables_cover_every_shipped_space_and_say_so(device: st
     assert loo["networks"] >= 8 and loo["median_loo_error_pct"] <= 20
     networks = {row["network"] for row in table.header["calibration"]["networks"]}
     assert "mobilenet_v2" in networks
-    for name in ("mobiledet", "mobilenet_v2", "proxylessnas", "fbnet", "nas_bench_macro"):
+    for name in ("mobiledet", "mobilenet_v2", "proxylessnas", "fbnet", "nas_bench_macro", "mobiledet_cifar"):
         jobs = space_jobs(*get_space(name).ops(), "int8")
         assert all(job.key in table.entries for job in jobs), name
     for width in (0.35, 0.5, 0.75):
         assert not table.missing(get_space("mobilenet_v2", width=width).arch({}))
+        assert not table.missing(get_space("mobilenet_v2_cifar", width=width).arch({}))
     assert all(entry.runs == 0 for entry in table.entries.values())  # modelled numbers never pose as runs
 
 

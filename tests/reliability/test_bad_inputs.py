@@ -38,6 +38,10 @@ def world(tiny_table: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         "name: badblock\nresolution: 32\nnum_classes: 10\nstem: {type: conv, out: 16, kernel: 3, stride: 1}\nhead: {out: 256}\n"
         "stages:\n  - {out: 24, stride: 2, layers: 1, block: {type: [wavelet, ibn], kernel: [3]}}\n"
     )
+    (root / "badref.yaml").write_text(
+        "name: badref\nresolution: 32\nnum_classes: 10\nreference: mobilenet_v9\nstem: {type: conv, out: 16, kernel: 3, stride: 1}\n"
+        "head: {out: 256}\nstages:\n  - {out: 24, stride: 2, layers: 1, block: {type: [ibn, fused_ibn], kernel: [3]}}\n"
+    )
     (root / "badarch.yaml").write_text("name: x\nresolution: 32\nblocks:\n  - {type: ibn, out: 16\n")
     (root / "afile").write_text("a file where a folder is expected\n")
     search(space=SPACE, resolution=RESOLUTION, device=str(root / "tiny.yaml"), proxy="macs", trials=3, study_name=STUDY, out=root / "run", progress=False)
@@ -57,6 +61,7 @@ DB = "sqlite:///{w}/run/study.db"
 CASES: list[tuple[str, str, list[str], str, bool]] = [
     ("malformed-space-yaml", "nas-search", [*SEARCH, "--space", "{w}/bad.yaml"], r"bad\.yaml: malformed YAML at line \d+", False),
     ("unknown-space", "nas-search", [*SEARCH, "--space", "nope"], r"unknown search space 'nope' \(known: .*mobiledet", False),
+    ("unknown-reference", "nas-search", [*SEARCH, "--space", "{w}/badref.yaml"], r"badref\.yaml: reference: unknown search space 'mobilenet_v9' \(known: ", False),
     ("unknown-block", "nas-search", [*SEARCH, "--space", "{w}/badblock.yaml"], r"badblock\.yaml: stages\[0\]\.block\.type: unknown block type 'wavelet' \(known: .*ibn", False),
     ("unknown-device", "nas-search", [*SEARCH, "--device", "nope"], r"unknown device 'nope' \(known: .*cpu", False),
     ("unknown-proxy", "nas-search", [*SEARCH, "--proxy", "nope"], r"unknown proxy 'nope' \(known: .*macs", False),

@@ -38,6 +38,7 @@ CASES = [
     (("head: {out: 64}", "head: {out: 64, scaling: sideways}"), "head.scaling"),
     (("stem: {type: conv, out: 16, kernel: 3, stride: 1}", "stem: {type: conv, kernel: 3, stride: 1}"), "stem.out"),
     (("defaults: {act: relu}", "defaults: {act: mish}"), "defaults.act"),
+    (("num_classes: 10\n", "num_classes: 10\nreference: [mobilenet_v2]\n"), "reference"),
     (("in_ratio: 0.25,", "in_ratio: 0.25, colour: 3,"), "stages[0].block.colour"),
     (("width: [0.5, 1.0]", "width: [0.5, zero]"), "stages[0].width"),
 ]

@@ -78,3 +78,23 @@ def test_op_counts() -> None:
     ops, heads = get_space("nas_bench_macro").ops()
     # per stage: first layer 3 ops (skip, k3e3, k5e6) and the other layers 3 more at the new shape
     assert len(ops) == 1 + 3 * 6 and len(heads) == 1
+
+
+def test_cifar_variants_keep_32_px_to_the_second_stage_and_name_their_reference() -> None:
+    reference = get_space("mobilenet_v2_cifar", width=0.5).arch()
+    assert (reference.resolution, reference.num_classes, reference.final_size) == (32, 10, 4)
+    sizes = [position.out_size for position in reference.positions()]
+    assert sizes[:4] == [32, 32, 32, 32]  # stem, the 16-stage and both 24-layers at stride 1
+    space = get_space("mobiledet_cifar")
+    assert space.definition.reference == "mobilenet_v2_cifar"
+    assert get_space("mobiledet").definition.reference == "mobilenet_v2"  # the default
+    assert {a.final_size for a in (space.random(seed) for seed in range(5))} == {4}
+
+
+def test_cifar_spaces_are_priced_by_the_shipped_cpu_table() -> None:
+    from nas.devices import get_device
+
+    table = get_device("cpu").load_table()
+    space = get_space("mobiledet_cifar")
+    assert not any(table.missing(space.random(seed)) for seed in range(20))
+    assert not table.missing(get_space("mobilenet_v2_cifar", width=0.35).arch())
