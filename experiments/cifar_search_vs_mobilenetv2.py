@@ -1,7 +1,7 @@
 """Searched networks vs MobileNetV2-α on CIFAR-10 at equal device latency (MobileDets' claim, at CIFAR scale).
 
-    python experiments/cifar_search_vs_mobilenetv2.py             # the README's table (about 75 min on 2 cores)
-    python experiments/cifar_search_vs_mobilenetv2.py --quick     # smoke run: 1 seed, 30 steps, 40 trials
+    python experiments/cifar_search_vs_mobilenetv2.py --deadline 48   # the README's table (~110 min on 2 cores)
+    python experiments/cifar_search_vs_mobilenetv2.py --quick         # smoke run: 1 seed, 30 steps, 40 trials
 
 1. Latency targets: the table latency of ``mobilenet_v2_cifar`` (MobileNetV2 with the stem and the
    second stage at stride 1) at α ∈ {0.35, 0.5, 0.75} on each device's shipped table.
@@ -113,8 +113,8 @@ def cache_run(result: dict) -> None:
     atomic_write_text(CACHE / "runs" / f"{result['key']}.json", json.dumps(result, indent=1))
 
 
-def finish_training(pending: list) -> list[dict]:
-    """Wait for every queued run (each is cached as it ends, by ``cache_run``)."""
+def finish_training(pending: list, *, deadline: float | None) -> list[dict]:
+    """Wait for the queued runs (each is cached as it ends, by ``cache_run``) until ``deadline`` (epoch s)."""
     from tqdm import tqdm
 
     runs = []
@@ -122,8 +122,12 @@ def finish_training(pending: list) -> list[dict]:
         if isinstance(item, dict):
             runs.append(item)
             continue
-        runs.append(item.get())
-    return runs
+        try:
+            runs.append(item.get(timeout=None if deadline is None else max(1.0, deadline - time.time())))
+        except multiprocessing.TimeoutError:
+            print("deadline reached: reporting the runs finished so far; rerun the same command to add the rest", flush=True)
+            break
+    return runs + [item.get() for item in pending if not isinstance(item, dict) and item.ready() and item.get() not in runs]
 
 
 # -- search ------------------------------------------------------------------------------------------
@@ -163,6 +167,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--trials", type=int, default=1000, help="trials per search (NSGA-II needs ~400 to reach the α=0.35 budget)")
     parser.add_argument("--processes", type=int, default=2, help="training runs in parallel (one thread each)")
+    parser.add_argument("--deadline", type=float, default=None, help="stop training after this many minutes and report what finished")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 30 steps, 40 trials, results/cifar_search_quick.*")
     args = parser.parse_args()
     if args.quick:
@@ -175,25 +180,33 @@ def main() -> None:
 
     schedule = f"s{args.steps}b{args.batch}lr{args.lr:g}"
 
-    def jobs_for(nets: dict[str, ArchSpec]) -> list[dict]:
+    def jobs_for(nets: dict[str, ArchSpec], seeds: list[int]) -> list[dict]:
         return [{"net": name, "arch": arch.to_string(), "seed": seed, "steps": args.steps, "batch": args.batch, "lr": args.lr, "threads": 1,
                  "key": f"{name}-{hashlib.sha1(arch.to_string().encode()).hexdigest()[:10]}-seed{seed}-{schedule}"}
-                for name, arch in nets.items() for seed in args.seeds]
+                for seed in seeds for name, arch in nets.items()]
 
+    # Seed-major order: every network gets its first seed before any gets its second, so that a
+    # --deadline cut leaves every network trained at least once (a rerun adds the missing seeds).
+    deadline = None if args.deadline is None else time.time() + 60 * args.deadline
     nets = {f"MobileNetV2-{w:g}": refs[w] for w in args.widths}
     with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
-        pending = start_training(pool, jobs_for(nets))  # the references train while the searches run
+        pending = start_training(pool, jobs_for(nets, args.seeds))  # the references train while the searches run
         found: dict[tuple[str, float], ArchSpec] = {}
-        for d in sorted(args.devices, key=lambda d: d not in args.train_devices):  # trained devices first
+        first_devices = [d for d in args.devices if d in args.train_devices]
+        for d in first_devices + [d for d in args.devices if d not in args.train_devices]:
             for w in args.widths:
                 t0 = time.perf_counter()
                 found[d, w] = search(d, w, targets[d][w], args).with_name(f"{d}-{w:g}")
                 print(f"search {d} α={w:g}: target {targets[d][w]:.4f} ms, found {tables[d].latency(found[d, w]):.4f} ms "
                       f"({time.perf_counter() - t0:.0f} s)", flush=True)
-                if d in args.train_devices:  # train it while the next search runs
+                if d in args.train_devices:  # its first seed trains while the next search runs
                     nets[f"{d}-{w:g}"] = found[d, w]
-                    pending += start_training(pool, jobs_for({f"{d}-{w:g}": found[d, w]}))
-        runs = finish_training(pending)
+                    pending += start_training(pool, jobs_for({f"{d}-{w:g}": found[d, w]}, args.seeds[:1]))
+            if d == first_devices[-1]:
+                searched = {name: arch for name, arch in nets.items() if not name.startswith("MobileNetV2")}
+                pending += start_training(pool, jobs_for(searched, args.seeds[1:]))
+        runs = finish_training(pending, deadline=deadline)
+        pool.terminate()  # runs still going at the deadline are dropped (not cached)
     measured = measure_cpu(found, refs, args) if "cpu" in args.devices else {}  # after training: a quiet machine
     accuracy = {name: [r["top1"] for r in runs if r["net"] == name and r.get("top1") is not None] for name in nets}
 
@@ -218,7 +231,7 @@ def build_report(args, tables, refs, targets, found, nets, accuracy, runs, measu
     def stats(name: str) -> dict:
         values = accuracy.get(name, [])
         return {"top1_mean": float(np.mean(values)) if values else None, "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
-                "top1_runs": values}
+                "top1_runs": values, "n": len(values)}
 
     from nas.proxies import get_proxy
 
@@ -240,8 +253,12 @@ def build_report(args, tables, refs, targets, found, nets, accuracy, runs, measu
             "train_s_median": float(np.median(train_s)) if train_s else None}
 
 
-def fmt(mean: float | None, std: float | None) -> str:
-    return "—" if mean is None else f"{mean:.2f} ± {std:.2f}" if std is not None else f"{mean:.2f}"
+def fmt(row: dict, seeds: int) -> str:
+    """mean ± std over seeds; (n=k) when fewer seeds than asked finished (a --deadline cut)."""
+    if row["top1_mean"] is None:
+        return "—"
+    text = f"{row['top1_mean']:.2f} ± {row['top1_std']:.2f}" if row["top1_std"] is not None else f"{row['top1_mean']:.2f}"
+    return text if row["n"] >= seeds else f"{text} (n={row['n']})"
 
 
 def markdown(report: dict) -> str:
@@ -257,8 +274,8 @@ def markdown(report: dict) -> str:
         for w in s["widths"]:
             ref, got = rows[f"MobileNetV2-{w:g}"], rows[f"{device}-{w:g}"]
             delta = got["top1_mean"] - ref["top1_mean"] if got["top1_mean"] is not None and ref["top1_mean"] is not None else None
-            lines.append(f"| {w:g} | {report['targets_ms'][device][str(w)]:.4f} | {fmt(ref['top1_mean'], ref['top1_std'])} | "
-                         f"{fmt(got['top1_mean'], got['top1_std'])} | {'—' if delta is None else f'{delta:+.2f}'} | "
+            lines.append(f"| {w:g} | {report['targets_ms'][device][str(w)]:.4f} | {fmt(ref, len(s['seeds']))} | "
+                         f"{fmt(got, len(s['seeds']))} | {'—' if delta is None else f'{delta:+.2f}'} | "
                          f"{got['latency_ms'][device]:.4f} | {ref['macs'] / 1e6:.1f}M / {got['macs'] / 1e6:.1f}M | {ref['proxy']:.3f} / {got['proxy']:.3f} |")
         lines.append("")
     timed = [r for r in report["rows"] if "cpu_onnx_ms" in r]
@@ -276,7 +293,7 @@ def markdown(report: dict) -> str:
     for c in report["cross_device"]:
         cells = " | ".join(f"{c['latency_ms'][d] / c['target_ms'][d]:.2f}" for d in devices)
         types = ", ".join(f"{t} {n}" for t, n in c["structure"]["types"].items()) + f", skip {c['structure']['skips']}"
-        lines.append(f"| {c['net']} | {cells} | {fmt(c['top1_mean'], c['top1_std'])} | {types} | {c['structure']['kernel5']} | "
+        lines.append(f"| {c['net']} | {cells} | {fmt(c, len(s['seeds']))} | {types} | {c['structure']['kernel5']} | "
                      f"{c['structure']['expansion8']} | {c['macs'] / 1e6:.1f}M |")
     return "\n".join(lines) + "\n"
 
