@@ -1,6 +1,6 @@
 """Searched networks vs MobileNetV2-α on CIFAR-10 at equal device latency (MobileDets' claim, at CIFAR scale).
 
-    python experiments/cifar_search_vs_mobilenetv2.py --deadline 48   # the README's table (~110 min on 2 cores)
+    python experiments/cifar_search_vs_mobilenetv2.py                 # the README's table (~2 h on 2 cores)
     python experiments/cifar_search_vs_mobilenetv2.py --quick         # smoke run: 1 seed, 30 steps, 40 trials
 
 1. Latency targets: the table latency of ``mobilenet_v2_cifar`` (MobileNetV2 with the stem and the
