@@ -1,6 +1,6 @@
 """How well do proxies rank networks of about the same cost? (what a latency-constrained search needs)
 
-    OMP_NUM_THREADS=1 python experiments/proxy_equal_cost.py
+    OMP_NUM_THREADS=1 python experiments/proxy_equal_cost.py     # about 1 min
 
 A constrained search compares candidates that all sit near the latency budget, so the rank
 correlation that matters is the one *within* an equal-cost slice, not over the whole benchmark
@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 
 from nas.io import atomic_write_text  # noqa: E402
 from nas.proxies import get_proxy  # noqa: E402
-from nas.proxies.ensemble import member_score  # noqa: E402
+from nas.proxies.ensemble import EnsembleProxy, member_score  # noqa: E402
 from nas.space import get_space  # noqa: E402
 from proxy_correlation import load_bench  # noqa: E402
 
@@ -43,12 +43,16 @@ def main() -> None:
     names = list(space.parameters)
     archs = {k: space.arch(dict(zip(names, k))) for k in keys}
     truth = {k: bench[k]["mean_acc"] for k in keys}
-    columns = {
-        "ensemble (default)": {k: get_proxy("default").evaluate(archs[k], seed=0).score for k in tqdm(keys, desc="ensemble")},
-        "FLOPs": {k: bench[k]["flops"] for k in keys},
-        "non-identity blocks": {k: member_score("depth", archs[k]) for k in keys},
+    members = {  # each network scored once per member; the default ensemble is combined from them
+        "naswot": {k: get_proxy("naswot").evaluate(archs[k], seed=0).score for k in tqdm(keys, desc="naswot")},
+        "depth": {k: member_score("depth", archs[k]) for k in keys},
     }
-    columns["naswot (noise)"] = {k: get_proxy("naswot").evaluate(archs[k], seed=0).score for k in tqdm(keys, desc="naswot")}
+    columns = {
+        "ensemble (default)": EnsembleProxy.combine(EnsembleProxy.weights, members),
+        "FLOPs": {k: bench[k]["flops"] for k in keys},
+        "non-identity blocks": members["depth"],
+        "naswot (noise)": members["naswot"],
+    }
     ordered = sorted(keys, key=lambda k: bench[k]["flops"])
     slices = [ordered[i * len(ordered) // SLICES : (i + 1) * len(ordered) // SLICES] for i in range(SLICES)]
     seed_pairs = ((0, 1), (0, 2), (1, 2))
