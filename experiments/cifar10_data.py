@@ -7,7 +7,8 @@ import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CIFAR_TAR = ROOT.parent / "shared" / "data" / "cifar10" / "cifar10-jpeg.tar.gz"
+# NAS_CIFAR10_TAR: the tarball elsewhere (e.g. copied to a GPU host that has no ../shared)
+CIFAR_TAR = Path(os.environ.get("NAS_CIFAR10_TAR", ROOT.parent / "shared" / "data" / "cifar10" / "cifar10-jpeg.tar.gz"))
 CACHE = Path(__file__).resolve().parent / "cache"
 
 

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     from nas.cli.profile_validate import CALIBRATION_SEED
     from nas.devices import get_device
-    from nas.latency.validate import reference_networks, store, validate
+    from nas.latency.validate import network_timer, reference_networks, store, validate
     from nas.space import get_space
 
     device = get_device(args.device)
@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         groups[f"{space.name}@{space.resolution}"] = [space.random(i).with_name(f"{name}-s{i}") for i in range(args.samples)]
         calibration += [space.random(CALIBRATION_SEED + i).with_name(f"{name}-cal{i}") for i in range(args.calibrate)]
     start = time.perf_counter()
-    report = validate(table, groups, calibration=calibration, provider=device.provider, rounds=args.rounds, runs_per_round=args.runs)
+    report = validate(table, groups, calibration=calibration, rounds=args.rounds, runs_per_round=args.runs,
+                      timer=network_timer(device.backend, provider=device.provider))
     report.update(device=device.name, precision=table.precision, rounds=args.rounds, runs=args.runs, seconds=time.perf_counter() - start)
     if not args.no_store:
         store(table, report)

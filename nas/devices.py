@@ -15,6 +15,7 @@ from nas.latency.table import LatencyTable
 from nas.plugins import PluginError, Registry
 
 TABLES_DIR = Path(__file__).resolve().parents[1] / "latency_tables"
+MEASURING_BACKENDS = ("ort", "torch", "bundle")  # their tables are measurements; other backends' tables are modelled or imported
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Device:
     name: str
     description: str
     precision: str  # "fp32" or "int8"
-    backend: str  # "ort", "modelled", "fitted", "imported", "bundle"
+    backend: str  # "ort", "torch", "modelled", "fitted", "imported", "bundle"
     table: str  # file name in latency_tables/ or an absolute path
     provider: str = "CPUExecutionProvider"
     build_hint: str = ""
@@ -32,7 +33,7 @@ class Device:
     def table_path(self) -> Path:
         """The table the search uses: a measured one beside a modelled/imported default wins."""
         measured = self.measured_table_path()
-        if self.backend not in ("ort", "bundle") and measured.exists():
+        if self.backend not in MEASURING_BACKENDS and measured.exists():
             return measured
         path = Path(self.table)
         return path if path.is_absolute() else TABLES_DIR / path
@@ -66,14 +67,14 @@ CPU_INT8 = Device(
 )
 GPU = Device(
     name="gpu",
-    description="an NVIDIA GPU, onnxruntime CUDAExecutionProvider, fp32",
+    description="an NVIDIA GPU, PyTorch CUDA graphs, batch 1, fp32 (TF32 convolutions), BN folded",
     precision="fp32",
-    backend="ort",
+    backend="torch",
     table="gpu.yaml",
-    provider="CUDAExecutionProvider",
+    provider="CUDAExecutionProvider",  # for --backend ort with onnxruntime-gpu
     build_hint=(
-        "nas-profile --device gpu --backend ort --provider CUDAExecutionProvider --space SPACE "
-        "(on a host with an NVIDIA GPU and `pip install onnxruntime-gpu`; TensorrtExecutionProvider works the same way)"
+        "nas-profile --device gpu --space SPACE (on a host with an NVIDIA GPU and a CUDA build of PyTorch; "
+        "or --backend ort --provider CUDAExecutionProvider with onnxruntime-gpu)"
     ),
 )
 

@@ -121,9 +121,9 @@ def _table_for(device, precision: str, backend_name: str) -> Path:  # type: igno
     Measuring a device whose shipped table is modelled (the bundle route, or onnxruntime on the
     device itself) writes ``<device>-measured.yaml`` beside it, which the device then prefers.
     """
-    from nas.devices import DEVICES, get_device
+    from nas.devices import DEVICES, MEASURING_BACKENDS, get_device
 
-    if backend_name in ("ort", "bundle") and device.backend not in ("ort", "bundle"):
+    if backend_name in MEASURING_BACKENDS and device.backend not in MEASURING_BACKENDS:
         return device.measured_table_path()
     if precision == device.precision:
         return device.table_path()

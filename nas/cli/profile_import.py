@@ -15,12 +15,12 @@ from nas.errors import NasError
 
 
 def _import_bundle_csv(args: argparse.Namespace, device: str) -> str:
-    from nas.devices import get_device
+    from nas.devices import MEASURING_BACKENDS, get_device
     from nas.latency.backends.bundle import read_results
     from nas.latency.table import LatencyTable, new_header
 
     target = get_device(device)
-    default = target.table_path() if target.backend in ("ort", "bundle") else target.measured_table_path()
+    default = target.table_path() if target.backend in MEASURING_BACKENDS else target.measured_table_path()
     path = args.table or default
     entries, info = read_results(args.file)
     if not entries:

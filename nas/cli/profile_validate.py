@@ -39,11 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _main(args: argparse.Namespace) -> int:
     from nas.devices import get_device
-    from nas.latency.validate import reference_networks, store, validate
+    from nas.latency.validate import network_timer, reference_networks, store, validate
     from nas.space import get_space
 
     device = get_device(args.device)
-    if device.backend != "ort":
+    if device.backend not in ("ort", "torch"):
         raise NasError(f"device {device.name!r} is not timed on this host (backend {device.backend}); validate it where it runs")
     from nas.latency.table import LatencyTable
 
@@ -55,7 +55,8 @@ def _main(args: argparse.Namespace) -> int:
         calibration += [space.random(CALIBRATION_SEED + i).with_name(f"{space.name}-cal{i}") for i in range(max(args.calibrate, 0))]
     if args.calibrate:
         calibration = reference_networks() + calibration
-    report = validate(table, groups, calibration=calibration, provider=device.provider, rounds=args.rounds, runs_per_round=args.runs)
+    timer = network_timer(device.backend, provider=device.provider)
+    report = validate(table, groups, calibration=calibration, rounds=args.rounds, runs_per_round=args.runs, timer=timer)
     if not args.no_store:
         store(table, report)
     if args.json:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -170,8 +170,25 @@ def reference_networks() -> list[ArchSpec]:
     return archs
 
 
+@dataclass(frozen=True)
+class NetworkTimer:
+    """How whole networks are timed for a backend, and the fixed per-call cost its isolated op timings each pay."""
+
+    measure: Callable[..., list[Measured]]  # (archs, *, precision, rounds, runs_per_round, progress)
+    overhead_ms: Callable[[], float]
+
+
+def network_timer(backend: str, *, provider: str = "CPUExecutionProvider") -> NetworkTimer:
+    """onnxruntime sessions (``ort``) or CUDA graphs (``torch``: one graph replay per op, no per-call cost to remove)."""
+    if backend == "torch":
+        from nas.latency.backends.torch_cuda import time_networks
+
+        return NetworkTimer(lambda archs, *, precision, **options: time_networks(archs, **options), lambda: 0.0)
+    return NetworkTimer(lambda archs, **options: measure_archs(archs, provider=provider, **options), lambda: call_overhead_ms(provider=provider))
+
+
 def validate(table: LatencyTable, groups: dict[str, list[ArchSpec]], *, calibration: Sequence[ArchSpec] = (), provider: str = "CPUExecutionProvider",
-             rounds: int = 10, runs_per_round: int = 20, progress: bool = True) -> dict[str, Any]:
+             rounds: int = 10, runs_per_round: int = 20, progress: bool = True, timer: NetworkTimer | None = None) -> dict[str, Any]:
     """Time every network end to end, fit the context correction on ``calibration`` (if any), score each group.
 
     Returns a report with per-network rows and, per group, the fidelity of the raw
@@ -185,7 +202,8 @@ def validate(table: LatencyTable, groups: dict[str, list[ArchSpec]], *, calibrat
         if missing:
             raise table._missing_error(missing, arch)
     everything = [*calibration, *(a for archs in groups.values() for a in archs)]
-    measured = measure_archs(everything, precision=table.precision, provider=provider, rounds=rounds, runs_per_round=runs_per_round, progress=progress)
+    timer = timer or network_timer("ort", provider=provider)
+    measured = timer.measure(everything, precision=table.precision, rounds=rounds, runs_per_round=runs_per_round, progress=progress)
     rows = []
     for arch, m in zip(everything, measured):
         rows.append({"name": arch.name, "arch": arch.to_string(), "layers": layer_count(arch), "macs": count(arch).macs,
@@ -194,7 +212,7 @@ def validate(table: LatencyTable, groups: dict[str, list[ArchSpec]], *, calibrat
     report: dict[str, Any] = {"calibration": cal_rows, "groups": {}}
     correction = table.correction
     if calibration:
-        overhead = call_overhead_ms(provider=provider)
+        overhead = timer.overhead_ms()
         correction = fit_correction([r["class_sums"] for r in cal_rows], [r["layers"] for r in cal_rows],
                                     [r["measured"]["median_ms"] for r in cal_rows], overhead_ms=overhead)
         report["correction"] = correction

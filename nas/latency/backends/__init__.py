@@ -79,6 +79,7 @@ BACKENDS: Registry[BackendFactory] = Registry(
         "ort": "nas.latency.backends.ort:OrtBackend",
         "analytic": "nas.latency.backends.analytic:AnalyticBackend",
         "bundle": "nas.latency.backends.bundle:BundleBackend",
+        "torch": "nas.latency.backends.torch_cuda:TorchCudaBackend",
     },
     check=callable,
     expected="a callable returning a nas.latency.backends.Backend",
