@@ -70,6 +70,13 @@ def rank_average(columns: Sequence[Sequence[float]]) -> list[float]:
     return list(np.mean([_ranks(c) for c in columns], axis=0))
 
 
+def _signed_fit(matrix: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Least-squares weights (any sign, on raw features) with a free intercept."""
+    design = np.hstack([matrix, np.ones((len(matrix), 1))])
+    coef, *_ = np.linalg.lstsq(design, truth, rcond=None)
+    return coef[: matrix.shape[1]]
+
+
 def _nnls_fit(matrix: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Non-negative weights (on raw features) of the least-squares fit of ``truth`` with a free intercept."""
     from scipy.optimize import nnls
@@ -80,17 +87,21 @@ def _nnls_fit(matrix: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return coef[: matrix.shape[1]] / std
 
 
-def fit_weights(members: Mapping[str, Sequence[float]], truth: Sequence[float], *, max_members: int = 3, folds: int = 5) -> dict[str, float]:
+def fit_weights(members: Mapping[str, Sequence[float]], truth: Sequence[float], *, max_members: int = 3, folds: int = 5,
+                signed: bool = False) -> dict[str, float]:
     """Choose ≤ ``max_members`` members by k-fold cross-validated Spearman, then fit their weights on all given data.
 
     Only the data passed in is used (the caller passes the fitting half), so the
     held-out half stays out of both the choice of members and the weights.
-    Weights are normalised so that the largest is 1 (rank correlation ignores scale).
+    Weights are normalised so that the largest magnitude is 1 (rank correlation ignores scale).
+    ``signed`` allows negative weights (plain least squares): a member may then count
+    against a network, e.g. size once expressivity is accounted for.
     """
     from itertools import combinations
 
     from scipy.stats import spearmanr
 
+    fit = _signed_fit if signed else _nnls_fit
     names = [term for n in members for term in (n, f"log:{n}")]
     features = np.array([[feature(t, v) for v in members[member(t)]] for t in names], dtype=float).T
     target = np.asarray(truth, dtype=float)
@@ -103,12 +114,12 @@ def fit_weights(members: Mapping[str, Sequence[float]], truth: Sequence[float], 
             for k in range(folds):
                 test = parts[k]
                 train = np.concatenate([parts[j] for j in range(folds) if j != k])
-                weights = _nnls_fit(features[np.ix_(train, combo)], target[train])
+                weights = fit(features[np.ix_(train, combo)], target[train])
                 prediction = features[np.ix_(test, combo)] @ weights
                 scores.append(spearmanr(prediction, target[test])[0] if np.ptp(prediction) > 0 else -1.0)
             mean = float(np.nanmean(scores))
             if mean > best[0]:
                 best = (mean, combo)
-    weights = _nnls_fit(features[:, best[1]], target)
-    top = weights.max() if weights.max() > 0 else 1.0
+    weights = fit(features[:, best[1]], target)
+    top = np.abs(weights).max() or 1.0
     return {names[i]: round(float(w / top), 4) for i, w in zip(best[1], weights)}

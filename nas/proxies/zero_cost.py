@@ -78,13 +78,24 @@ class SynflowProxy(ZeroCostProxy):
     batch_size = 1
 
     def measure(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
-        model = model.double().eval()  # eval BN: running stats are 0/1, so BN is a plain (near-identity) scale
+        model = _linearised(model).double().eval()  # eval BN: running stats are 0/1, so BN is a plain (near-identity) scale
         with torch.no_grad():
             for parameter in model.parameters():
                 parameter.abs_()
         model(torch.ones_like(inputs, dtype=torch.float64)).sum().backward()
         total = sum(float((w.detach() * w.grad).abs().sum()) for w in _weights(model) if w.grad is not None)
         return _log(total, "synflow")
+
+
+def _linearised(model: nn.Module) -> nn.Module:
+    """Every activation as ReLU: synflow's inputs are all positive, where ReLU is the identity, but ReLU6 and
+    h-swish saturate and would cut the flow to the layers after the last one (every MobileNetV2 width then
+    scored alike)."""
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, ACTIVATION_TYPES) and type(child) is not nn.ReLU:
+                setattr(parent, name, nn.ReLU())
+    return model
 
 
 class NaswotProxy(ZeroCostProxy):

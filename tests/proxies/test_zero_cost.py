@@ -113,3 +113,9 @@ def test_registry_and_default() -> None:
     assert set(ZERO_COST + STRUCTURAL + ["train"]) <= set(PROXIES.names())
     default = get_proxy("default")
     assert default.name == DEFAULT_PROXY and not default.needs_data
+
+
+def test_synflow_sees_through_saturating_activations() -> None:
+    """ReLU6 saturates on synflow's all-positive flow; linearised, wider MobileNetV2s score higher."""
+    scores = [get_proxy("synflow").score(get_space("mobilenet_v2_cifar", width=w).arch(name=f"w{w}"), seed=0) for w in (0.35, 0.5, 1.0)]
+    assert scores[0] < scores[1] < scores[2] and scores[2] - scores[0] > 1.0
