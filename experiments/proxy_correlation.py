@@ -49,6 +49,8 @@ ZERO_COST = [
     ("grad_norm (CIFAR-10 batch)", "grad_norm", "cifar"),
     ("snip (CIFAR-10 batch)", "snip", "cifar"),
     ("zen", "zen", None),
+    ("zico (CIFAR-10 batch)", "zico", "cifar"),
+    ("zico (noise batch, data-free)", "zico", "noise"),
 ]
 
 
@@ -121,6 +123,7 @@ def main() -> None:
         "naswot": columns["naswot (noise batch, data-free)"],
         "synflow": columns["synflow"],
         "zen": columns["zen"],
+        "zico": columns["zico (noise batch, data-free)"],
         **{name: {k: member_score(name, archs[k]) for k in keys} for name in ("macs", "params", "depth")},
     }
     fit_keys = sorted(half_a)
@@ -135,7 +138,7 @@ def main() -> None:
         zip(keys, rank_average([[members[n][k] for k in keys] for n in rank_members]))
     )
     # Structural members are analytic (microseconds); the cost is that of the network-evaluating members used.
-    label_of = {"naswot": "naswot (noise batch, data-free)", "synflow": "synflow", "zen": "zen"}
+    label_of = {"naswot": "naswot (noise batch, data-free)", "synflow": "synflow", "zen": "zen", "zico": "zico (noise batch, data-free)"}
     for label, used in zip(list(columns)[-4:], ([member(n) for n, w in weights.items() if w], [member(n) for n, w in signed.items() if w],
                                                 [member(n) for n, w in EnsembleProxy.weights.items() if w], rank_members)):
         seconds[label] = sum(seconds[label_of[n]] for n in used if n in label_of)

@@ -23,6 +23,7 @@ PROXIES: Registry[type[Proxy]] = Registry(
         "grad_norm": "nas.proxies.zero_cost:GradNormProxy",
         "snip": "nas.proxies.zero_cost:SnipProxy",
         "zen": "nas.proxies.zero_cost:ZenProxy",
+        "zico": "nas.proxies.zero_cost:ZicoProxy",
         "ensemble": "nas.proxies.ensemble:EnsembleProxy",
         "train": "nas.proxies.train:TrainProxy",
     },

@@ -11,7 +11,8 @@ Data-dependent proxies read a seeded batch of real images when ``data`` is given
 and otherwise a seeded Gaussian-noise batch with random labels (data-free).
 
 References: synflow (Tanaka et al., 2020), NASWOT (Mellor et al., 2021), grad_norm
-and snip as zero-cost proxies (Abdelfattah et al., 2021), Zen-score (Lin et al., 2021).
+and snip as zero-cost proxies (Abdelfattah et al., 2021), Zen-score (Lin et al., 2021),
+ZiCo (Li et al., 2023).
 """
 
 from __future__ import annotations
@@ -161,6 +162,40 @@ class SnipProxy(_GradientProxy):
 
     def reduce(self, weights: list[nn.Parameter]) -> float:
         return sum(float((w.detach() * w.grad).abs().sum()) for w in weights)
+
+
+class ZicoProxy(ZeroCostProxy):
+    """ZiCo: Σ_layers log Σ_w mean|∂L/∂w| / std(∂L/∂w), statistics over mini-batches (high, steady gradients)."""
+
+    name = "zico"
+    uses_data = True
+    batch_size = 64  # split into ``batches`` mini-batches
+    batches = 2
+    description = "ZiCo: per-layer log of mean |gradient| over its standard deviation across 2 mini-batches"
+
+    def measure(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
+        model.train()
+        weights = list(_weights(model))
+        grads: list[list[torch.Tensor]] = [[] for _ in weights]
+        for x, y in zip(inputs.chunk(self.batches), labels.chunk(self.batches)):
+            model.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(model(x), y).backward()
+            for store, weight in zip(grads, weights):
+                if weight.grad is not None:
+                    store.append(weight.grad.detach().clone())
+        total, layers = 0.0, 0
+        for store in grads:
+            if len(store) < 2:
+                continue
+            stacked = torch.stack(store)
+            std, mean_abs = stacked.std(0, unbiased=False), stacked.abs().mean(0)
+            steady = std > 0
+            value = float((mean_abs[steady] / std[steady]).sum())
+            if value > 0:
+                total, layers = total + math.log(value), layers + 1
+        if not layers or not math.isfinite(total):
+            raise ProxyError("zico: no layer has gradients that vary across mini-batches")
+        return total
 
 
 class ZenProxy(ZeroCostProxy):

@@ -9,7 +9,7 @@ from nas.proxies import PROXIES, ProxyError, get_proxy
 from nas.proxies.data import ImageData, synthetic_data
 from nas.space import get_space
 
-ZERO_COST = ["synflow", "naswot", "grad_norm", "snip", "zen", "ensemble"]
+ZERO_COST = ["synflow", "naswot", "grad_norm", "snip", "zen", "zico", "ensemble"]
 STRUCTURAL = ["params", "macs", "depth"]
 
 
