@@ -28,7 +28,7 @@ class EnsembleProxy(Proxy):
     name = "ensemble"
     description = "learned combination of data-free zero-cost scores (fitted on half of NAS-Bench-Macro)"
     # Fitted on half A of experiments/proxy_correlation (seed 0) by fit_weights; only ratios matter.
-    weights: ClassVar[dict[str, float]] = {"log:naswot": 1.0, "depth": 0.0091}
+    weights: ClassVar[dict[str, float]] = {"log:naswot": 1.0, "depth": 0.0129}
 
     def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
         return sum(weight * feature(term, member_score(member(term), arch, seed=seed)) for term, weight in self.weights.items() if weight)

@@ -28,14 +28,11 @@ class MacsProxy(Proxy):
 
 
 class DepthProxy(Proxy):
+    """Blocks that are not skips: a skip's 1×1 projection at a stride or width change is still a skip
+    (NAS-Bench-Macro's "identity" choice), not a layer of the network's depth."""
+
     name = "depth"
-    description = "number of non-identity blocks"
+    description = "number of non-skip blocks"
 
     def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
-        from nas.blocks import get_block
-
-        depth = 0
-        for pos in list(arch.positions())[1:]:
-            if get_block(pos.spec.type).convs(pos.spec, in_channels=pos.in_channels):
-                depth += 1
-        return float(depth)
+        return float(sum(block.type != "skip" for block in arch.blocks))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nas.proxies import PROXIES, ProxyError, get_proxy
 from nas.proxies.data import ImageData, synthetic_data
@@ -119,3 +122,10 @@ def test_synflow_sees_through_saturating_activations() -> None:
     """ReLU6 saturates on synflow's all-positive flow; linearised, wider MobileNetV2s score higher."""
     scores = [get_proxy("synflow").score(get_space("mobilenet_v2_cifar", width=w).arch(name=f"w{w}"), seed=0) for w in (0.35, 0.5, 1.0)]
     assert scores[0] < scores[1] < scores[2] and scores[2] - scores[0] > 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(key=st.text(alphabet="012", min_size=8, max_size=8))
+def test_depth_counts_the_non_identity_choices(key: str) -> None:
+    """A skip at a stride-2 position is a 1×1 projection, still the benchmark's identity choice."""
+    assert get_proxy("depth").score(macro(key)) == sum(digit != "0" for digit in key)
