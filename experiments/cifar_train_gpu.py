@@ -289,21 +289,21 @@ def plot(result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = result["random"]["rows"]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
-    for ax, name, label in zip(axes[:2], ("default", "macs"), ("default proxy score", "MACs")):
-        if result["random"]["spearman"]:
-            ax.scatter([r[f"proxy_{name}"] for r in rows], [r["top1"] for r in rows], s=14)
-            ax.set_title(f"random {SPACE}: Spearman {result['random']['spearman'][name]:.3f}")
+    random_panels = 2 if result["random"]["spearman"] else 0  # proxy and MACs vs top-1, once random networks trained
+    fig, axes = plt.subplots(1, random_panels + 1, figsize=(4.7 * (random_panels + 1), 4.2), squeeze=False)
+    for ax, name, label in zip(axes[0][:random_panels], ("default", "macs"), ("default proxy score", "MACs")):
+        ax.scatter([r[f"proxy_{name}"] for r in rows], [r["top1"] for r in rows], s=14)
+        ax.set_title(f"random {SPACE}: Spearman {result['random']['spearman'][name]:.3f}")
         ax.set_xlabel(label)
         ax.set_ylabel("CIFAR-10 top-1 (%)")
         ax.set_xscale("log" if name == "macs" else "linear")
-    ax = axes[2]
+    ax = axes[0][-1]
     for prefix, style in (("MobileNetV2-", "ks--"), ("cpu-", "o-"), ("dsp-", "^-"), ("edgetpu-", "v-")):
         points = [(float(net.rsplit("-", 1)[1]), e["top1_mean"], e["top1_std"] or 0.0) for net, e in result["searched"].items() if net.startswith(prefix)]
         if points:
             x, y, err = zip(*sorted(points))
             ax.errorbar(x, y, yerr=err, fmt=style, capsize=3, label=prefix.rstrip("-") + (" (reference)" if prefix.startswith("Mobile") else " searched"))
-    ax.set_xlabel("latency target: MobileNetV2-α of the same table latency (α)")
+    ax.set_xlabel("latency target = MobileNetV2-α latency (α)")
     ax.set_ylabel("CIFAR-10 top-1 (%)")
     ax.set_title("searched vs MobileNetV2-α (GPU schedule)")
     ax.legend(fontsize=8)
