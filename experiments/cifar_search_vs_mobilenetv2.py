@@ -6,7 +6,7 @@
 1. Latency targets: the table latency of ``mobilenet_v2_cifar`` (MobileNetV2 with the stem and the
    second stage at stride 1) at α ∈ {0.35, 0.5, 0.75} on each device's shipped table.
 2. ``nas-search --space mobiledet_cifar --device D --objective constrained --latency-target T`` as a
-   real subprocess with the default proxy, for cpu, dsp and edgetpu.
+   real subprocess with the default proxy (or ``--proxy``), for cpu, dsp and edgetpu.
 3. The found networks of the trained devices (cpu, dsp) and the MobileNetV2 references are trained
    with the same short schedule and seeds 0, 1, 2; top-1 on the 10,000 CIFAR-10 test images.
 4. cpu: the found networks and the references are exported to ONNX and timed end to end with
@@ -133,8 +133,9 @@ def finish_training(pending: list, *, deadline: float | None) -> list[dict]:
 # -- search ------------------------------------------------------------------------------------------
 def search(device: str, width: float, target_ms: float, args: argparse.Namespace) -> ArchSpec:
     """One constrained ``nas-search`` in a subprocess (resumes a finished or interrupted study)."""
-    out = CACHE / f"search-{device}-{width:g}-{args.trials}"
-    command = [shutil.which("nas-search") or "nas-search", "--space", SPACE, "--device", device, "--objective", "constrained",
+    out = CACHE / (f"search-{device}-{width:g}-{args.trials}" + ("" if args.proxy == "default" else f"-{args.proxy}"))
+    proxy = [] if args.proxy == "default" else ["--proxy", args.proxy]
+    command = [shutil.which("nas-search") or "nas-search", "--space", SPACE, "--device", device, "--objective", "constrained", *proxy,
                "--latency-target", f"{target_ms:.6f}", "--trials", str(args.trials), "--seed", "0", "--out", str(out),
                "--storage", str(out / "study.journal"), "--no-progress"]  # journal: ~3 ms per trial record instead of SQLite's ~60
     # one proxy thread: beside the training processes a 2-thread OpenMP pool spins and runs ~10x slower
@@ -168,11 +169,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=1000, help="trials per search (NSGA-II needs ~400 to reach the α=0.35 budget)")
     parser.add_argument("--processes", type=int, default=2, help="training runs in parallel (one thread each)")
     parser.add_argument("--deadline", type=float, default=None, help="stop training after this many minutes and report what finished")
+    parser.add_argument("--proxy", default="default", help="proxy the searches maximise (e.g. macs: is the proxy the cause?); "
+                        "results then go to results/cifar_search_<proxy>.*")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 30 steps, 40 trials, results/cifar_search_quick.*")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.steps, args.trials = [0], 30, 40
-    tag = "cifar_search_quick" if args.quick else "cifar_search"
+    tag = ("cifar_search_quick" if args.quick else "cifar_search") + ("" if args.proxy == "default" else f"_{args.proxy}")
 
     tables = {d: get_device(d).load_table() for d in args.devices}
     refs = {w: get_space(REFERENCE, width=w).arch(name=f"MobileNetV2-{w:g}") for w in args.widths}
@@ -235,7 +238,7 @@ def build_report(args, tables, refs, targets, found, nets, accuracy, runs, measu
 
     from nas.proxies import get_proxy
 
-    proxy = get_proxy("default")  # what the search maximised: does it agree with the trained accuracy?
+    proxy = get_proxy(args.proxy)  # what the search maximised: does it agree with the trained accuracy?
     rows = []
     for name, arch in nets.items():
         cost = count(arch)
@@ -266,7 +269,7 @@ def markdown(report: dict) -> str:
     rows = {r["net"]: r for r in report["rows"]}
     lines = [f"Schedule: {s['steps']} SGD steps of batch {s['batch']} ({s['steps'] * s['batch']:,} images, "
              f"{s['steps'] * s['batch'] / 50000:.2f} epoch), lr {s['lr']} warm-up + cosine, crop + flip; seeds {s['seeds']}; "
-             f"top-1 on the 10,000 test images. Search: {s['trials']} trials, default proxy, constrained objective.", ""]
+             f"top-1 on the 10,000 test images. Search: {s['trials']} trials, proxy `{s.get('proxy', 'default')}`, constrained objective.", ""]
     for device in s["train_devices"]:
         lines += [f"**{device}** ({report['table_source'][device]} table)", "",
                   "| α | target ms | MobileNetV2-α top-1 | searched top-1 | Δ | searched table ms | MACs (ref / searched) | proxy (ref / searched) |",
@@ -276,7 +279,7 @@ def markdown(report: dict) -> str:
             delta = got["top1_mean"] - ref["top1_mean"] if got["top1_mean"] is not None and ref["top1_mean"] is not None else None
             lines.append(f"| {w:g} | {report['targets_ms'][device][str(w)]:.4f} | {fmt(ref, len(s['seeds']))} | "
                          f"{fmt(got, len(s['seeds']))} | {'—' if delta is None else f'{delta:+.2f}'} | "
-                         f"{got['latency_ms'][device]:.4f} | {ref['macs'] / 1e6:.1f}M / {got['macs'] / 1e6:.1f}M | {ref['proxy']:.3f} / {got['proxy']:.3f} |")
+                         f"{got['latency_ms'][device]:.4f} | {ref['macs'] / 1e6:.1f}M / {got['macs'] / 1e6:.1f}M | {ref['proxy']:.4g} / {got['proxy']:.4g} |")
         lines.append("")
     timed = [r for r in report["rows"] if "cpu_onnx_ms" in r]
     if timed:

@@ -121,7 +121,8 @@ def run_job(job: dict) -> dict:
     except Exception as error:  # noqa: BLE001 - reported per run
         import torch
 
-        torch.cuda.empty_cache() if DEVICE == "cuda" else None
+        if DEVICE == "cuda":
+            torch.cuda.empty_cache()
         return {**job, "top1": None, "error": f"{type(error).__name__}: {error}"[:500]}
 
 
