@@ -127,7 +127,9 @@ def finish_training(pending: list, *, deadline: float | None) -> list[dict]:
         except multiprocessing.TimeoutError:
             print("deadline reached: reporting the runs finished so far; rerun the same command to add the rest", flush=True)
             break
-    return runs + [item.get() for item in pending if not isinstance(item, dict) and item.ready() and item.get() not in runs]
+    # after a cut: cached runs queued behind the one that did not finish, and runs that finished out of order
+    later = [item if isinstance(item, dict) else item.get() for item in pending if isinstance(item, dict) or item.ready()]
+    return runs + [run for run in later if run not in runs]
 
 
 # -- search ------------------------------------------------------------------------------------------
