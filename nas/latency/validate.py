@@ -34,6 +34,13 @@ class Measured:
     def to_dict(self) -> dict[str, float]:
         return {"median_ms": self.median_ms, "p10_ms": self.p10_ms, "p90_ms": self.p90_ms, "runs": self.runs, "round_spread": self.round_spread}
 
+    @classmethod
+    def of(cls, entry: Any, round_medians: Sequence[float]) -> "Measured":
+        """An entry's figures plus the IQR of its per-round medians over the median (0 for a zero median)."""
+        q1, q3 = np.percentile(round_medians, [25, 75])
+        spread = float(q3 - q1) / entry.median_ms if entry.median_ms > 0 else 0.0
+        return cls(entry.median_ms, entry.p10_ms, entry.p90_ms, entry.runs, spread)
+
 
 def measure_archs(archs: Sequence[ArchSpec], *, precision: str, provider: str = "CPUExecutionProvider", timing: TimingOptions | None = None,
                   rounds: int = 10, runs_per_round: int = 20, progress: bool = True) -> list[Measured]:
@@ -50,12 +57,7 @@ def measure_archs(archs: Sequence[ArchSpec], *, precision: str, provider: str = 
         results = time_models_interleaved(models, provider=provider, options=timing, rounds=rounds, runs_per_round=runs_per_round,
                                           progress=lambda _: bar.update())
         bar.close()
-    measured = []
-    for entry, medians in results:
-        q1, q3 = np.percentile(medians, [25, 75])
-        spread = float(q3 - q1) / entry.median_ms if entry.median_ms > 0 else 0.0
-        measured.append(Measured(entry.median_ms, entry.p10_ms, entry.p90_ms, entry.runs, spread))
-    return measured
+    return [Measured.of(entry, medians) for entry, medians in results]
 
 
 def call_overhead_ms(*, provider: str = "CPUExecutionProvider", timing: TimingOptions | None = None) -> float:

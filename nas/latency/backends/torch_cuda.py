@@ -177,12 +177,7 @@ def time_networks(archs: Sequence[Any], *, rounds: int = 10, runs_per_round: int
     for _ in tqdm(range(timing.rounds), desc="timing networks (interleaved rounds)", unit="round", disable=not progress):
         for values, timer in zip(per_net, timers):
             values.append(timer.round())
-    measured = []
-    for values, timer in zip(per_net, timers):
-        entry = entry_of(values, timer.runs() * timing.rounds)
-        q1, q3 = np.percentile(values, [25, 75])
-        measured.append(Measured(entry.median_ms, entry.p10_ms, entry.p90_ms, entry.runs, float(q3 - q1) / entry.median_ms))
-    return measured
+    return [Measured.of(entry_of(values, timer.runs() * timing.rounds), values) for values, timer in zip(per_net, timers)]
 
 
 __all__ = ["CudaTiming", "GraphTimer", "TorchCudaBackend", "fold_batchnorm", "require_cuda", "time_networks", "time_op"]
