@@ -2,13 +2,14 @@
 
     taskset -c 0 python experiments/proxy_correlation.py            # ~20 min on one core
 
-Samples ``--n`` distinct networks (keys with identities moved to the end of each
-stage, as the benchmark deduplicates them), scores them with every proxy (data-
-dependent ones on real CIFAR-10 images, and naswot also on noise, data-free),
+Samples ``--n`` of the benchmark's 3,969 distinct networks (see ``canonical``; each
+built network's MACs must equal the benchmark's ``flops``), scores them with every
+proxy (data-dependent ones on real CIFAR-10 images, and also on noise, data-free),
 and reports Spearman/Kendall with ``mean_acc`` next to FLOPs, params, the non-
-identity count and the seed-to-seed ceiling. The ensemble's weights are fitted on
-half "A" and every number is also reported on the held-out half "B". A subset of
-``--train-n`` networks is scored by the short-training proxy.
+identity count and the seed-to-seed ceiling. Ensemble weights are fitted on half
+"A" only (``fit_weights`` and ``fit_ridge``) and every number is also reported on
+the held-out half "B". A subset of ``--train-n`` networks is scored by the
+short-training proxy.
 
 Writes experiments/results/proxy_correlation.{json,csv,md}. Per-arch scores are
 cached in experiments/cache/proxy_scores.json so reruns only compute what is new.
@@ -31,10 +32,11 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from nas.counting import count  # noqa: E402
 from nas.io import atomic_write_text  # noqa: E402
 from nas.proxies import get_proxy  # noqa: E402
 from cifar10_data import cifar10  # noqa: E402  (experiments/cifar10_data.py)
-from nas.proxies.ensemble import EnsembleProxy, fit_weights, member, member_score, rank_average  # noqa: E402
+from nas.proxies.ensemble import EnsembleProxy, fit_ridge, fit_weights, member, member_score, rank_average  # noqa: E402
 from nas.space import get_space  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "data" / "nas-bench-macro" / "nas-bench-macro_cifar10.json"
@@ -51,25 +53,39 @@ ZERO_COST = [
     ("zen", "zen", None),
     ("zico (CIFAR-10 batch)", "zico", "cifar"),
     ("zico (noise batch, data-free)", "zico", "noise"),
+    ("swap (CIFAR-10 batch)", "swap", "cifar"),
+    ("swap (noise batch, data-free)", "swap", "noise"),
 ]
 
 
 def canonical(key: str) -> str:
-    """Identities moved to the end of each stage: the benchmark's notion of one network."""
+    """The benchmark's notion of one network: an identity after a stage's first layer does nothing, so those move to
+    the stage's end; the first layer stays put (there an identity is a strided 1×1 projection, another network)."""
     out, start = [], 0
     for length in STAGES:
-        stage = key[start : start + length]
-        out.append("".join(d for d in stage if d != "0") + "0" * stage.count("0"))
+        first, rest = key[start], key[start + 1 : start + length]
+        out.append(first + "".join(d for d in rest if d != "0") + "0" * rest.count("0"))
         start += length
     return "".join(out)
 
 
 def load_bench() -> dict[str, dict]:
+    """Distinct networks (3,969 of the 6,561 keys), keyed by their canonical key."""
     data = json.loads(BENCH.read_text())
     distinct: dict[str, dict] = {}
     for key, entry in data.items():
         distinct.setdefault(canonical(key), entry)
+    if len(distinct) != 3969:
+        raise SystemExit(f"{BENCH}: {len(distinct)} distinct networks, expected NAS-Bench-Macro's 3,969")
     return distinct
+
+
+def check_counts(archs: dict, bench: dict) -> None:
+    """Every built network must be the trained one: its MACs equal the benchmark's ``flops`` exactly."""
+    wrong = [k for k, arch in archs.items() if count(arch).macs != bench[k]["flops"]]
+    if wrong:
+        raise SystemExit(f"{len(wrong)} networks differ from the benchmark's (MACs), e.g. {wrong[0]}: "
+                         f"{count(archs[wrong[0]]).macs} vs flops {bench[wrong[0]]['flops']}")
 
 
 def correlations(scores: list[float], truth: list[float]) -> dict[str, float]:
@@ -92,6 +108,7 @@ def main() -> None:
     space = get_space("nas_bench_macro")
     names = list(space.parameters)
     archs = {k: space.arch(dict(zip(names, k)), name=f"macro-{k}") for k in keys}
+    check_counts(archs, bench)
     truth = {k: bench[k]["mean_acc"] for k in keys}
     data = {"cifar": cifar10(), "noise": None, None: None}
 
@@ -124,25 +141,30 @@ def main() -> None:
         "synflow": columns["synflow"],
         "zen": columns["zen"],
         "zico": columns["zico (noise batch, data-free)"],
+        "swap": columns["swap (noise batch, data-free)"],
         **{name: {k: member_score(name, archs[k]) for k in keys} for name in ("macs", "params", "depth")},
     }
     fit_keys = sorted(half_a)
-    weights = fit_weights({n: [c[k] for k in fit_keys] for n, c in members.items()}, [truth[k] for k in fit_keys])
-    columns["ensemble, weights fitted on half A now"] = EnsembleProxy.combine(weights, members)
-    # the same choice with weights of either sign: what the benchmark alone would pick (not the default, see README)
-    signed = fit_weights({n: [c[k] for k in fit_keys] for n, c in members.items()}, [truth[k] for k in fit_keys], signed=True)
-    columns["signed combination fitted on half A (not the default)"] = EnsembleProxy.combine(signed, members)
+    fit_members = {n: [c[k] for k in fit_keys] for n, c in members.items()}
+    fit_truth = [truth[k] for k in fit_keys]
+    label_of = {"naswot": "naswot (noise batch, data-free)", "synflow": "synflow", "zen": "zen", "zico": "zico (noise batch, data-free)",
+                "swap": "swap (noise batch, data-free)"}
+    # Terms chosen one by one, non-negative weights (the procedure of the earlier default)
+    weights = fit_weights(fit_members, fit_truth)
+    columns["non-negative terms fitted on half A"] = EnsembleProxy.combine(weights, members)
+    # Members chosen by CV, each raw and as its log, ridge weights of either sign; one-SE rule towards the cheapest
+    ridge, ridge_choice = fit_ridge(fit_members, fit_truth, cost={n: cpu_seconds[label] for n, label in label_of.items()})
+    columns["ridge combination fitted on half A"] = EnsembleProxy.combine(ridge, members)
     columns["`ensemble` proxy (registered weights)"] = EnsembleProxy.combine(EnsembleProxy.weights, members)
     rank_members = ("naswot", "synflow", "zen")
     columns["rank ensemble (mean rank of naswot-noise, synflow, zen; population)"] = dict(
         zip(keys, rank_average([[members[n][k] for k in keys] for n in rank_members]))
     )
     # Structural members are analytic (microseconds); the cost is that of the network-evaluating members used.
-    label_of = {"naswot": "naswot (noise batch, data-free)", "synflow": "synflow", "zen": "zen", "zico": "zico (noise batch, data-free)"}
-    for label, used in zip(list(columns)[-4:], ([member(n) for n, w in weights.items() if w], [member(n) for n, w in signed.items() if w],
+    for label, used in zip(list(columns)[-4:], ([member(n) for n, w in weights.items() if w], ridge_choice["members"],
                                                 [member(n) for n, w in EnsembleProxy.weights.items() if w], rank_members)):
-        seconds[label] = sum(seconds[label_of[n]] for n in used if n in label_of)
-        cpu_seconds[label] = sum(cpu_seconds[label_of[n]] for n in used if n in label_of)
+        seconds[label] = sum(seconds[label_of[n]] for n in set(used) if n in label_of)
+        cpu_seconds[label] = sum(cpu_seconds[label_of[n]] for n in set(used) if n in label_of)
 
     rows = []
     for label, column in columns.items():
@@ -161,7 +183,7 @@ def main() -> None:
     rows.append({"proxy": "seed-to-seed ceiling (one seed's test_acc vs another's)", "seconds": 0.0, "cpu_seconds": 0.0, **ceiling})
 
     training = train_subset(keys, archs, truth, data["cifar"], args, cache, cache_file) if args.train_n else None
-    write_results(rows, columns, keys, truth, half_a, {"non-negative": weights, "signed": signed}, training, args)
+    write_results(rows, columns, keys, truth, half_a, {"non-negative": weights, "ridge": ridge}, training, args, ridge_choice)
 
 
 def train_subset(keys, archs, truth, data, args, cache: dict, cache_file: Path) -> dict:
@@ -192,13 +214,14 @@ def train_subset(keys, archs, truth, data, args, cache: dict, cache_file: Path) 
     }
 
 
-def write_results(rows, columns, keys, truth, half_a, weights, training, args) -> None:
+def write_results(rows, columns, keys, truth, half_a, weights, training, args, ridge_choice) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = {
         "benchmark": "NAS-Bench-Macro CIFAR-10, distinct networks",
         "n": len(keys),
         "seed": args.seed,
         "ensemble_weights_fitted_on_A": weights,
+        "ridge_choice": ridge_choice,
         "rows": rows,
         "train_proxy": training,
         "torch_threads": torch.get_num_threads(),
@@ -231,7 +254,10 @@ def write_results(rows, columns, keys, truth, half_a, weights, training, args) -
             f"{training['cpu_seconds_median']:.1f} CPU s per network (median; wall {training['seconds_median']:.1f} s), "
             f"{training['cpu_seconds_total'] / 60:.1f} CPU min in all.",
         ]
-    md += ["", f"Weights fitted on half A (members chosen by 5-fold cross-validation inside A): {json.dumps(weights)}"]
+    md += ["", f"Weights fitted on half A (5-fold cross-validation inside A): {json.dumps(weights)}",
+           "", f"Ridge: members {ridge_choice['members']} (penalty {ridge_choice['penalty']}, CV Spearman "
+           f"{ridge_choice['cv_spearman']:.3f} ± {ridge_choice['cv_se']:.3f}), the cheapest set within one standard error of the best "
+           f"CV set {ridge_choice['best']['members']} ({ridge_choice['best']['cv_spearman']:.3f} ± {ridge_choice['best']['cv_se']:.3f})."]
     atomic_write_text(RESULTS / "proxy_correlation.md", "\n".join(md) + "\n")
     print("\n".join(md))
 

@@ -25,7 +25,7 @@ from nas.io import atomic_write_text  # noqa: E402
 from nas.proxies import get_proxy  # noqa: E402
 from nas.space import get_space  # noqa: E402
 
-PROXIES = ("ensemble", "naswot", "synflow", "zen", "grad_norm", "snip", "zico")
+PROXIES = ("ensemble", "naswot", "swap", "synflow", "zen", "grad_norm", "snip", "zico")
 
 
 def main() -> None:

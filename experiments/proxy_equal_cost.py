@@ -27,8 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from nas.io import atomic_write_text  # noqa: E402
-from nas.proxies import get_proxy  # noqa: E402
-from nas.proxies.ensemble import EnsembleProxy, member_score  # noqa: E402
+from nas.proxies.ensemble import EnsembleProxy, member, member_score  # noqa: E402
 from nas.space import get_space  # noqa: E402
 from proxy_correlation import load_bench  # noqa: E402
 
@@ -43,10 +42,9 @@ def main() -> None:
     names = list(space.parameters)
     archs = {k: space.arch(dict(zip(names, k))) for k in keys}
     truth = {k: bench[k]["mean_acc"] for k in keys}
-    members = {  # each network scored once per member; the default ensemble is combined from them
-        "naswot": {k: get_proxy("naswot").evaluate(archs[k], seed=0).score for k in tqdm(keys, desc="naswot")},
-        "depth": {k: member_score("depth", archs[k]) for k in keys},
-    }
+    # each network scored once per member; the default ensemble is combined from them
+    needed = sorted({member(term) for term in EnsembleProxy.weights} | {"naswot", "depth"})
+    members = {name: {k: member_score(name, archs[k]) for k in tqdm(keys, desc=name)} for name in needed}
     columns = {
         "ensemble (default)": EnsembleProxy.combine(EnsembleProxy.weights, members),
         "FLOPs": {k: bench[k]["flops"] for k in keys},

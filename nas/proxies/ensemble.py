@@ -3,17 +3,23 @@
 A rank ensemble (mean rank over several proxies) needs the whole population, but
 a search scores one candidate per trial. ``EnsembleProxy`` is therefore the
 per-candidate form: a learned combination Σ w_i · f_i(score_i) of its members,
-each entering raw or as its logarithm, fitted by ``fit_weights`` on one half of
-NAS-Bench-Macro only: the terms (at most three, transform included) are chosen
-by 5-fold cross-validation inside that half, the weights by non-negative least
-squares of the trained accuracy. The other
-half is held out for the reported figures (experiments/proxy_correlation.py).
+each entering raw and/or as its logarithm, fitted on one half of NAS-Bench-Macro
+only; the other half is held out for the reported figures
+(experiments/proxy_correlation.py). Two fits:
+
+- ``fit_ridge`` (the registered weights): members chosen by 5-fold cross-validation,
+  each entering raw *and* as its logarithm (a curve, e.g. diminishing returns of
+  depth), ridge weights of either sign; among the member sets whose CV score is
+  within one standard error of the best, the cheapest to evaluate wins.
+- ``fit_weights``: single terms chosen by CV, non-negative (or signed) least squares.
+
 ``rank_average`` is the population form, used by experiments.
 """
 
 from __future__ import annotations
 
 import math
+from itertools import combinations
 from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
@@ -26,9 +32,15 @@ class EnsembleProxy(Proxy):
     """Σ w_i · score_i over data-free members (each evaluated with the same seed, no data)."""
 
     name = "ensemble"
-    description = "learned combination of data-free zero-cost scores (fitted on half of NAS-Bench-Macro)"
-    # Fitted on half A of experiments/proxy_correlation (seed 0) by fit_weights; only ratios matter.
-    weights: ClassVar[dict[str, float]] = {"log:naswot": 1.0, "depth": 0.0129}
+    description = "ridge combination of naswot, synflow and depth (fitted on half of NAS-Bench-Macro; data-free)"
+    # Fitted on half A of experiments/proxy_correlation (seed 0) by fit_ridge: members by CV, each raw and as
+    # its log. Read as: expressivity (naswot) up, with diminishing returns in depth (log up, raw down), and
+    # synflow (a size-like saliency) down once those are known. Only ratios matter.
+    weights: ClassVar[dict[str, float]] = {
+        "naswot": 0.000758, "log:naswot": 1.0,
+        "synflow": -0.005426, "log:synflow": -0.079557,
+        "depth": -0.021382, "log:depth": 0.322874,
+    }
 
     def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
         return sum(weight * feature(term, member_score(member(term), arch, seed=seed)) for term, weight in self.weights.items() if weight)
@@ -89,7 +101,7 @@ def _nnls_fit(matrix: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 def fit_weights(members: Mapping[str, Sequence[float]], truth: Sequence[float], *, max_members: int = 3, folds: int = 5,
                 signed: bool = False) -> dict[str, float]:
-    """Choose ≤ ``max_members`` members by k-fold cross-validated Spearman, then fit their weights on all given data.
+    """Choose ≤ ``max_members`` terms by k-fold cross-validated Spearman, then fit their weights on all given data.
 
     Only the data passed in is used (the caller passes the fitting half), so the
     held-out half stays out of both the choice of members and the weights.
@@ -97,8 +109,6 @@ def fit_weights(members: Mapping[str, Sequence[float]], truth: Sequence[float], 
     ``signed`` allows negative weights (plain least squares): a member may then count
     against a network, e.g. size once expressivity is accounted for.
     """
-    from itertools import combinations
-
     from scipy.stats import spearmanr
 
     fit = _signed_fit if signed else _nnls_fit
@@ -123,3 +133,55 @@ def fit_weights(members: Mapping[str, Sequence[float]], truth: Sequence[float], 
     weights = fit(features[:, best[1]], target)
     top = np.abs(weights).max() or 1.0
     return {names[i]: round(float(w / top), 4) for i, w in zip(best[1], weights)}
+
+
+RIDGE_PENALTIES = (0.01, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0)
+
+
+def _terms(members: Mapping[str, Sequence[float]], names: Sequence[str]) -> list[str]:
+    """Each member raw and, where all its values are positive, as its logarithm."""
+    return [t for n in names for t in (n, f"log:{n}") if not t.startswith("log:") or min(members[n]) > 0]
+
+
+def _ridge(matrix: np.ndarray, truth: np.ndarray, penalty: float) -> np.ndarray:
+    """Ridge weights in the features' own units (standardised for the penalty; intercept free)."""
+    mean, std = matrix.mean(0), matrix.std(0) + 1e-12
+    z = (matrix - mean) / std
+    coef = np.linalg.solve(z.T @ z + penalty * np.eye(z.shape[1]), z.T @ (truth - truth.mean()))
+    return coef / std
+
+
+def fit_ridge(members: Mapping[str, Sequence[float]], truth: Sequence[float], *, cost: Mapping[str, float] | None = None,
+              max_members: int = 4, folds: int = 5) -> tuple[dict[str, float], dict[str, Any]]:
+    """Member set and ridge weights by k-fold CV on the data given; one-standard-error rule towards the cheapest set.
+
+    Returns the weights (largest magnitude 1) and what was chosen: the members, the
+    penalty, its CV Spearman and standard error, and the best set's, for the record.
+    ``cost`` (seconds per member; missing = free) breaks ties inside one standard error.
+    """
+    from scipy.stats import spearmanr
+
+    target = np.asarray(truth, dtype=float)
+    parts = np.array_split(np.random.default_rng(0).permutation(len(target)), folds)
+    tried = []
+    for size in range(1, max_members + 1):
+        for names in combinations(members, size):
+            terms = _terms(members, names)
+            matrix = np.array([[feature(t, v) for v in members[member(t)]] for t in terms], dtype=float).T
+            for penalty in RIDGE_PENALTIES:
+                scores = []
+                for k in range(folds):
+                    train = np.concatenate([parts[j] for j in range(folds) if j != k])
+                    prediction = matrix[parts[k]] @ _ridge(matrix[train], target[train], penalty)
+                    scores.append(spearmanr(prediction, target[parts[k]])[0] if np.ptp(prediction) > 0 else -1.0)
+                tried.append((float(np.mean(scores)), float(np.std(scores, ddof=1) / np.sqrt(folds)), names, penalty, terms, matrix))
+    best = max(tried, key=lambda t: t[0])
+    price = cost or {}
+    close = [t for t in tried if t[0] >= best[0] - best[1]]
+    chosen = min(close, key=lambda t: (sum(price.get(n, 0.0) for n in t[2]), len(t[2]), -t[0]))
+    mean, se, names, penalty, terms, matrix = chosen
+    weights = _ridge(matrix, target, penalty)
+    top = np.abs(weights).max() or 1.0
+    record = {"members": list(names), "penalty": penalty, "cv_spearman": mean, "cv_se": se,
+              "best": {"members": list(best[2]), "penalty": best[3], "cv_spearman": best[0], "cv_se": best[1]}}
+    return {t: round(float(w / top), 6) for t, w in zip(terms, weights)}, record

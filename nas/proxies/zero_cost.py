@@ -12,7 +12,7 @@ and otherwise a seeded Gaussian-noise batch with random labels (data-free).
 
 References: synflow (Tanaka et al., 2020), NASWOT (Mellor et al., 2021), grad_norm
 and snip as zero-cost proxies (Abdelfattah et al., 2021), Zen-score (Lin et al., 2021),
-ZiCo (Li et al., 2023).
+ZiCo (Li et al., 2023), SWAP (Peng et al., 2024).
 """
 
 from __future__ import annotations
@@ -131,6 +131,34 @@ class NaswotProxy(ZeroCostProxy):
         if sign <= 0:
             raise ProxyError("naswot: the activation-pattern kernel is singular (identical patterns)")
         return float(logdet)
+
+
+class SwapProxy(ZeroCostProxy):
+    """log of the number of distinct sample-wise activation patterns: each unit's on/off vector over the batch."""
+
+    name = "swap"
+    uses_data = True
+    batch_size = 32  # a unit's pattern is one 32-bit integer
+    description = "SWAP: log number of distinct per-unit ReLU on/off patterns over a batch of 32 (real images if --data, else noise)"
+
+    def measure(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
+        bits = 2 ** torch.arange(inputs.shape[0], dtype=torch.int64)
+        patterns: list[torch.Tensor] = []
+
+        def hook(module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+            on = (args[0] > 0).flatten(1).T.long()  # units × samples
+            patterns.append(on @ bits)
+
+        handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, ACTIVATION_TYPES)]
+        try:
+            with torch.no_grad():
+                model.train()(inputs)
+        finally:
+            for handle in handles:
+                handle.remove()
+        if not patterns:
+            raise ProxyError("swap: the network has no activation to read")
+        return _log(float(torch.unique(torch.cat(patterns)).numel()), "swap")
 
 
 class _GradientProxy(ZeroCostProxy):

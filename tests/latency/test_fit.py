@@ -11,7 +11,7 @@ import pytest
 
 from nas.cli import profile_fit
 from nas.devices import get_device
-from nas.latency.fit import CostFit, fit_costs, fit_table, held_out_figures, read_measurements
+from nas.latency.fit import fit_costs, fit_table, held_out_figures
 from nas.latency.table import LatencyTable
 from nas.space import get_space
 

@@ -12,7 +12,7 @@ from nas.proxies import PROXIES, ProxyError, get_proxy
 from nas.proxies.data import ImageData, synthetic_data
 from nas.space import get_space
 
-ZERO_COST = ["synflow", "naswot", "grad_norm", "snip", "zen", "zico", "ensemble"]
+ZERO_COST = ["synflow", "naswot", "swap", "grad_norm", "snip", "zen", "zico", "ensemble"]
 STRUCTURAL = ["params", "macs", "depth"]
 
 
@@ -36,7 +36,7 @@ def test_deterministic_for_a_seed(name: str, data: ImageData) -> None:
     assert first.seconds > 0
 
 
-@pytest.mark.parametrize("name", ["naswot", "grad_norm", "snip", "zen"])
+@pytest.mark.parametrize("name", ["naswot", "swap", "grad_norm", "snip", "zen"])
 def test_seed_changes_the_draw(name: str, data: ImageData) -> None:
     proxy, arch = get_proxy(name), macro("12021100")
     assert proxy.score(arch, seed=0, data=data) != proxy.score(arch, seed=1, data=data)
@@ -60,9 +60,21 @@ def test_data_free_proxies_ignore_data(data: ImageData) -> None:
 
 def test_data_dependent_proxies_read_the_data(data: ImageData) -> None:
     arch = macro("21102220")
-    for name in ("naswot", "grad_norm", "snip"):
+    for name in ("naswot", "swap", "grad_norm", "snip"):
         proxy = get_proxy(name)
         assert proxy.uses_data and proxy.score(arch, seed=0, data=data) != proxy.score(arch, seed=0)
+
+
+def test_swap_counts_distinct_unit_patterns() -> None:
+    """Units whose on/off vectors over the batch coincide count once; always-off units are one pattern."""
+    import torch
+    from torch import nn
+
+    from nas.proxies.zero_cost import SwapProxy
+
+    inputs = torch.tensor([[1.0, 1.0, -1.0, -1.0, 2.0], [1.0, -1.0, 1.0, -1.0, 2.0]]).reshape(2, 5, 1, 1)
+    # units (channels): patterns (on,on), (on,off), (off,on), (off,off), (on,on) → 4 distinct
+    assert SwapProxy().measure(nn.Sequential(nn.ReLU()), inputs, torch.zeros(2)) == pytest.approx(math.log(4))
 
 
 def test_224_candidate_is_scored_at_reduced_resolution() -> None:

@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from tqdm import tqdm
 
 from nas.errors import NasError
 from nas.io import atomic_write_text
 from nas.latency.backends import Job, MeasureResult, OnEntry
+
+if TYPE_CHECKING:  # a runtime import would be circular (the table module loads backends)
+    from nas.latency.table import Entry
 
 RUNNER = Path(__file__).with_name("bundle_runner.py")
 MANIFEST_FORMAT = "nas-profiling-bundle"
@@ -68,7 +71,7 @@ def write_bundle(jobs: Sequence[Job], out: Path, *, device: str, precision: str)
     return manifest_path
 
 
-def read_results(path: Path) -> tuple[dict[str, "Entry"], dict[str, str]]:
+def read_results(path: Path) -> tuple[dict[str, Entry], dict[str, str]]:
     """Entries and run info (provider, runtime version, host) from a bundle runner's CSV."""
     import csv
 
