@@ -135,7 +135,7 @@ def finish_training(pending: list, *, deadline: float | None) -> list[dict]:
 # -- search ------------------------------------------------------------------------------------------
 def search(device: str, width: float, target_ms: float, args: argparse.Namespace) -> ArchSpec:
     """One constrained ``nas-search`` in a subprocess (resumes a finished or interrupted study)."""
-    out = CACHE / (f"search-{device}-{width:g}-{args.trials}" + ("" if args.proxy == "default" else f"-{args.proxy}"))
+    out = CACHE / f"search-{device}-{width:g}-{args.trials}-{proxy_identity(args.proxy)}"
     proxy = [] if args.proxy == "default" else ["--proxy", args.proxy]
     command = [shutil.which("nas-search") or "nas-search", "--space", SPACE, "--device", device, "--objective", "constrained", *proxy,
                "--latency-target", f"{target_ms:.6f}", "--trials", str(args.trials), "--seed", "0", "--out", str(out),
@@ -143,6 +143,16 @@ def search(device: str, width: float, target_ms: float, args: argparse.Namespace
     # one proxy thread: beside the training processes a 2-thread OpenMP pool spins and runs ~10x slower
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
     return ArchSpec.from_yaml((out / "best" / "arch.yaml").read_text())
+
+
+def proxy_identity(name: str) -> str:
+    """A cache tag that changes when the proxy does: the name, and for the ensemble a digest of its weights."""
+    from nas.proxies import get_proxy
+
+    proxy = get_proxy(name)
+    weights = getattr(proxy, "weights", None)
+    digest = hashlib.sha1(json.dumps(weights, sort_keys=True).encode()).hexdigest()[:8] if weights else ""
+    return proxy.name + (f"-{digest}" if digest else "")
 
 
 def structure(arch: ArchSpec) -> dict:

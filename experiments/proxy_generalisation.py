@@ -1,20 +1,31 @@
-"""Do the proxies hold outside NAS-Bench-Macro? Their ranking of the CIFAR experiment's trained networks.
+"""Do the proxies hold outside NAS-Bench-Macro? Their ranking of trained ``mobiledet_cifar`` networks.
 
-    taskset -c 1 python experiments/proxy_generalisation.py       # ~1 min
+    python experiments/proxy_generalisation.py              # ~50 min on 2 cores the first time (training is cached)
+    python experiments/proxy_generalisation.py --random 0   # only the networks trained by the CIFAR experiment (~1 min)
 
-The only trained networks of another MobileNet-style space here are those of
-experiments/cifar_search_vs_mobilenetv2.py: the MobileNetV2-α references and the networks the search
-found in ``mobiledet_cifar`` (width, Tucker and fused choices), trained with 3 seeds at half an epoch
-(results/cifar_search.json) and, for the ones that finished, at 6 epochs on a GPU
-(results/cifar_gpu.json). They are not a random sample of the space: they are what a search picks,
-which is where a proxy has to be right. Spearman of each proxy and of FLOPs with mean top-1.
-Writes experiments/results/proxy_generalisation.{json,md}.
+Two sets of trained networks of another MobileNet-style space (``mobiledet_cifar``: IBN, fused and Tucker
+blocks with expansion, kernel and width choices), each scored by every proxy and by FLOPs:
+
+1. A random sample: distinct ``space.random(seed)`` networks whose ``cpu`` table latency lies between the
+   CIFAR experiment's α 0.35 and α 0.5 targets (the range its searches choose in, so the proxy must rank
+   networks of similar cost), trained here with that experiment's schedule (400 SGD steps of batch 64,
+   0.51 epoch, seed 0; same code and cache: experiments/cache/cifar/runs/).
+2. The CIFAR experiment's networks (experiments/cifar_search_vs_mobilenetv2.py): the MobileNetV2-α
+   references and what its searches found with every proxy it was run with (results/cifar_search*.json),
+   1-3 seeds at half an epoch and, for those that finished, 6 epochs on a GPU (results/cifar_gpu.json).
+   Not a random sample: what a search picks.
+
+Spearman of each proxy with top-1. Writes experiments/results/proxy_generalisation.{json,md}.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
+import multiprocessing
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,51 +34,149 @@ from scipy import stats
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
-from nas import ArchSpec  # noqa: E402
+from nas import ArchSpec, get_device, get_space  # noqa: E402
 from nas.io import atomic_write_text  # noqa: E402
 from nas.proxies import get_proxy  # noqa: E402
+from nas.proxies.ensemble import EnsembleProxy, member, member_score  # noqa: E402
 
 RESULTS = HERE / "results"
-PROXIES = ("default", "naswot", "zen", "synflow", "depth", "macs", "params")
+PROXIES = ("default", "naswot", "swap", "zen", "synflow", "zico", "depth", "macs", "params")
+SPACE, REFERENCE = "mobiledet_cifar", "mobilenet_v2_cifar"
+SCHEDULE = {"steps": 400, "batch": 64, "lr": 0.05}  # the CIFAR experiment's (its cached runs are reused)
+RANDOM_LABEL = "random mobiledet_cifar, 0.51 epoch (cpu, seeds {seeds})"
 
 
-def ground_truths() -> dict[str, dict[str, float]]:
-    """Mean top-1 per network for each schedule that trained at least three networks."""
-    cpu = json.loads((RESULTS / "cifar_search.json").read_text())
-    truths = {"0.51 epoch (cpu, 3 seeds)": {r["net"]: r["top1_mean"] for r in cpu["rows"] if r["top1_mean"] is not None}}
-    gpu_file = RESULTS / "cifar_gpu.json"
-    if gpu_file.exists():
-        gpu = json.loads(gpu_file.read_text())
-        trained = {net: e["top1_mean"] for net, e in gpu["searched"].items()}
+def random_networks(n: int) -> dict[str, ArchSpec]:
+    """``n`` distinct random networks with ``cpu`` table latency between MobileNetV2-0.35's and -0.5's."""
+    table = get_device("cpu").load_table()
+    low, high = (table.latency(get_space(REFERENCE, width=w).arch()) for w in (0.35, 0.5))
+    space, nets, seed = get_space(SPACE), {}, 0
+    while len(nets) < n:
+        arch = space.random(seed)
+        if low <= table.latency(arch) <= high and arch.to_string() not in {a.to_string() for a in nets.values()}:
+            nets[f"random-{seed}"] = arch.with_name(f"random-{seed}")
+        seed += 1
+    return nets
+
+
+def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int) -> dict[int, dict[str, float]]:
+    """Top-1 of each network and seed after the CIFAR experiment's schedule (cached per run, as that experiment's)."""
+    from cifar_search_vs_mobilenetv2 import finish_training, start_training
+
+    tag = f"s{SCHEDULE['steps']}b{SCHEDULE['batch']}lr{SCHEDULE['lr']:g}"
+    jobs = [{"net": name, "arch": arch.to_string(), "seed": seed, **SCHEDULE, "threads": 1,
+             "key": f"{name}-{hashlib.sha1(arch.to_string().encode()).hexdigest()[:10]}-seed{seed}-{tag}"}
+            for seed in seeds for name, arch in nets.items()]
+    start = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        runs = finish_training(start_training(pool, jobs), deadline=None)
+    print(f"{len(runs)} runs of random networks trained or read from the cache in {time.perf_counter() - start:.0f} s")
+    return {seed: {r["net"]: r["top1"] for r in runs if r["seed"] == seed and r.get("top1") is not None} for seed in seeds}
+
+
+def experiment_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, float]]]:
+    """The CIFAR experiment's networks and their mean top-1, per schedule.
+
+    Every run of that experiment counts (results/cifar_search*.json: the default proxy of its time, and
+    ``--proxy`` variants); a found network is named by its device, width and the results file it came from.
+    """
+    archs: dict[str, ArchSpec] = {}
+    cpu: dict[str, float] = {}
+    name_of: dict[str, str] = {}  # arch string → name
+    for path in sorted(RESULTS.glob("cifar_search*.json")):
+        if "quick" in path.stem:
+            continue
+        variant = path.stem.removeprefix("cifar_search").lstrip("_") or "current"
+        for row in json.loads(path.read_text())["rows"]:
+            name = row["net"] if row["net"].startswith("MobileNetV2") else f"{row['net']} ({variant})"
+            name_of.setdefault(row["arch"], name)
+            archs[name_of[row["arch"]]] = ArchSpec.from_string(row["arch"])
+            if row["top1_mean"] is not None:
+                cpu[name_of[row["arch"]]] = row["top1_mean"]
+    truths = {"CIFAR experiment's networks, 0.51 epoch (cpu, 1-3 seeds)": cpu}
+    gpu_file, nets_file = RESULTS / "cifar_gpu.json", RESULTS / "cifar_gpu_nets.json"
+    if gpu_file.exists() and nets_file.exists():
+        gpu, nets = json.loads(gpu_file.read_text()), json.loads(nets_file.read_text())["searched"]
+        trained = {name_of.get(nets[net], net): e["top1_mean"] for net, e in gpu["searched"].items() if nets[net] in name_of}
         if len(trained) >= 3:
             truths[f"{gpu['meta']['epochs']['searched']} epochs (GPU, 1-3 seeds)"] = trained
-    return truths
+    return archs, truths
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--random", type=int, default=24, help="random networks to train (0: only the CIFAR experiment's)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="training seeds of the random networks")
+    parser.add_argument("--processes", type=int, default=2, help="training runs in parallel (one thread each)")
+    args = parser.parse_args()
     torch.set_num_threads(1)
-    archs = {r["net"]: ArchSpec.from_string(r["arch"]) for r in json.loads((RESULTS / "cifar_search.json").read_text())["rows"]}
+    archs, truths = experiment_networks()
+    ceiling = None
+    if args.random:
+        randoms = random_networks(args.random)
+        per_seed = train_random(randoms, args.seeds, args.processes)
+        both = [n for n in randoms if all(n in per_seed[s] for s in args.seeds)]
+        truths = {RANDOM_LABEL.format(seeds=", ".join(map(str, args.seeds))): {n: float(np.mean([per_seed[s][n] for s in args.seeds])) for n in both}, **truths}
+        if len(args.seeds) >= 2:  # how well one seed's top-1 ranks another's: the most any proxy can reach here
+            pairs = [(a, b) for i, a in enumerate(args.seeds) for b in args.seeds[i + 1 :]]
+            ceiling = float(np.mean([stats.spearmanr([per_seed[a][n] for n in both], [per_seed[b][n] for n in both])[0] for a, b in pairs]))
+        archs |= randoms
     scores = {name: {net: get_proxy(name).evaluate(arch, seed=0).score for net, arch in archs.items()} for name in PROXIES}
-    report = {"proxies": list(PROXIES), "scores": scores, "schedules": {}}
-    for schedule, truth in ground_truths().items():
+    # the combinations experiments/proxy_correlation.py fitted on NAS-Bench-Macro's half A, as they would score here
+    fitted = json.loads((RESULTS / "proxy_correlation.json").read_text())["ensemble_weights_fitted_on_A"]
+    needed = {member(term) for weights in fitted.values() for term in weights}
+    members = {name: {net: member_score(name, arch) for net, arch in archs.items()} for name in needed}
+    for label, weights in fitted.items():
+        scores[f"fit:{label}"] = EnsembleProxy.combine(weights, members)
+    report = {"proxies": list(scores), "fitted": fitted, "scores": scores, "schedules": {}, "random_seed_to_seed": ceiling}
+    for schedule, truth in truths.items():
         nets = [n for n in truth if n in archs]
         report["schedules"][schedule] = {
             "n": len(nets),
             "top1": {n: truth[n] for n in nets},
-            "spearman": {p: float(stats.spearmanr([scores[p][n] for n in nets], [truth[n] for n in nets])[0]) for p in PROXIES},
+            "spearman": {p: float(stats.spearmanr([scores[p][n] for n in nets], [truth[n] for n in nets])[0]) for p in scores},
+            "vs_macs_90": versus_macs(scores, truth, nets) if len(nets) >= 20 else None,
         }
     atomic_write_text(RESULTS / "proxy_generalisation.json", json.dumps(report, indent=1))
     atomic_write_text(RESULTS / "proxy_generalisation.md", markdown(report))
     print(markdown(report))
 
 
+def versus_macs(scores: dict[str, dict[str, float]], truth: dict[str, float], nets: list[str], draws: int = 2000) -> dict[str, list[float]]:
+    """5th and 95th percentiles of (Spearman of the proxy − Spearman of MACs) over bootstrap resamples of the networks."""
+    rng = np.random.default_rng(0)
+    y = np.array([truth[n] for n in nets])
+    columns = {p: np.array([scores[p][n] for n in nets]) for p in scores}
+    deltas: dict[str, list[float]] = {p: [] for p in scores if p != "macs"}
+    for _ in range(draws):
+        pick = rng.integers(0, len(nets), len(nets))
+        base = stats.spearmanr(columns["macs"][pick], y[pick])[0]
+        for p in deltas:
+            deltas[p].append(stats.spearmanr(columns[p][pick], y[pick])[0] - base)
+    return {p: [float(np.nanpercentile(d, 5)), float(np.nanpercentile(d, 95))] for p, d in deltas.items()}
+
+
 def markdown(report: dict) -> str:
-    lines = ["Spearman with trained CIFAR-10 top-1 of the CIFAR experiment's networks (MobileNetV2-α references and "
-             "`mobiledet_cifar` networks found by the search)", "",
+    lines = ["Spearman with trained CIFAR-10 top-1 of `mobiledet_cifar` networks: a random sample with `cpu` table latency "
+             "between MobileNetV2-0.35's and -0.5's (first row, if trained), and the CIFAR experiment's networks "
+             "(MobileNetV2-α references and the networks its searches found)", "",
              "| schedule | n | " + " | ".join(report["proxies"]) + " |", "|---|---|" + "---|" * len(report["proxies"])]
     for schedule, entry in report["schedules"].items():
         lines.append(f"| {schedule} | {entry['n']} | " + " | ".join(f"{entry['spearman'][p]:+.2f}" for p in report["proxies"]) + " |")
+    for schedule, entry in report["schedules"].items():
+        if entry.get("vs_macs_90"):
+            lines += ["", f"{schedule}: Spearman minus that of MACs, 90 % bootstrap interval (2,000 resamples of the {entry['n']} networks)", "",
+                      "| " + " | ".join(entry["vs_macs_90"]) + " |", "|" + "---|" * len(entry["vs_macs_90"]),
+                      "| " + " | ".join(f"{lo:+.2f} … {hi:+.2f}" for lo, hi in entry["vs_macs_90"].values()) + " |"]
+    if report.get("random_seed_to_seed") is not None:
+        lines += ["", f"Seed-to-seed Spearman of the random networks' top-1 (one seed's ranking against another's; what a perfect "
+                  f"proxy could reach against one seed): {report['random_seed_to_seed']:+.2f}"]
+    fitted = report.get("fitted", {})
+    if fitted:
+        lines += ["", "fit:* = the combinations fitted on NAS-Bench-Macro half A by experiments/proxy_correlation.py: "
+                  + "; ".join(f"{label} {json.dumps(weights)}" for label, weights in fitted.items())]
     lines += ["", "| network | " + " | ".join(report["proxies"]) + " | " + " | ".join(report["schedules"]) + " |",
               "|---|" + "---|" * (len(report["proxies"]) + len(report["schedules"]))]
     for net in report["scores"]["default"]:

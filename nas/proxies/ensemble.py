@@ -43,7 +43,9 @@ class EnsembleProxy(Proxy):
     }
 
     def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
-        return sum(weight * feature(term, member_score(member(term), arch, seed=seed)) for term, weight in self.weights.items() if weight)
+        used = [term for term, weight in self.weights.items() if weight]
+        scores = {name: member_score(name, arch, seed=seed) for name in dict.fromkeys(member(t) for t in used)}  # each once
+        return sum(self.weights[term] * feature(term, scores[member(term)]) for term in used)
 
     @staticmethod
     def combine(weights: Mapping[str, float], columns: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
