@@ -18,7 +18,7 @@ ZiCo (Li et al., 2023), SWAP (Peng et al., 2024).
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 import torch
 from torch import nn
@@ -99,6 +99,18 @@ def _linearised(model: nn.Module) -> nn.Module:
     return model
 
 
+def _read_activations(model: nn.Module, inputs: torch.Tensor, hook: Callable[[nn.Module, tuple[torch.Tensor, ...]], None]) -> int:
+    """One training-mode forward pass with ``hook`` seeing every activation's input; the number of activations."""
+    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, ACTIVATION_TYPES)]
+    try:
+        with torch.no_grad():
+            model.train()(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return len(handles)
+
+
 class NaswotProxy(ZeroCostProxy):
     """log|K_H|: K counts, for each pair of inputs, the units whose ReLU on/off state agrees."""
 
@@ -118,14 +130,7 @@ class NaswotProxy(ZeroCostProxy):
             agree = codes.shape[1] - on - on.T + 2 * (codes @ codes.T)
             kernel.add_(agree.double())
 
-        handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, ACTIVATION_TYPES)]
-        try:
-            with torch.no_grad():
-                model.train()(inputs)
-        finally:
-            for handle in handles:
-                handle.remove()
-        if not handles:
+        if not _read_activations(model, inputs, hook):
             raise ProxyError("naswot: the network has no activation to read")
         sign, logdet = torch.linalg.slogdet(kernel)
         if sign <= 0:
@@ -149,14 +154,7 @@ class SwapProxy(ZeroCostProxy):
             on = (args[0] > 0).flatten(1).T.long()  # units × samples
             patterns.append(on @ bits)
 
-        handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, ACTIVATION_TYPES)]
-        try:
-            with torch.no_grad():
-                model.train()(inputs)
-        finally:
-            for handle in handles:
-                handle.remove()
-        if not patterns:
+        if not _read_activations(model, inputs, hook):
             raise ProxyError("swap: the network has no activation to read")
         return _log(float(torch.unique(torch.cat(patterns)).numel()), "swap")
 
