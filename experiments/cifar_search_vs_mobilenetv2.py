@@ -100,6 +100,13 @@ def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def training_job(name: str, arch: ArchSpec, *, seed: int, steps: int, batch: int, lr: float) -> dict:
+    """One run's job; its key (network, arch digest, seed, schedule) names its cache file."""
+    digest = hashlib.sha1(arch.to_string().encode()).hexdigest()[:10]
+    return {"net": name, "arch": arch.to_string(), "seed": seed, "steps": steps, "batch": batch, "lr": lr, "threads": 1,
+            "key": f"{name}-{digest}-seed{seed}-s{steps}b{batch}lr{lr:g}"}
+
+
 def start_training(pool, jobs: list[dict]) -> list:  # type: ignore[no-untyped-def]
     """Queue the runs not cached yet (per network, seed and schedule); cached ones come back as plain dicts."""
     pending = []
@@ -193,12 +200,8 @@ def main() -> None:
     refs = {w: get_space(REFERENCE, width=w).arch(name=f"MobileNetV2-{w:g}") for w in args.widths}
     targets = {d: {w: tables[d].latency(refs[w]) for w in args.widths} for d in args.devices}
 
-    schedule = f"s{args.steps}b{args.batch}lr{args.lr:g}"
-
     def jobs_for(nets: dict[str, ArchSpec], seeds: list[int]) -> list[dict]:
-        return [{"net": name, "arch": arch.to_string(), "seed": seed, "steps": args.steps, "batch": args.batch, "lr": args.lr, "threads": 1,
-                 "key": f"{name}-{hashlib.sha1(arch.to_string().encode()).hexdigest()[:10]}-seed{seed}-{schedule}"}
-                for seed in seeds for name, arch in nets.items()]
+        return [training_job(name, arch, seed=seed, steps=args.steps, batch=args.batch, lr=args.lr) for seed in seeds for name, arch in nets.items()]
 
     # Seed-major order: every network gets its first seed before any gets its second, so that a
     # --deadline cut leaves every network trained at least once (a rerun adds the missing seeds).

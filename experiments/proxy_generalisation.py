@@ -21,7 +21,6 @@ Spearman of each proxy with top-1. Writes experiments/results/proxy_generalisati
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import multiprocessing
 import sys
@@ -63,12 +62,9 @@ def random_networks(n: int) -> dict[str, ArchSpec]:
 
 def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int) -> dict[int, dict[str, float]]:
     """Top-1 of each network and seed after the CIFAR experiment's schedule (cached per run, as that experiment's)."""
-    from cifar_search_vs_mobilenetv2 import finish_training, start_training
+    from cifar_search_vs_mobilenetv2 import finish_training, start_training, training_job
 
-    tag = f"s{SCHEDULE['steps']}b{SCHEDULE['batch']}lr{SCHEDULE['lr']:g}"
-    jobs = [{"net": name, "arch": arch.to_string(), "seed": seed, **SCHEDULE, "threads": 1,
-             "key": f"{name}-{hashlib.sha1(arch.to_string().encode()).hexdigest()[:10]}-seed{seed}-{tag}"}
-            for seed in seeds for name, arch in nets.items()]
+    jobs = [training_job(name, arch, seed=seed, **SCHEDULE) for seed in seeds for name, arch in nets.items()]
     start = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         runs = finish_training(start_training(pool, jobs), deadline=None)
