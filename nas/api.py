@@ -21,6 +21,7 @@ def search(
     trials: int | None = None,
     timeout: float | None = None,
     sampler: str = "nsga2",
+    population: int | None = None,
     seed: int | None = 0,
     storage: str | None = None,
     study_name: str | None = None,
@@ -36,7 +37,7 @@ def search(
     from nas.search.study import HEARTBEAT_S
 
     context = SearchContext.create(space=space, device=device, table=table, resolution=resolution, latency_target_ms=latency_target_ms, objective=objective,
-                                   beta=beta, proxy=proxy, trials=trials, timeout=timeout, sampler=sampler, seed=seed, storage=storage,
+                                   beta=beta, proxy=proxy, trials=trials, timeout=timeout, sampler=sampler, population=population, seed=seed, storage=storage,
                                    study_name=study_name, workers=workers, data=data, out=out,
                                    heartbeat=HEARTBEAT_S if heartbeat is None else heartbeat)
     return run_search(context, progress=progress)

@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--trials", type=positive_int, help=f"total finished trials the study should hold [{DEFAULT_TRIALS}]")
     parser.add_argument("--timeout", type=positive_float, metavar="S", help="stop starting trials after S seconds")
     parser.add_argument("--sampler", choices=sorted(SAMPLERS), default="nsga2", help="Optuna sampler [nsga2]")
+    parser.add_argument("--population", type=positive_int, metavar="N",
+                        help="NSGA-II population size [trials/10, between 10 and 50: about ten generations]")
     parser.add_argument("--seed", type=int, default=0, help="sampler and proxy seed [0]")
     parser.add_argument("--storage", help="Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [sqlite:///OUT/study.db]")
     parser.add_argument("--study-name", help="study name [derived from space, resolution, device, objective, proxy, target]")
@@ -62,6 +64,7 @@ def _main(args: argparse.Namespace) -> int:
         trials=args.trials,
         timeout=args.timeout,
         sampler=args.sampler,
+        population=args.population,
         seed=args.seed,
         storage=args.storage,
         study_name=args.study_name,

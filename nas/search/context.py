@@ -17,7 +17,7 @@ from nas.devices import Device, get_device
 from nas.errors import NasError
 from nas.latency.table import LatencyTable
 from nas.search.objectives import Objective, get_objective
-from nas.search.study import HEARTBEAT_S, SAMPLERS, default_storage, load_or_create, open_storage
+from nas.search.study import HEARTBEAT_S, default_population, default_storage, load_or_create, make_sampler, open_storage
 from nas.search.study import study_name as name_from_settings
 from nas.space import SearchSpace, get_space, space_names
 
@@ -33,6 +33,7 @@ class SearchContext:
     objective: Objective
     data: Any
     sampler: str
+    population: int | None  # NSGA-II only
     seed: int | None
     trials: int
     timeout: float | None
@@ -63,6 +64,7 @@ class SearchContext:
         trials: int | None = None,
         timeout: float | None = None,
         sampler: str = "nsga2",
+        population: int | None = None,
         seed: int | None = 0,
         storage: str | None = None,
         study_name: str | None = None,
@@ -73,14 +75,16 @@ class SearchContext:
     ) -> "SearchContext":
         args = dict(locals())
         args.pop("cls")
-        for key, value in (("--trials", trials), ("--workers", workers), ("--resolution", resolution), ("--heartbeat", heartbeat)):
+        for key, value in (("--trials", trials), ("--workers", workers), ("--resolution", resolution), ("--heartbeat", heartbeat),
+                           ("--population", population)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise NasError(f"{key} must be a positive integer, got {value!r}")
         for key, value in (("--timeout", timeout), ("--latency-target", latency_target_ms)):
             if value is not None and not value > 0:
                 raise NasError(f"{key} must be a positive number, got {value!r}")
-        if sampler not in SAMPLERS:
-            raise NasError(f"unknown sampler {sampler!r} (known: {', '.join(SAMPLERS)})")
+        if sampler == "nsga2" and population is None:
+            population = default_population(trials or DEFAULT_TRIALS)
+        make_sampler(sampler, seed=seed, population=population)  # an unknown sampler or a misplaced --population fails here
         the_objective = get_objective(objective, target_ms=latency_target_ms, beta=beta)
         the_space = get_space(space, resolution=resolution)
         if the_space.is_fixed():
@@ -108,6 +112,7 @@ class SearchContext:
             objective=the_objective,
             data=loaded,
             sampler=sampler,
+            population=population,
             seed=seed,
             trials=trials or DEFAULT_TRIALS,
             timeout=timeout,
@@ -132,6 +137,7 @@ class SearchContext:
             **self.objective.settings(),
             "proxy": self.proxy.name,
             "sampler": self.sampler,
+            "population": self.population,
             "seed": self.seed,
             "trials": self.trials,
             "timeout_s": self.timeout,

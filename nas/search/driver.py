@@ -83,7 +83,7 @@ def command_line(context: SearchContext) -> str:
     args = context.args
     flags = [("--space", args["space"]), ("--device", args["device"]), ("--table", args.get("table")), ("--resolution", args["resolution"]),
              ("--latency-target", args["latency_target_ms"]), ("--objective", args["objective"]), ("--beta", args["beta"]),
-             ("--proxy", args["proxy"]), ("--trials", context.trials), ("--sampler", args["sampler"]), ("--seed", args["seed"]),
+             ("--proxy", args["proxy"]), ("--trials", context.trials), ("--sampler", args["sampler"]), ("--population", args.get("population")), ("--seed", args["seed"]),
              ("--storage", args["storage"]), ("--study-name", args["study_name"]), ("--data", args["data"]), ("--out", args["out"])]
     return "nas-search " + " ".join(f"{flag} {shlex.quote(str(value))}" for flag, value in flags if value is not None)
 

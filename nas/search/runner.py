@@ -77,7 +77,7 @@ class Worker:
         seed = None if seed is None else (seed + existing + 1_000_003 * index + host) % 2**32
         objective = context.objective
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if len(objective.directions) == 1 else optuna.pruners.NopPruner()
-        self.mirror = optuna.create_study(directions=objective.directions, sampler=make_sampler(context.sampler, seed=seed), pruner=pruner)
+        self.mirror = optuna.create_study(directions=objective.directions, sampler=make_sampler(context.sampler, seed=seed, population=context.population), pruner=pruner)
         self._proxy_seconds = float("inf")  # unknown until the first trial: record at start
         self.distributions = {name: CategoricalDistribution(list(choices)) for name, choices in context.space.parameters.items()}
         self._synced_at = 0.0

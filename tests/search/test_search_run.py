@@ -129,6 +129,8 @@ def test_workers_share_one_study_without_duplicates(tiny_table: Path, tmp_path: 
     ("options", "message"),
     [
         ({"sampler": "grid"}, "unknown sampler 'grid'"),
+        ({"sampler": "tpe", "population": 10}, "--population applies to the nsga2 sampler"),
+        ({"population": 0}, "--population must be a positive integer"),
         ({"trials": 0}, "--trials must be a positive integer"),
         ({"objective": "tunas"}, "needs --latency-target"),
         ({"storage": "redis://x"}, "expected a journal file"),
@@ -169,3 +171,17 @@ def test_slow_proxies_are_recorded_as_running_while_they_run(tiny_table: Path, t
     # 3 trials + 4 MobileNetV2 references scored after the search (no trial running then)
     assert SlowProxy.running_seen[:3] == [1, 1, 1] and SlowProxy.running_seen[3:] == [0, 0, 0, 0]
     assert all(t.state.name == "COMPLETE" for t in _study(result).trials)
+
+
+def test_default_population_gives_about_ten_generations() -> None:
+    from nas.search.study import default_population
+
+    assert [default_population(n) for n in (20, 200, 1000, 5000)] == [10, 20, 50, 50]
+
+
+@pytest.mark.parametrize(("population", "generations"), [(4, 3), (6, 2)])
+def test_nsga2_population_sets_the_generation_size(tiny_table: Path, tmp_path: Path, population: int, generations: int) -> None:
+    result = search(**TINY, device=str(tiny_table), trials=12, population=population, out=tmp_path / f"p{population}")
+    seen = [t.system_attrs.get("NSGAIISampler:generation") for t in _study(result).trials]
+    assert seen == [g for g in range(generations) for _ in range(population)]
+    assert f"--population {population}" in (tmp_path / f"p{population}" / "report.md").read_text()
