@@ -7,10 +7,12 @@
    second stage at stride 1) at α ∈ {0.35, 0.5, 0.75} on each device's shipped table.
 2. ``nas-search --space mobiledet_cifar --device D --objective constrained --latency-target T`` as a
    real subprocess with the default proxy (or ``--proxy``), for cpu, dsp and edgetpu.
-3. The found networks of the trained devices (cpu, dsp) and the MobileNetV2 references are trained
-   with the same short schedule and seeds 0, 1, 2; top-1 on the 10,000 CIFAR-10 test images.
+3. The found networks of the trained devices (``--train-devices``) and the MobileNetV2 references are
+   trained with the same short schedule and seeds 0, 1, 2; top-1 on the 10,000 CIFAR-10 test images.
+   ``--steps N`` (e.g. 4× longer, on α 0.35 only) checks that the ranking is not an artefact of the
+   short schedule; its results go to results/cifar_search_steps<N>.*.
 4. cpu: the found networks and the references are exported to ONNX and timed end to end with
-   onnxruntime (one thread, as the table), before any training, on a quiet machine.
+   onnxruntime (one thread, as the table), after the training, on a quiet machine.
 5. Cross-device table: every found network priced on every device's table.
 
 Results: experiments/results/cifar_search.{json,md,png}. Searches and finished training runs are cached
@@ -175,6 +177,9 @@ def structure(arch: ArchSpec) -> dict:
     }
 
 
+DEFAULT_STEPS = 400  # 0.51 epoch: the whole experiment fits about 2 hours on this 2-core machine
+
+
 # -- main --------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -182,7 +187,7 @@ def main() -> None:
     parser.add_argument("--train-devices", nargs="+", default=["cpu", "dsp"], help="devices whose found networks are trained")
     parser.add_argument("--widths", type=float, nargs="+", default=[0.35, 0.5, 0.75])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--steps", type=int, default=400, help="SGD steps per training run")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="SGD steps per training run (another value: results/cifar_search_steps<N>.*)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--trials", type=int, default=1000, help="trials per search (NSGA-II needs ~400 to reach the α=0.35 budget)")
@@ -194,7 +199,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.steps, args.trials = [0], 30, 40
-    tag = ("cifar_search_quick" if args.quick else "cifar_search") + ("" if args.proxy == "default" else f"_{args.proxy}")
+    tag = ("cifar_search_quick" if args.quick else "cifar_search") + ("" if args.proxy == "default" else f"_{args.proxy}") \
+        + ("" if args.quick or args.steps == DEFAULT_STEPS else f"_steps{args.steps}")
 
     tables = {d: get_device(d).load_table() for d in args.devices}
     refs = {w: get_space(REFERENCE, width=w).arch(name=f"MobileNetV2-{w:g}") for w in args.widths}
