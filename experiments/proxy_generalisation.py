@@ -2,6 +2,7 @@
 
     python experiments/proxy_generalisation.py              # ~50 min on 2 cores the first time (training is cached)
     python experiments/proxy_generalisation.py --random 0   # only the networks trained by the CIFAR experiment (~1 min)
+    python experiments/proxy_generalisation.py --random 30 --steps 2400   # 3 epochs per random network (~8 h on 2 cores; resumable)
 
 Two sets of trained networks of another MobileNet-style space (``mobiledet_cifar``: IBN, fused and Tucker
 blocks with expansion, kernel and width choices), each scored by every proxy and by FLOPs:
@@ -45,7 +46,7 @@ RESULTS = HERE / "results"
 PROXIES = ("default", "naswot", "swap", "zen", "synflow", "zico", "depth", "macs", "params")
 SPACE, REFERENCE = "mobiledet_cifar", "mobilenet_v2_cifar"
 SCHEDULE = {"steps": 400, "batch": 64, "lr": 0.05}  # the CIFAR experiment's (its cached runs are reused)
-RANDOM_LABEL = "random mobiledet_cifar, 0.51 epoch (cpu, seeds {seeds})"
+RANDOM_LABEL = "random mobiledet_cifar, {epochs:.2f} epoch (cpu, seeds {seeds})"
 
 
 def random_networks(n: int) -> dict[str, ArchSpec]:
@@ -61,11 +62,11 @@ def random_networks(n: int) -> dict[str, ArchSpec]:
     return nets
 
 
-def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int) -> dict[int, dict[str, float]]:
-    """Top-1 of each network and seed after the CIFAR experiment's schedule (cached per run, as that experiment's)."""
+def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int, steps: int) -> dict[int, dict[str, float]]:
+    """Top-1 of each network and seed after the CIFAR experiment's schedule, or ``steps`` of it (cached per run, as that experiment's)."""
     from cifar_search_vs_mobilenetv2 import finish_training, start_training, training_job
 
-    jobs = [training_job(name, arch, seed=seed, **SCHEDULE) for seed in seeds for name, arch in nets.items()]
+    jobs = [training_job(name, arch, seed=seed, **{**SCHEDULE, "steps": steps}) for seed in seeds for name, arch in nets.items()]
     start = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         runs = finish_training(start_training(pool, jobs), deadline=None)
@@ -117,15 +118,16 @@ def main() -> None:
     parser.add_argument("--random", type=int, default=24, help="random networks to train (0: only the CIFAR experiment's)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="training seeds of the random networks")
     parser.add_argument("--processes", type=int, default=2, help="training runs in parallel (one thread each)")
+    parser.add_argument("--steps", type=int, default=SCHEDULE["steps"], help="SGD steps per random network (a longer schedule ranks them more reliably; another value writes results/proxy_generalisation_steps<N>.*)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     archs, truths = experiment_networks()
     ceiling = None
     if args.random:
         randoms = random_networks(args.random)
-        per_seed = train_random(randoms, args.seeds, args.processes)
+        per_seed = train_random(randoms, args.seeds, args.processes, args.steps)
         both = [n for n in randoms if all(n in per_seed[s] for s in args.seeds)]
-        truths = {RANDOM_LABEL.format(seeds=", ".join(map(str, args.seeds))): {n: float(np.mean([per_seed[s][n] for s in args.seeds])) for n in both}, **truths}
+        truths = {RANDOM_LABEL.format(epochs=args.steps * SCHEDULE["batch"] / 50000, seeds=", ".join(map(str, args.seeds))): {n: float(np.mean([per_seed[s][n] for s in args.seeds])) for n in both}, **truths}
         if len(args.seeds) >= 2:  # how well one seed's top-1 ranks another's: the most any proxy can reach here
             pairs = [(a, b) for i, a in enumerate(args.seeds) for b in args.seeds[i + 1 :]]
             ceiling = float(np.mean([stats.spearmanr([per_seed[a][n] for n in both], [per_seed[b][n] for n in both])[0] for a, b in pairs]))
@@ -146,8 +148,9 @@ def main() -> None:
             "spearman": {p: float(stats.spearmanr([scores[p][n] for n in nets], [truth[n] for n in nets])[0]) for p in scores},
             "vs_macs_90": versus_macs(scores, truth, nets) if len(nets) >= 12 else None,
         }
-    atomic_write_text(RESULTS / "proxy_generalisation.json", json.dumps(report, indent=1))
-    atomic_write_text(RESULTS / "proxy_generalisation.md", markdown(report))
+    stem = "proxy_generalisation" + ("" if args.steps == SCHEDULE["steps"] else f"_steps{args.steps}")
+    atomic_write_text(RESULTS / f"{stem}.json", json.dumps(report, indent=1))
+    atomic_write_text(RESULTS / f"{stem}.md", markdown(report))
     print(markdown(report))
 
 
