@@ -30,7 +30,6 @@ import torch
 from nas.io import atomic_write_text
 from nas.proxies import DEFAULT_PROXY
 from nas.search import SearchContext, hypervolume, records, run_trials
-from nas.search.results import references
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CONFIGS = {  # label → (sampler, NSGA-II population)
@@ -52,9 +51,7 @@ def run(config: str, seed: int, args: argparse.Namespace) -> dict:
         run_trials(context, progress=False)
         seconds = time.perf_counter() - start
         rows = [r for r in records(context.open_study()) if r.complete]
-        refs = references(table=context.table, proxy=context.proxy, objective=context.objective, resolution=context.space.resolution,
-                          num_classes=context.space.num_classes, seed=context.proxy_seed, data=context.data,
-                          reference=context.space.definition.reference)
+        refs = context.references()
     budget = max(r.latency_ms for r in refs)  # MobileNetV2-1.0, the report's budget without --latency-target
     best = max((r.proxy for r in rows if r.latency_ms <= budget), default=float("nan"))
     return {"config": config, "seed": seed, "points": [(r.proxy, r.latency_ms) for r in rows], "seconds": round(seconds, 1), "budget_ms": budget,

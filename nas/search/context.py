@@ -145,6 +145,14 @@ class SearchContext:
             "data": self.args.get("data"),
         }
 
+    def references(self) -> list[Any]:
+        """The space's reference network (MobileNetV2) at each width, priced and scored as this search's trials."""
+        from nas.search.results import references
+
+        return references(table=self.table, proxy=self.proxy, objective=self.objective, resolution=self.space.resolution,
+                          num_classes=self.space.num_classes, seed=self.proxy_seed, data=self.data,
+                          reference=self.space.definition.reference)
+
     def open_study(self) -> optuna.Study:
         storage = open_storage(self.storage_url, heartbeat_s=self.heartbeat_s)
         return load_or_create(storage, name=self.study_name, directions=self.objective.directions, settings=self.settings())

@@ -15,7 +15,7 @@ import optuna
 from tqdm import tqdm
 
 from nas.search.context import SearchContext
-from nas.search.results import Reference, TrialRecord, choose_best, pareto_front, records, references, write_csvs
+from nas.search.results import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
 from nas.search.runner import FINISHED, Worker, WorkerStats, count_finished, prepare_study, run_worker_process
 
 
@@ -98,9 +98,7 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
     rows = records(study)
     out = context.out
     write_csvs(rows, out)
-    refs = references(table=context.table, proxy=context.proxy, objective=context.objective, resolution=context.space.resolution,
-                      num_classes=context.space.num_classes, seed=context.proxy_seed, data=context.data,
-                      reference=context.space.definition.reference)
+    refs = context.references()
     target = context.objective.target_ms
     reference_1 = next((r for r in refs if r.width == 1.0), None)
     budget, label = (target, "--latency-target") if target is not None else (
