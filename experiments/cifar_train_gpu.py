@@ -10,14 +10,18 @@ Two sets, each trained with one schedule for all its networks, top-1 on the 10,0
    edgetpu, and the MobileNetV2-α references; seeds 0, 1, 2.
 2. ``random``: distinct random ``mobiledet_cifar`` networks (``space.random(i)``), seed 0: trained ground
    truth for the proxies outside NAS-Bench-Macro (Spearman of each proxy and of FLOPs with top-1).
+3. ``band``: the random networks of experiments/proxy_generalisation.py (``cpu`` table latency between
+   MobileNetV2-0.35's and -0.5's, the range the CIFAR searches choose in): the harder ranking of
+   networks of similar cost. Seeds of the random and band sets: ``--random-seeds`` (default 0).
 
-Training: SGD + Nesterov (momentum 0.9, weight decay 5e-4), batch 256, peak lr 0.2, linear warm-up over
-5 % of the steps then cosine, random crop (4-pixel reflect padding) + flip on the GPU, bf16 autocast,
+Training: SGD + Nesterov (momentum 0.9, weight decay 5e-4), batch 256, peak lr 0.1, linear warm-up over
+the first epoch then cosine (see ``LR``), random crop (4-pixel reflect padding) + flip on the GPU, bf16 autocast,
 channels-last; ``--workers`` processes share the GPU; runs are queued seed-major, so a ``--deadline`` cut
 leaves every network trained at least once. Measured on one H100 (10 workers, all busy): 0.10-0.17 s per
 step of 256, i.e. 6 epochs of one searched network in 2-3.3 min, so the searched set (27 runs) takes about
-8 min and the random set (40 runs, 3 epochs) about as long: run them as two calls (``--sets``) where a
-call is limited to 10 minutes. The report is computed on the CPU, where the proxies are defined.
+8 min and the random + band sets (64 runs, 3 epochs, 14 workers) 8.1 min: run them as two calls (``--sets``)
+where a call is limited to 10 minutes. The report is computed on the CPU, where the proxies are defined;
+it merges runs files (one per GPU call) and refuses to mix two schedules in one set.
 """
 
 from __future__ import annotations
@@ -43,30 +47,47 @@ from nas.io import atomic_write_text  # noqa: E402
 RESULTS = HERE / "results"
 NETS = RESULTS / "cifar_gpu_nets.json"
 SPACE = "mobiledet_cifar"
-BATCH, LR, WEIGHT_DECAY = 256, 0.2, 5e-4
+BATCH, WEIGHT_DECAY = 256, 5e-4
+# Peak lr and linear warm-up. The first runs (lr 0.2, warm-up over 5 % of the steps) diverged early: the loss
+# rose from 2.3 to 4-5 in the first epoch, and where it landed set the final top-1 (one band network, seeds 0
+# and 1: 61.2 / 42.0 on the GPU, 62.1 / 48.1 in fp32 on a CPU), so the random sets' seed-to-seed Spearman
+# was 0.29. At lr 0.1 with one epoch of warm-up the same network's loss never exceeds its initial value.
+LR, WARMUP_EPOCHS = 0.1, 1.0
 DEVICE = os.environ.get("CIFAR_TRAIN_DEVICE", "cuda")  # "cpu" only to check the code path on a machine without a GPU
 
 
 # -- the networks ------------------------------------------------------------------------------------
-def prepare(random_nets: int) -> None:
-    """The searched networks (from the CIFAR experiment's results and cached searches) and the random ones."""
-    report = json.loads((RESULTS / "cifar_search.json").read_text())
-    nets = {row["net"]: row["arch"] for row in report["rows"]}
-    trials = report["settings"]["trials"]
-    for entry in report["cross_device"]:
-        if entry["net"] not in nets:
-            found = HERE / "cache" / "cifar" / f"search-{entry['found_for']}-{entry['width']:g}-{trials}" / "best" / "arch.yaml"
-            nets[entry["net"]] = ArchSpec.from_yaml(found.read_text()).to_string()
-    space = get_space(SPACE)
-    random: dict[str, str] = {}
-    seed = 0
-    while len(random) < random_nets:
-        arch = space.random(seed).to_string()
-        if arch not in random.values():
-            random[f"random-{seed}"] = arch
-        seed += 1
-    atomic_write_text(NETS, json.dumps({"searched": nets, "random": random}, indent=1))
-    print(f"{NETS}: {len(nets)} searched/reference networks, {len(random)} random {SPACE} networks")
+def prepare(random_nets: int, band_nets: int) -> None:
+    """The searched networks (from the CIFAR experiment's results and cached searches), the random and the band ones.
+
+    A set already in the file is kept as it is: runs trained against it stay matched to their networks.
+    """
+    saved = json.loads(NETS.read_text()) if NETS.exists() else {}
+    if "searched" not in saved:
+        report = json.loads((RESULTS / "cifar_search.json").read_text())
+        nets = {row["net"]: row["arch"] for row in report["rows"]}
+        trials = report["settings"]["trials"]
+        for entry in report["cross_device"]:
+            if entry["net"] not in nets:
+                found = HERE / "cache" / "cifar" / f"search-{entry['found_for']}-{entry['width']:g}-{trials}" / "best" / "arch.yaml"
+                nets[entry["net"]] = ArchSpec.from_yaml(found.read_text()).to_string()
+        saved["searched"] = nets
+    if "random" not in saved:
+        space = get_space(SPACE)
+        random: dict[str, str] = {}
+        seed = 0
+        while len(random) < random_nets:
+            arch = space.random(seed).to_string()
+            if arch not in random.values():
+                random[f"random-{seed}"] = arch
+            seed += 1
+        saved["random"] = random
+    if "band" not in saved:
+        from proxy_generalisation import random_networks
+
+        saved["band"] = {name.replace("random-", "band-"): arch.to_string() for name, arch in random_networks(band_nets).items()}
+    atomic_write_text(NETS, json.dumps(saved, indent=1))
+    print(f"{NETS}: " + ", ".join(f"{len(nets)} {name}" for name, nets in saved.items()) + " networks")
 
 
 # -- training (one worker process per GPU slot) ------------------------------------------------------
@@ -127,44 +148,61 @@ def run_job(job: dict) -> dict:
 
 
 def train(job: dict) -> dict:
-    """Train one network and return top-1 on the test set."""
+    """Train one network and return top-1 on the test set, and per epoch the largest training loss (and, with
+    ``job["eval_each_epoch"]``, test top-1): a loss far above its initial ln 10 = 2.3 means the schedule diverged."""
     import torch
     from torch import nn
 
     torch.manual_seed(job["seed"])
     generator = torch.Generator(device=DEVICE).manual_seed(job["seed"])
     model = build_model(ArchSpec.from_string(job["arch"])).to(DEVICE, memory_format=torch.channels_last)
-    optimiser = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9, nesterov=True, weight_decay=WEIGHT_DECAY)
+    optimiser = torch.optim.SGD(model.parameters(), lr=job["lr"], momentum=0.9, nesterov=True, weight_decay=WEIGHT_DECAY)
     n = DATA["train_x"].shape[0]
     per_epoch = n // BATCH
     steps = job["epochs"] * per_epoch
-    warmup = max(1, steps // 20)
+    warmup = max(1, round(job["warmup_epochs"] * per_epoch))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, steps - warmup))))
     model.train()
     start = time.perf_counter()
-    order = None
+    order, peak, max_loss, top1_epochs = None, torch.zeros((), device=DEVICE), [], []
     for step in range(steps):
         if step % per_epoch == 0:
             order = torch.randperm(n, device=DEVICE, generator=generator)
         index = order[(step % per_epoch) * BATCH : (step % per_epoch + 1) * BATCH]
-        with torch.autocast(DEVICE, dtype=torch.bfloat16):
+        with torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=DEVICE == "cuda"):
             loss = nn.functional.cross_entropy(model(augment(DATA["train_x"][index], generator)), DATA["train_y"][index])
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         schedule.step()
-        if (step + 1) % per_epoch == 0 and not torch.isfinite(loss):
-            return {**job, "top1": None, "error": f"loss {float(loss)} at step {step}"}
+        peak = torch.maximum(peak, loss.detach().float())  # on the device: no synchronisation per step
+        if (step + 1) % per_epoch == 0:
+            if not torch.isfinite(loss):
+                return {**job, "top1": None, "error": f"loss {float(loss)} at step {step}"}
+            max_loss.append(round(float(peak), 3))
+            peak.zero_()
+            if job.get("eval_each_epoch"):
+                top1_epochs.append(evaluate(model))  # the last one is the result: no second evaluation
+                model.train()
     synchronize()
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start  # includes the per-epoch evaluations, if asked
+    top1 = top1_epochs[-1] if top1_epochs else evaluate(model)
+    extra = {"top1_epochs": top1_epochs} if top1_epochs else {}
+    return {**job, "top1": top1, "train_s": round(seconds, 2), "final_loss": loss.item(), "max_loss_epochs": max_loss, **extra}
+
+
+def evaluate(model) -> float:  # type: ignore[no-untyped-def]
+    """Top-1 (%) on the test images, BN in inference mode."""
+    import torch
+
     model.eval()
     correct = 0
-    with torch.no_grad(), torch.autocast(DEVICE, dtype=torch.bfloat16):
+    with torch.no_grad(), torch.autocast(DEVICE, dtype=torch.bfloat16, enabled=DEVICE == "cuda"):
         for first in range(0, DATA["test_x"].shape[0], 1000):
             logits = model(to_input(DATA["test_x"][first : first + 1000], DATA["mean"], DATA["std"]))
             correct += int((logits.argmax(1) == DATA["test_y"][first : first + 1000]).sum())
-    return {**job, "top1": 100.0 * correct / DATA["test_x"].shape[0], "train_s": round(seconds, 2), "final_loss": loss.item()}
+    return 100.0 * correct / DATA["test_x"].shape[0]
 
 
 def synchronize() -> None:
@@ -179,15 +217,16 @@ def run_training(args: argparse.Namespace) -> None:
 
     spec = json.loads(NETS.read_text())
     keep = ("MobileNetV2-", *(f"{d}-" for d in args.devices))
-    sets = {"searched": {net: arch for net, arch in spec["searched"].items() if net.startswith(keep)}, "random": spec["random"]}
-    sets = {name: nets for name, nets in sets.items() if name in args.sets}
+    sets = {"searched": {net: arch for net, arch in spec["searched"].items() if net.startswith(keep)}, "random": spec["random"], "band": spec["band"]}
+    sets = {name: sets[name] for name in args.sets}  # in the order asked: a deadline cut falls on the last
     if args.smoke:
         sets = {name: dict(list(nets.items())[:2]) for name, nets in sets.items()}
-    epochs = {"searched": 1 if args.smoke else args.epochs, "random": 1 if args.smoke else args.random_epochs}
-    seeds = {"searched": args.seeds, "random": [0]}
+    epochs = {"searched": 1 if args.smoke else args.epochs, "random": 1 if args.smoke else args.random_epochs, "band": 1 if args.smoke else args.random_epochs}
+    seeds = {"searched": args.seeds, "random": args.random_seeds, "band": args.random_seeds}
     # seed-major: every network gets its first seed before any gets its second, so a deadline cut
     # leaves every network trained at least once
-    jobs = [{"set": name, "net": net, "arch": arch, "seed": seed, "epochs": epochs[name], "batch": BATCH, "lr": LR}
+    jobs = [{"set": name, "net": net, "arch": arch, "seed": seed, "epochs": epochs[name], "batch": BATCH,
+             "lr": args.lr, "warmup_epochs": args.warmup_epochs}
             for name, nets in sets.items() for seed in seeds[name] for net, arch in nets.items()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -212,14 +251,14 @@ def run_training(args: argparse.Namespace) -> None:
     import torch
 
     meta = {"gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE, "torch": torch.__version__, "epochs": epochs, "workers": args.workers,
-            "batch": BATCH, "lr": LR, "weight_decay": WEIGHT_DECAY, "train_images": subset or 50000, "seconds": round(time.time() - started, 1),
+            "batch": BATCH, "lr": args.lr, "warmup_epochs": args.warmup_epochs, "weight_decay": WEIGHT_DECAY, "train_images": subset or 50000, "seconds": round(time.time() - started, 1),
             "runs_asked": len(jobs), "smoke": args.smoke}
     atomic_write_text(out / "cifar_gpu_runs.json", json.dumps({"meta": meta, "runs": runs}, indent=1))
     print(json.dumps(meta, indent=1))
 
 
 # -- report (CPU) ------------------------------------------------------------------------------------
-PROXIES = ("default", "naswot", "synflow", "zen", "macs", "params", "depth")
+PROXIES = ("default", "naswot", "swap", "zen", "synflow", "zico", "macs", "params", "depth")
 
 
 def spearman(a, b) -> float:  # type: ignore[no-untyped-def]
@@ -228,32 +267,51 @@ def spearman(a, b) -> float:  # type: ignore[no-untyped-def]
     return float(spearmanr(a, b).statistic)
 
 
-def report(runs_file: Path) -> None:
+def report(runs_files: list[Path]) -> None:
+    """Proxies and correlations from one or more runs files (one GPU call each: a set, a seed added later)."""
     from nas.proxies import get_proxy
 
-    saved = json.loads(Path(runs_file).read_text())
-    meta, runs = saved["meta"], [r for r in saved["runs"] if r.get("top1") is not None]
+    saved = [json.loads(Path(f).read_text()) for f in runs_files]
+    metas = [{**s["meta"], "file": Path(f).name, "finished": sum(r.get("top1") is not None for r in s["runs"]),
+              "sets": sorted({r["set"] for r in s["runs"]})} for f, s in zip(runs_files, saved)]
+    for name in ("searched", "random", "band"):
+        schedules = {(m["lr"], m.get("warmup_epochs"), m["epochs"][name]): m["file"] for m in metas if name in m["sets"]}
+        if len(schedules) > 1:
+            raise SystemExit(f"{' and '.join(schedules.values())} train the {name} set with different schedules "
+                             f"(lr, warm-up epochs, epochs: {', '.join(map(str, schedules))}); report them separately")
+    runs = [r for s in saved for r in s["runs"] if r.get("top1") is not None]
     spec = json.loads(NETS.read_text())
-    result: dict = {"meta": meta, "finished": len(runs), "searched": {}, "random": {}}
+    result: dict = {"meta": metas, "finished": len(runs), "searched": {}}
     for net, arch in spec["searched"].items():
         values = [r["top1"] for r in runs if r["set"] == "searched" and r["net"] == net]
         if values:
             result["searched"][net] = {"top1_runs": values, "top1_mean": float(np.mean(values)),
                                        "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else None, "macs": count(ArchSpec.from_string(arch)).macs}
-    rows = []
-    for net, arch_string in spec["random"].items():
-        found = [r["top1"] for r in runs if r["set"] == "random" and r["net"] == net]
-        if not found:
-            continue
-        arch = ArchSpec.from_string(arch_string)
-        scores = {name: get_proxy(name).evaluate(arch, seed=0).score for name in PROXIES}
-        rows.append({"net": net, "top1": found[0], **{f"proxy_{k}": v for k, v in scores.items()}})
-    result["random"] = {"rows": rows, "spearman": {name: spearman([r[f"proxy_{name}"] for r in rows], [r["top1"] for r in rows]) for name in PROXIES}
-                        if len(rows) > 2 else {}}
+    for name in ("random", "band"):
+        result[name] = random_set(name, spec.get(name, {}), [r for r in runs if r.get("set", "random") == name], get_proxy)
     atomic_write_text(RESULTS / "cifar_gpu.json", json.dumps(result, indent=1))
     atomic_write_text(RESULTS / "cifar_gpu.md", markdown(result))
     plot(result, RESULTS / "cifar_gpu.png")
     print(markdown(result))
+
+
+def random_set(name: str, nets: dict[str, str], runs: list[dict], get_proxy) -> dict:  # type: ignore[no-untyped-def]
+    """Per network: top-1 of each seed and their mean, every proxy's score; Spearman of each proxy with the mean,
+    and how well one seed ranks another (what a perfect proxy could reach against one seed)."""
+    seeds = sorted({r["seed"] for r in runs})
+    rows = []
+    for net, arch_string in nets.items():
+        top1 = {r["seed"]: r["top1"] for r in runs if r["net"] == net}
+        if not top1:
+            continue
+        arch = ArchSpec.from_string(arch_string)
+        scores = {proxy: get_proxy(proxy).evaluate(arch, seed=0).score for proxy in PROXIES}
+        rows.append({"net": net, "top1": float(np.mean(list(top1.values()))), "top1_seeds": top1, **{f"proxy_{k}": v for k, v in scores.items()}})
+    complete = [r for r in rows if len(r["top1_seeds"]) == len(seeds)]
+    pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1 :]]
+    ceiling = float(np.mean([spearman([r["top1_seeds"][a] for r in complete], [r["top1_seeds"][b] for r in complete]) for a, b in pairs])) if pairs and len(complete) > 2 else None
+    return {"rows": rows, "seeds": seeds, "seed_to_seed": ceiling,
+            "spearman": {proxy: spearman([r[f"proxy_{proxy}"] for r in rows], [r["top1"] for r in rows]) for proxy in PROXIES} if len(rows) > 2 else {}}
 
 
 def fmt(entry: dict | None) -> str:
@@ -264,22 +322,29 @@ def fmt(entry: dict | None) -> str:
 
 
 def markdown(result: dict) -> str:
-    meta, searched = result["meta"], result["searched"]
-    lines = [f"GPU schedule ({meta['gpu']}, torch {meta['torch']}): searched set {meta['epochs']['searched']} epochs, random set "
-             f"{meta['epochs'].get('random', '—')} epochs over {meta['train_images']:,} training images; batch {meta['batch']}, peak lr {meta['lr']}, "
-             f"warm-up + cosine, crop + flip, bf16; top-1 on the 10,000 test images; {result['finished']} runs finished"
-             + (f" of {meta['runs_asked']} queued" if "runs_asked" in meta else "") + f" in {meta['seconds'] / 60:.1f} min wall.", "",
-             "| device | α | MobileNetV2-α top-1 | searched top-1 | Δ |", "|---|---|---|---|---|"]
+    searched = result["searched"]
+    lines = ["GPU schedule: batch 256, linear warm-up + cosine, crop + flip, bf16; trained on the 50,000 training images, "
+             "top-1 on the 10,000 test images. Runs files:", ""]
+    for meta in result["meta"]:
+        epochs = ", ".join(f"{name} {meta['epochs'][name]}" for name in meta["sets"])
+        warmup = f"{meta['warmup_epochs']:g} epoch" if "warmup_epochs" in meta else "5 % of the steps"
+        lines.append(f"- {meta['file']}: {meta['gpu']}, torch {meta['torch']}, epochs ({epochs}), peak lr {meta['lr']:g}, warm-up {warmup}, "
+                     f"{meta['finished']} runs finished"
+                     + (f" of {meta['runs_asked']} queued" if "runs_asked" in meta else "") + f" in {meta['seconds'] / 60:.1f} min wall")
+    lines += ["", "| device | α | MobileNetV2-α top-1 | searched top-1 | Δ |", "|---|---|---|---|---|"]
     for device in ("cpu", "dsp", "edgetpu"):
         for width in ("0.35", "0.5", "0.75"):
             ref, got = searched.get(f"MobileNetV2-{width}"), searched.get(f"{device}-{width}")
             delta = f"{got['top1_mean'] - ref['top1_mean']:+.2f}" if ref and got else "—"
             lines.append(f"| {device} | {width} | {fmt(ref)} | {fmt(got)} | {delta} |")
-    random = result["random"]
-    if random.get("spearman"):
-        lines += ["", f"Random `{SPACE}` networks (n = {len(random['rows'])}, one seed): Spearman with top-1", "",
-                  "| " + " | ".join(PROXIES) + " |", "|---" * len(PROXIES) + "|",
-                  "| " + " | ".join(f"{random['spearman'][p]:.3f}" for p in PROXIES) + " |"]
+    titles = {"random": f"Random `{SPACE}` networks", "band": f"Random `{SPACE}` networks in the latency band of experiments/proxy_generalisation.py"}
+    for name, title in titles.items():
+        entry = result.get(name, {})
+        if entry.get("spearman"):
+            ceiling = f"; seed-to-seed Spearman {entry['seed_to_seed']:+.2f}" if entry.get("seed_to_seed") is not None else ""
+            lines += ["", f"{title} (n = {len(entry['rows'])}, seeds {', '.join(map(str, entry['seeds']))}{ceiling}): Spearman of each proxy with mean top-1", "",
+                      "| " + " | ".join(PROXIES) + " |", "|---" * len(PROXIES) + "|",
+                      "| " + " | ".join(f"{entry['spearman'][p]:+.2f}" for p in PROXIES) + " |"]
     return "\n".join(lines) + "\n"
 
 
@@ -289,15 +354,18 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = result["random"]["rows"]
-    random_panels = 2 if result["random"]["spearman"] else 0  # proxy and MACs vs top-1, once random networks trained
+    sets = [(name, result[name]) for name in ("random", "band") if result.get(name, {}).get("spearman")]
+    random_panels = 2 if sets else 0  # proxy and MACs vs top-1, once random networks trained
     fig, axes = plt.subplots(1, random_panels + 1, figsize=(4.7 * (random_panels + 1), 4.2), squeeze=False)
-    for ax, name, label in zip(axes[0][:random_panels], ("default", "macs"), ("default proxy score", "MACs")):
-        ax.scatter([r[f"proxy_{name}"] for r in rows], [r["top1"] for r in rows], s=14)
-        ax.set_title(f"random {SPACE}: Spearman {result['random']['spearman'][name]:.3f}")
+    for ax, proxy, label in zip(axes[0][:random_panels], ("default", "macs"), ("default proxy score", "MACs")):
+        for name, entry in sets:
+            ax.scatter([r[f"proxy_{proxy}"] for r in entry["rows"]], [r["top1"] for r in entry["rows"]], s=14,
+                       label=f"{name} (n={len(entry['rows'])}): Spearman {entry['spearman'][proxy]:+.2f}")
+        ax.set_title(f"{SPACE}, {label}")
         ax.set_xlabel(label)
-        ax.set_ylabel("CIFAR-10 top-1 (%)")
-        ax.set_xscale("log" if name == "macs" else "linear")
+        ax.set_ylabel("CIFAR-10 top-1 (%), mean of seeds")
+        ax.set_xscale("log" if proxy == "macs" else "linear")
+        ax.legend(fontsize=8)
     ax = axes[0][-1]
     for prefix, style in (("MobileNetV2-", "ks--"), ("cpu-", "o-"), ("dsp-", "^-"), ("edgetpu-", "v-")):
         points = [(float(net.rsplit("-", 1)[1]), e["top1_mean"], e["top1_std"] or 0.0) for net, e in result["searched"].items() if net.startswith(prefix)]
@@ -316,19 +384,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prepare", action="store_true", help="write results/cifar_gpu_nets.json from the CIFAR experiment and exit")
     parser.add_argument("--random-nets", type=int, default=40, help="random mobiledet_cifar networks (with --prepare)")
-    parser.add_argument("--report", type=Path, metavar="RUNS", help="compute proxies and write results/cifar_gpu.* from a runs file")
-    parser.add_argument("--sets", nargs="+", choices=("searched", "random"), default=["searched", "random"], help="which sets to train")
+    parser.add_argument("--band-nets", type=int, default=24, help="random networks in the latency band (with --prepare)")
+    parser.add_argument("--report", type=Path, nargs="+", metavar="RUNS", help="compute proxies and write results/cifar_gpu.* from runs files")
+    parser.add_argument("--sets", nargs="+", choices=("searched", "random", "band"), default=["searched", "random", "band"], help="which sets to train")
     parser.add_argument("--epochs", type=int, default=6, help="epochs for the searched set")
-    parser.add_argument("--random-epochs", type=int, default=3, help="epochs for the random set")
+    parser.add_argument("--random-epochs", type=int, default=3, help="epochs for the random and band sets")
+    parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
+    parser.add_argument("--warmup-epochs", type=float, default=WARMUP_EPOCHS, help="linear warm-up, in epochs")
     parser.add_argument("--deadline", type=float, help="seconds after which unfinished runs are dropped (finished ones are kept)")
     parser.add_argument("--workers", type=int, default=10, help="training processes sharing the GPU")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the searched set")
+    parser.add_argument("--random-seeds", type=int, nargs="+", default=[0], help="seeds of the random and band sets")
     parser.add_argument("--devices", nargs="+", default=["cpu", "dsp"], help="train the networks found for these devices (and the references)")
     parser.add_argument("--out", default=os.environ.get("OUT", str(RESULTS)), help="folder for the runs file (default $OUT or results/)")
     parser.add_argument("--smoke", action="store_true", help="2 + 2 networks on 2,560 images: checks every step in about a minute")
     args = parser.parse_args()
     if args.prepare:
-        prepare(args.random_nets)
+        prepare(args.random_nets, args.band_nets)
     elif args.report:
         report(args.report)
     else:

@@ -4,7 +4,9 @@
 #             (torch backend: CUDA graphs, batch 1, fp32/TF32, BN folded), then its fidelity against whole
 #             networks timed the same way (experiments/latency_fidelity.py)          ~4 min on one H100
 #   searched  CIFAR-10 training of the CIFAR experiment's networks, 6 epochs x 3 seeds  ~8 min
-#   random    CIFAR-10 training of 40 random mobiledet_cifar networks, 3 epochs        ~8 min
+#   random    CIFAR-10 training of 40 random mobiledet_cifar networks, then of the 24 random ones in the
+#             latency band of experiments/proxy_generalisation.py, 3 epochs each         ~8 min
+#   band      only the band networks (add a seed: TRAIN_ARGS="--random-seeds 1")              ~3 min
 #   smoke     every step on a tiny space and 2 + 2 networks on 2,560 images            ~1.5 min
 #
 #   OUT=DIR NAS_CIFAR10_TAR=cifar10-jpeg.tar.gz bash experiments/gpu_session.sh STEP [SECONDS]
@@ -46,12 +48,13 @@ table)
   cp latency_tables/gpu.yaml "$OUT/" 2>/dev/null
   step fidelity $(( END - $(date +%s) - 10 )) python experiments/latency_fidelity.py --device gpu --space mobiledet --samples 20 --calibrate 4 --rounds 10
   cp latency_tables/gpu.yaml "$OUT/" 2>/dev/null ;;
-searched|random)
+searched|random|band)
+  SETS=$MODE; [ "$MODE" = random ] && SETS="random band"
   wait $DECODE
   LEFT=$(( END - $(date +%s) - 20 ))
-  step train $(( LEFT + 15 )) python experiments/cifar_train_gpu.py --sets "$MODE" --deadline "$LEFT" --workers 10 --out "$OUT/train" ;;
+  step train $(( LEFT + 15 )) python experiments/cifar_train_gpu.py --sets $SETS --deadline "$LEFT" --workers ${WORKERS:-10} --out "$OUT/train" ${TRAIN_ARGS:-} ;;
 *)
-  echo "unknown step $MODE (smoke, table, searched, random)" >&2; exit 2 ;;
+  echo "unknown step $MODE (smoke, table, searched, random, band)" >&2; exit 2 ;;
 esac
 for log in "$OUT"/*.log; do echo "== $log"; tail -n 6 "$log" | cut -c1-300; done
 # one archive (the tool returns at most 8 files); steps.txt stays beside it

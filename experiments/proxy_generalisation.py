@@ -16,6 +16,9 @@ blocks with expansion, kernel and width choices), each scored by every proxy and
    1-3 seeds at half an epoch and, for those that finished, 6 epochs on a GPU (results/cifar_gpu.json).
    Not a random sample: what a search picks. Reported with and without the networks the default proxy
    itself picked.
+3. Random networks trained for 3 epochs on a GPU (experiments/cifar_train_gpu.py, results/cifar_gpu.json):
+   40 ``space.random(i)`` networks of any cost, and the band sample of 1. with two seeds. The band sample's
+   runs on both schedules are also pooled (mean z-score of top-1 over every run) into one ground truth.
 
 Spearman of each proxy with top-1. Writes experiments/results/proxy_generalisation.{json,md}.
 """
@@ -109,8 +112,43 @@ def experiment_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, floa
         gpu, nets = json.loads(gpu_file.read_text()), json.loads(nets_file.read_text())["searched"]
         trained = {name_of.get(nets[net], net): e["top1_mean"] for net, e in gpu["searched"].items() if nets[net] in name_of}
         if len(trained) >= 3:
-            truths[f"{gpu['meta']['epochs']['searched']} epochs (GPU, 1-3 seeds)"] = trained
+            truths[f"CIFAR experiment's networks, {gpu['meta'][0]['epochs']['searched']} epochs (GPU, 1-3 seeds)"] = trained
     return archs, truths
+
+
+def gpu_random_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, dict[int, float]]]]:
+    """The random networks trained on a GPU (results/cifar_gpu.json): per set, network → seed → top-1.
+
+    Both sets are ``space.random(seed)`` networks and are named ``random-<seed>`` here, as in ``random_networks``.
+    """
+    gpu_file, nets_file = RESULTS / "cifar_gpu.json", RESULTS / "cifar_gpu_nets.json"
+    if not (gpu_file.exists() and nets_file.exists()):
+        return {}, {}
+    gpu, nets = json.loads(gpu_file.read_text()), json.loads(nets_file.read_text())
+    archs, runs = {}, {}
+    for name in ("random", "band"):
+        for row in gpu.get(name, {}).get("rows", []):
+            net = "random-" + row["net"].rsplit("-", 1)[1]
+            archs[net] = ArchSpec.from_string(nets[name][row["net"]]).with_name(net)
+            runs.setdefault(name, {})[net] = {int(seed): top1 for seed, top1 in row["top1_seeds"].items()}
+    return archs, runs
+
+
+def seed_to_seed(runs: dict[str, dict]) -> float | None:
+    """Mean Spearman of one run's top-1 against another's, over the pairs of runs (keys of each network's dict)."""
+    keys = sorted(set.intersection(*(set(r) for r in runs.values()))) if runs else []
+    pairs = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1 :]]
+    if not pairs:
+        return None
+    return float(np.mean([stats.spearmanr([r[a] for r in runs.values()], [r[b] for r in runs.values()])[0] for a, b in pairs]))
+
+
+def pooled(runs: dict[str, dict]) -> dict[str, float]:
+    """Mean z-score of top-1 over every run: schedules of different length weigh alike."""
+    keys = sorted(set.intersection(*(set(r) for r in runs.values())))
+    columns = {k: np.array([r[k] for r in runs.values()]) for k in keys}
+    z = np.mean([(c - c.mean()) / c.std() for c in columns.values()], axis=0)
+    return dict(zip(runs, map(float, z)))
 
 
 def main() -> None:
@@ -122,16 +160,30 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     archs, truths = experiment_networks()
-    ceiling = None
+    ceilings: dict[str, float | None] = {}  # how well one run's top-1 ranks another's: the most any proxy can reach
+    gpu_archs, gpu_runs = gpu_random_networks()
+    random_truths: dict[str, dict[str, float]] = {}
+    cpu_runs: dict[str, dict] = {}
     if args.random:
         randoms = random_networks(args.random)
         per_seed = train_random(randoms, args.seeds, args.processes, args.steps)
-        both = [n for n in randoms if all(n in per_seed[s] for s in args.seeds)]
-        truths = {RANDOM_LABEL.format(epochs=args.steps * SCHEDULE["batch"] / 50000, seeds=", ".join(map(str, args.seeds))): {n: float(np.mean([per_seed[s][n] for s in args.seeds])) for n in both}, **truths}
-        if len(args.seeds) >= 2:  # how well one seed's top-1 ranks another's: the most any proxy can reach here
-            pairs = [(a, b) for i, a in enumerate(args.seeds) for b in args.seeds[i + 1 :]]
-            ceiling = float(np.mean([stats.spearmanr([per_seed[a][n] for n in both], [per_seed[b][n] for n in both])[0] for a, b in pairs]))
+        cpu_runs = {n: {seed: per_seed[seed][n] for seed in args.seeds} for n in randoms if all(n in per_seed[s] for s in args.seeds)}
+        label = RANDOM_LABEL.format(epochs=args.steps * SCHEDULE["batch"] / 50000, seeds=", ".join(map(str, args.seeds)))
+        random_truths[label] = {n: float(np.mean(list(r.values()))) for n, r in cpu_runs.items()}
+        ceilings[label] = seed_to_seed(cpu_runs)
         archs |= randoms
+    for name, runs in gpu_runs.items():
+        label = f"random mobiledet_cifar{' in the band' if name == 'band' else ', any cost'}, 3 epochs (GPU, seeds {', '.join(map(str, sorted(next(iter(runs.values())))))})"
+        random_truths[label] = {n: float(np.mean(list(r.values()))) for n, r in runs.items()}
+        ceilings[label] = seed_to_seed(runs)
+    band = {n: {f"cpu {k}": v for k, v in r.items()} | {f"gpu {k}": v for k, v in gpu_runs.get("band", {}).get(n, {}).items()} for n, r in cpu_runs.items()}
+    band = {n: r for n, r in band.items() if any(k.startswith("gpu") for k in r)}
+    if len(band) >= 12:
+        label = f"random in the band, pooled: {len(next(iter(band.values())))} runs of both schedules (mean z-score)"
+        random_truths[label] = pooled(band)
+        ceilings[label] = seed_to_seed(band)
+    archs |= gpu_archs
+    truths = {**random_truths, **truths}
     scores = {name: {net: get_proxy(name).evaluate(arch, seed=0).score for net, arch in archs.items()} for name in PROXIES}
     # the combinations experiments/proxy_correlation.py fitted on NAS-Bench-Macro's half A, as they would score here
     fitted = json.loads((RESULTS / "proxy_correlation.json").read_text())["ensemble_weights_fitted_on_A"]
@@ -139,11 +191,12 @@ def main() -> None:
     members = {name: {net: member_score(name, arch) for net, arch in archs.items()} for name in needed}
     for label, weights in fitted.items():
         scores[f"fit:{label}"] = EnsembleProxy.combine(weights, members)
-    report = {"proxies": list(scores), "fitted": fitted, "scores": scores, "schedules": {}, "random_seed_to_seed": ceiling}
+    report = {"proxies": list(scores), "fitted": fitted, "scores": scores, "schedules": {}}
     for schedule, truth in truths.items():
         nets = [n for n in truth if n in archs]
         report["schedules"][schedule] = {
             "n": len(nets),
+            "seed_to_seed": ceilings.get(schedule),
             "top1": {n: truth[n] for n in nets},
             "spearman": {p: float(stats.spearmanr([scores[p][n] for n in nets], [truth[n] for n in nets])[0]) for p in scores},
             "vs_macs_90": versus_macs(scores, truth, nets) if len(nets) >= 12 else None,
@@ -180,9 +233,10 @@ def markdown(report: dict) -> str:
             lines += ["", f"{schedule}: Spearman minus that of MACs, 90 % bootstrap interval (2,000 resamples of the {entry['n']} networks)", "",
                       "| " + " | ".join(entry["vs_macs_90"]) + " |", "|" + "---|" * len(entry["vs_macs_90"]),
                       "| " + " | ".join(f"{lo:+.2f} … {hi:+.2f}" for lo, hi in entry["vs_macs_90"].values()) + " |"]
-    if report.get("random_seed_to_seed") is not None:
-        lines += ["", f"Seed-to-seed Spearman of the random networks' top-1 (one seed's ranking against another's; what a perfect "
-                  f"proxy could reach against one seed): {report['random_seed_to_seed']:+.2f}"]
+    ceilings = {schedule: e["seed_to_seed"] for schedule, e in report["schedules"].items() if e.get("seed_to_seed") is not None}
+    if ceilings:
+        lines += ["", "Run-to-run Spearman of top-1 (one run's ranking of the networks against another's, mean over pairs of runs; "
+                  "what a perfect proxy could reach against a single run): " + "; ".join(f"{s}: {c:+.2f}" for s, c in ceilings.items())]
     fitted = report.get("fitted", {})
     if fitted:
         lines += ["", "fit:* = the combinations fitted on NAS-Bench-Macro half A by experiments/proxy_correlation.py: "
