@@ -217,7 +217,7 @@ def run_training(args: argparse.Namespace) -> None:
 
     spec = json.loads(NETS.read_text())
     keep = ("MobileNetV2-", *(f"{d}-" for d in args.devices))
-    sets = {"searched": {net: arch for net, arch in spec["searched"].items() if net.startswith(keep)}, "random": spec["random"], "band": spec["band"]}
+    sets = {"searched": {net: arch for net, arch in spec["searched"].items() if net.startswith(keep)}, "random": spec["random"], "band": spec.get("band", {})}
     sets = {name: sets[name] for name in args.sets}  # in the order asked: a deadline cut falls on the last
     if args.smoke:
         sets = {name: dict(list(nets.items())[:2]) for name, nets in sets.items()}

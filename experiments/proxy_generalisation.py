@@ -151,6 +151,35 @@ def pooled(runs: dict[str, dict]) -> dict[str, float]:
     return dict(zip(runs, map(float, z)))
 
 
+def random_ground_truths(n: int, seeds: list[int], processes: int, steps: int) -> tuple[dict[str, ArchSpec], dict[str, dict[str, float]], dict[str, float | None]]:
+    """Random networks and their top-1 per ground truth: ``n`` band networks trained here (CPU schedule), the GPU
+    sets, and the band networks' runs of both schedules pooled; with each truth's run-to-run Spearman."""
+    archs: dict[str, ArchSpec] = {}
+    ceilings: dict[str, float | None] = {}  # how well one run's top-1 ranks another's: the most any proxy can reach
+    gpu_archs, gpu_runs = gpu_random_networks()
+    random_truths: dict[str, dict[str, float]] = {}
+    cpu_runs: dict[str, dict] = {}
+    if n:
+        randoms = random_networks(n)
+        per_seed = train_random(randoms, seeds, processes, steps)
+        cpu_runs = {net: {seed: per_seed[seed][net] for seed in seeds} for net in randoms if all(net in per_seed[s] for s in seeds)}
+        label = RANDOM_LABEL.format(epochs=steps * SCHEDULE["batch"] / 50000, seeds=", ".join(map(str, seeds)))
+        random_truths[label] = {net: float(np.mean(list(r.values()))) for net, r in cpu_runs.items()}
+        ceilings[label] = seed_to_seed(cpu_runs)
+        archs |= randoms
+    for name, runs in gpu_runs.items():
+        label = f"random mobiledet_cifar{' in the band' if name == 'band' else ', any cost'}, 3 epochs (GPU, seeds {', '.join(map(str, sorted(next(iter(runs.values())))))})"
+        random_truths[label] = {net: float(np.mean(list(r.values()))) for net, r in runs.items()}
+        ceilings[label] = seed_to_seed(runs)
+    band = {net: {f"cpu {k}": v for k, v in r.items()} | {f"gpu {k}": v for k, v in gpu_runs.get("band", {}).get(net, {}).items()} for net, r in cpu_runs.items()}
+    band = {net: r for net, r in band.items() if any(k.startswith("gpu") for k in r)}
+    if len(band) >= 12:
+        label = f"random in the band, pooled: {len(next(iter(band.values())))} runs of both schedules (mean z-score)"
+        random_truths[label] = pooled(band)
+        ceilings[label] = seed_to_seed(band)
+    return archs | gpu_archs, random_truths, ceilings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--random", type=int, default=24, help="random networks to train (0: only the CIFAR experiment's)")
@@ -160,29 +189,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     archs, truths = experiment_networks()
-    ceilings: dict[str, float | None] = {}  # how well one run's top-1 ranks another's: the most any proxy can reach
-    gpu_archs, gpu_runs = gpu_random_networks()
-    random_truths: dict[str, dict[str, float]] = {}
-    cpu_runs: dict[str, dict] = {}
-    if args.random:
-        randoms = random_networks(args.random)
-        per_seed = train_random(randoms, args.seeds, args.processes, args.steps)
-        cpu_runs = {n: {seed: per_seed[seed][n] for seed in args.seeds} for n in randoms if all(n in per_seed[s] for s in args.seeds)}
-        label = RANDOM_LABEL.format(epochs=args.steps * SCHEDULE["batch"] / 50000, seeds=", ".join(map(str, args.seeds)))
-        random_truths[label] = {n: float(np.mean(list(r.values()))) for n, r in cpu_runs.items()}
-        ceilings[label] = seed_to_seed(cpu_runs)
-        archs |= randoms
-    for name, runs in gpu_runs.items():
-        label = f"random mobiledet_cifar{' in the band' if name == 'band' else ', any cost'}, 3 epochs (GPU, seeds {', '.join(map(str, sorted(next(iter(runs.values())))))})"
-        random_truths[label] = {n: float(np.mean(list(r.values()))) for n, r in runs.items()}
-        ceilings[label] = seed_to_seed(runs)
-    band = {n: {f"cpu {k}": v for k, v in r.items()} | {f"gpu {k}": v for k, v in gpu_runs.get("band", {}).get(n, {}).items()} for n, r in cpu_runs.items()}
-    band = {n: r for n, r in band.items() if any(k.startswith("gpu") for k in r)}
-    if len(band) >= 12:
-        label = f"random in the band, pooled: {len(next(iter(band.values())))} runs of both schedules (mean z-score)"
-        random_truths[label] = pooled(band)
-        ceilings[label] = seed_to_seed(band)
-    archs |= gpu_archs
+    random_archs, random_truths, ceilings = random_ground_truths(args.random, args.seeds, args.processes, args.steps)
+    archs |= random_archs
     truths = {**random_truths, **truths}
     scores = {name: {net: get_proxy(name).evaluate(arch, seed=0).score for net, arch in archs.items()} for name in PROXIES}
     # the combinations experiments/proxy_correlation.py fitted on NAS-Bench-Macro's half A, as they would score here
