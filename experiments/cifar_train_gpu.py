@@ -21,7 +21,9 @@ leaves every network trained at least once. Measured on one H100 (10 workers, al
 step of 256, i.e. 6 epochs of one searched network in 2-3.3 min, so the searched set (27 runs) takes about
 8 min and the random + band sets (64 runs, 3 epochs, 14 workers) 8.1 min: run them as two calls (``--sets``)
 where a call is limited to 10 minutes. The report is computed on the CPU, where the proxies are defined;
-it merges runs files (one per GPU call) and refuses to mix two schedules in one set.
+it merges runs files (one per GPU call) and refuses to mix two schedules in one set. A call into a folder
+that already holds runs (``--out``) trains only what is missing, so a cut run can be resumed; without a GPU,
+``CIFAR_TRAIN_DEVICE=cpu`` trains the same schedule in fp32 (a band network: ~12 min per run on 2 cores).
 """
 
 from __future__ import annotations
@@ -212,6 +214,24 @@ def synchronize() -> None:
         torch.cuda.synchronize()
 
 
+def run_key(run: dict) -> tuple:
+    """What makes two runs the same: network, seed and schedule."""
+    return tuple(run.get(k) for k in ("set", "net", "arch", "seed", "epochs", "batch", "lr", "warmup_epochs", "train_images"))
+
+
+def finished_runs(log: Path, jobs: list[dict]) -> list[dict]:
+    """The runs of ``jobs`` that the log already holds with a top-1 (a line cut short by a kill is skipped)."""
+    wanted, found = {run_key(job) for job in jobs}, {}
+    for line in log.read_text().splitlines() if log.exists() else []:
+        try:
+            run = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if run.get("top1") is not None and run_key(run) in wanted:
+            found[run_key(run)] = run
+    return list(found.values())
+
+
 def run_training(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
@@ -225,17 +245,25 @@ def run_training(args: argparse.Namespace) -> None:
     seeds = {"searched": args.seeds, "random": args.random_seeds, "band": args.random_seeds}
     # seed-major: every network gets its first seed before any gets its second, so a deadline cut
     # leaves every network trained at least once
+    subset = 2560 if args.smoke else None
     jobs = [{"set": name, "net": net, "arch": arch, "seed": seed, "epochs": epochs[name], "batch": BATCH,
-             "lr": args.lr, "warmup_epochs": args.warmup_epochs}
+             "lr": args.lr, "warmup_epochs": args.warmup_epochs, "train_images": subset or 50000}
             for name, nets in sets.items() for seed in seeds[name] for net, arch in nets.items()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    subset = 2560 if args.smoke else None
+    asked = len(jobs)
+    runs = finished_runs(out / "cifar_gpu_runs.jsonl", jobs)  # an earlier call into the same folder: resume it
+    jobs = [job for job in jobs if run_key(job) not in {run_key(r) for r in runs}]
+    if runs:
+        print(f"{len(runs)} of the {asked} runs already finished in {out / 'cifar_gpu_runs.jsonl'}: not trained again", flush=True)
+    log_file = out / "cifar_gpu_runs.jsonl"
+    if log_file.exists() and not log_file.read_bytes().endswith(b"\n"):  # a line cut short by a kill: start a fresh one
+        with open(log_file, "a") as log:
+            log.write("\n")
     started = time.time()
     deadline = started + args.deadline if args.deadline else float("inf")
-    runs: list[dict] = []
     with multiprocessing.get_context("spawn").Pool(args.workers, initializer=load_data, initargs=(subset,)) as pool, \
-            open(out / "cifar_gpu_runs.jsonl", "a") as log, tqdm(total=len(jobs), desc="training", unit="run") as bar:
+            open(log_file, "a") as log, tqdm(total=len(jobs), desc="training", unit="run") as bar:
         waiting = [pool.apply_async(run_job, (job,)) for job in jobs]
         while waiting and time.time() < deadline:
             for item in [item for item in waiting if item.ready()]:
@@ -252,7 +280,7 @@ def run_training(args: argparse.Namespace) -> None:
 
     meta = {"gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE, "torch": torch.__version__, "epochs": epochs, "workers": args.workers,
             "batch": BATCH, "lr": args.lr, "warmup_epochs": args.warmup_epochs, "weight_decay": WEIGHT_DECAY, "train_images": subset or 50000, "seconds": round(time.time() - started, 1),
-            "runs_asked": len(jobs), "smoke": args.smoke}
+            "runs_asked": asked, "smoke": args.smoke}
     atomic_write_text(out / "cifar_gpu_runs.json", json.dumps({"meta": meta, "runs": runs}, indent=1))
     print(json.dumps(meta, indent=1))
 
