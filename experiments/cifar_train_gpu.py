@@ -259,8 +259,19 @@ def run_training(args: argparse.Namespace) -> None:
     if log_file.exists() and not log_file.read_bytes().endswith(b"\n"):  # a line cut short by a kill: start a fresh one
         with open(log_file, "a") as log:
             log.write("\n")
+    import torch
+
     started = time.time()
     deadline = started + args.deadline if args.deadline else float("inf")
+    meta = {"gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE, "torch": torch.__version__, "epochs": epochs, "workers": args.workers,
+            "batch": BATCH, "lr": args.lr, "warmup_epochs": args.warmup_epochs, "weight_decay": WEIGHT_DECAY, "train_images": subset or 50000,
+            "runs_asked": asked, "smoke": args.smoke}
+
+    def save() -> None:  # after every run: a kill leaves a runs file that --report reads
+        seconds = sum(r.get("train_s", 0.0) for r in runs)  # training time of every run, also of those resumed
+        atomic_write_text(out / "cifar_gpu_runs.json", json.dumps({"meta": {**meta, "seconds": round(time.time() - started, 1),
+                                                                            "train_s_total": round(seconds, 1)}, "runs": runs}, indent=1))
+
     with multiprocessing.get_context("spawn").Pool(args.workers, initializer=load_data, initargs=(subset,)) as pool, \
             open(log_file, "a") as log, tqdm(total=len(jobs), desc="training", unit="run") as bar:
         waiting = [pool.apply_async(run_job, (job,)) for job in jobs]
@@ -270,17 +281,13 @@ def run_training(args: argparse.Namespace) -> None:
                 runs.append(item.get())
                 log.write(json.dumps(runs[-1]) + "\n")
                 log.flush()
+                save()
                 bar.update()
             time.sleep(0.5)
         if waiting:
             print(f"deadline reached: {len(waiting)} runs unfinished; the {len(runs)} finished are in the results", flush=True)
         pool.terminate()
-    import torch
-
-    meta = {"gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE, "torch": torch.__version__, "epochs": epochs, "workers": args.workers,
-            "batch": BATCH, "lr": args.lr, "warmup_epochs": args.warmup_epochs, "weight_decay": WEIGHT_DECAY, "train_images": subset or 50000, "seconds": round(time.time() - started, 1),
-            "runs_asked": asked, "smoke": args.smoke}
-    atomic_write_text(out / "cifar_gpu_runs.json", json.dumps({"meta": meta, "runs": runs}, indent=1))
+    save()
     print(json.dumps(meta, indent=1))
 
 
@@ -294,12 +301,13 @@ def spearman(a, b) -> float:  # type: ignore[no-untyped-def]
     return float(spearmanr(a, b).statistic)
 
 
-def report(runs_files: list[Path]) -> None:
-    """Proxies and correlations from one or more runs files (one GPU call each: a set, a seed added later)."""
+def report(runs_files: list[Path], report_name: str | None = None) -> None:
+    """Proxies and correlations from one or more runs files (one GPU call each: a set, a seed added later), written
+    to results/cifar_gpu.* or, with ``report_name``, results/cifar_gpu_<report_name>.* (one report per schedule)."""
     from nas.proxies import get_proxy
 
     saved = [json.loads(Path(f).read_text()) for f in runs_files]
-    metas = [{**s["meta"], "file": Path(f).name, "finished": sum(r.get("top1") is not None for r in s["runs"]),
+    metas = [{**s["meta"], "file": shown(Path(f)), "finished": sum(r.get("top1") is not None for r in s["runs"]),
               "sets": sorted({r["set"] for r in s["runs"]})} for f, s in zip(runs_files, saved)]
     for name in ("searched", "random", "band"):
         schedules = {(m["lr"], m.get("warmup_epochs"), m["epochs"][name]): m["file"] for m in metas if name in m["sets"]}
@@ -307,6 +315,12 @@ def report(runs_files: list[Path]) -> None:
             raise SystemExit(f"{' and '.join(schedules.values())} train the {name} set with different schedules "
                              f"(lr, warm-up epochs, epochs: {', '.join(map(str, schedules))}); report them separately")
     runs = [r for s in saved for r in s["runs"] if r.get("top1") is not None]
+    seen: dict[tuple, str] = {}
+    for file, s in zip(runs_files, saved):
+        for r in s["runs"]:
+            key = (r["set"], r["net"], r["seed"])
+            if r.get("top1") is not None and seen.setdefault(key, str(file)) != str(file):
+                raise SystemExit(f"{seen[key]} and {file} both train {r['net']} with seed {r['seed']}; report one of them")
     spec = json.loads(NETS.read_text())
     result: dict = {"meta": metas, "finished": len(runs), "searched": {}}
     for net, arch in spec["searched"].items():
@@ -316,10 +330,16 @@ def report(runs_files: list[Path]) -> None:
                                        "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else None, "macs": count(ArchSpec.from_string(arch)).macs}
     for name in ("random", "band"):
         result[name] = random_set(spec.get(name, {}), [r for r in runs if r["set"] == name], get_proxy)
-    atomic_write_text(RESULTS / "cifar_gpu.json", json.dumps(result, indent=1))
-    atomic_write_text(RESULTS / "cifar_gpu.md", markdown(result))
-    plot(result, RESULTS / "cifar_gpu.png")
+    stem = RESULTS / ("cifar_gpu" + (f"_{report_name}" if report_name else ""))
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(result, indent=1))
+    atomic_write_text(stem.with_suffix(".md"), markdown(result))
+    plot(result, stem.with_suffix(".png"))
     print(markdown(result))
+
+
+def shown(path: Path) -> str:
+    """A runs file as the report names it: its name, with its folder when that is not results/."""
+    return path.name if path.resolve().parent == RESULTS else f"{path.resolve().parent.name}/{path.name}"
 
 
 def random_set(nets: dict[str, str], runs: list[dict], get_proxy) -> dict:  # type: ignore[no-untyped-def]
@@ -336,7 +356,9 @@ def random_set(nets: dict[str, str], runs: list[dict], get_proxy) -> dict:  # ty
         rows.append({"net": net, "top1": float(np.mean(list(top1.values()))), "top1_seeds": top1, **{f"proxy_{k}": v for k, v in scores.items()}})
     from proxy_generalisation import seed_to_seed
 
-    return {"rows": rows, "seeds": seeds, "seed_to_seed": seed_to_seed({r["net"]: r["top1_seeds"] for r in rows}),
+    runs_done = sum(len(r["top1_seeds"]) for r in rows)
+    return {"rows": rows, "seeds": seeds, "complete": runs_done == len(nets) * len(seeds), "runs_done": runs_done, "runs_in_set": len(nets) * len(seeds),
+            "seed_to_seed": seed_to_seed({r["net"]: r["top1_seeds"] for r in rows}),
             "spearman": {proxy: spearman([r[f"proxy_{proxy}"] for r in rows], [r["top1"] for r in rows]) for proxy in PROXIES} if len(rows) > 2 else {}}
 
 
@@ -349,16 +371,18 @@ def fmt(entry: dict | None) -> str:
 
 def markdown(result: dict) -> str:
     searched = result["searched"]
-    lines = ["GPU schedule: batch 256, linear warm-up + cosine, crop + flip, bf16; trained on the 50,000 training images, "
-             "top-1 on the 10,000 test images. Runs files:", ""]
+    lines = ["Schedule: batch 256, linear warm-up + cosine, crop + flip, bf16 on a GPU (fp32 on a CPU); trained on the 50,000 "
+             "training images, top-1 on the 10,000 test images. Runs files:", ""]
     for meta in result["meta"]:
         epochs = ", ".join(f"{name} {meta['epochs'][name]}" for name in meta["sets"])
         warmup = f"{meta['warmup_epochs']:g} epoch" if "warmup_epochs" in meta else "5 % of the steps"
         lines.append(f"- {meta['file']}: {meta['gpu']}, torch {meta['torch']}, epochs ({epochs}), peak lr {meta['lr']:g}, warm-up {warmup}, "
                      f"{meta['finished']} runs finished"
-                     + (f" of {meta['runs_asked']} queued" if "runs_asked" in meta else "") + f" in {meta['seconds'] / 60:.1f} min wall")
-    lines += ["", "| device | α | MobileNetV2-α top-1 | searched top-1 | Δ |", "|---|---|---|---|---|"]
-    for device in ("cpu", "dsp", "edgetpu"):
+                     + (f" of {meta['runs_asked']} queued" if "runs_asked" in meta else "") + f" in {meta['seconds'] / 60:.1f} min wall"
+                     + (f" (last call; {meta['train_s_total'] / 3600:.1f} h of training summed over runs)" if "train_s_total" in meta else ""))
+    if searched:
+        lines += ["", "| device | α | MobileNetV2-α top-1 | searched top-1 | Δ |", "|---|---|---|---|---|"]
+    for device in ("cpu", "dsp", "edgetpu") if searched else ():
         for width in ("0.35", "0.5", "0.75"):
             ref, got = searched.get(f"MobileNetV2-{width}"), searched.get(f"{device}-{width}")
             delta = f"{got['top1_mean'] - ref['top1_mean']:+.2f}" if ref and got else "—"
@@ -366,7 +390,10 @@ def markdown(result: dict) -> str:
     titles = {"random": f"Random `{SPACE}` networks", "band": f"Random `{SPACE}` networks in the latency band of experiments/proxy_generalisation.py"}
     for name, title in titles.items():
         entry = result.get(name, {})
-        if entry.get("spearman"):
+        if entry.get("complete") is False:  # a set still being trained: ranks of a few networks say nothing yet
+            lines += ["", f"{title}: being trained, {entry['runs_done']} of {entry['runs_in_set']} runs "
+                      f"(seeds {', '.join(map(str, entry['seeds']))}); no correlations until every network has every seed"]
+        elif entry.get("spearman"):
             ceiling = f"; seed-to-seed Spearman {entry['seed_to_seed']:+.2f}" if entry.get("seed_to_seed") is not None else ""
             lines += ["", f"{title} (n = {len(entry['rows'])}, seeds {', '.join(map(str, entry['seeds']))}{ceiling}): Spearman of each proxy with mean top-1", "",
                       "| " + " | ".join(PROXIES) + " |", "|---" * len(PROXIES) + "|",
@@ -380,9 +407,13 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sets = [(name, result[name]) for name in ("random", "band") if result.get(name, {}).get("spearman")]
+    sets = [(name, result[name]) for name in ("random", "band") if result.get(name, {}).get("spearman") and result[name].get("complete", True)]
     random_panels = 2 if sets else 0  # proxy and MACs vs top-1, once random networks trained
-    fig, axes = plt.subplots(1, random_panels + 1, figsize=(4.7 * (random_panels + 1), 4.2), squeeze=False)
+    searched_panel = 1 if result["searched"] else 0
+    if not random_panels + searched_panel:
+        path.unlink(missing_ok=True)  # no stale figure beside a report that has none
+        return
+    fig, axes = plt.subplots(1, random_panels + searched_panel, figsize=(4.7 * (random_panels + searched_panel), 4.2), squeeze=False)
     for ax, proxy, label in zip(axes[0][:random_panels], ("default", "macs"), ("default proxy score", "MACs")):
         for name, entry in sets:
             ax.scatter([r[f"proxy_{proxy}"] for r in entry["rows"]], [r["top1"] for r in entry["rows"]], s=14,
@@ -392,16 +423,17 @@ def plot(result: dict, path: Path) -> None:
         ax.set_ylabel("CIFAR-10 top-1 (%), mean of seeds")
         ax.set_xscale("log" if proxy == "macs" else "linear")
         ax.legend(fontsize=8)
-    ax = axes[0][-1]
-    for prefix, style in (("MobileNetV2-", "ks--"), ("cpu-", "o-"), ("dsp-", "^-"), ("edgetpu-", "v-")):
-        points = [(float(net.rsplit("-", 1)[1]), e["top1_mean"], e["top1_std"] or 0.0) for net, e in result["searched"].items() if net.startswith(prefix)]
-        if points:
-            x, y, err = zip(*sorted(points))
-            ax.errorbar(x, y, yerr=err, fmt=style, capsize=3, label=prefix.rstrip("-") + (" (reference)" if prefix.startswith("Mobile") else " searched"))
-    ax.set_xlabel("latency target = MobileNetV2-α latency (α)")
-    ax.set_ylabel("CIFAR-10 top-1 (%)")
-    ax.set_title("searched vs MobileNetV2-α (GPU schedule)")
-    ax.legend(fontsize=8)
+    if searched_panel:
+        ax = axes[0][-1]
+        for prefix, style in (("MobileNetV2-", "ks--"), ("cpu-", "o-"), ("dsp-", "^-"), ("edgetpu-", "v-")):
+            points = [(float(net.rsplit("-", 1)[1]), e["top1_mean"], e["top1_std"] or 0.0) for net, e in result["searched"].items() if net.startswith(prefix)]
+            if points:
+                x, y, err = zip(*sorted(points))
+                ax.errorbar(x, y, yerr=err, fmt=style, capsize=3, label=prefix.rstrip("-") + (" (reference)" if prefix.startswith("Mobile") else " searched"))
+        ax.set_xlabel("latency target = MobileNetV2-α latency (α)")
+        ax.set_ylabel("CIFAR-10 top-1 (%)")
+        ax.set_title("searched vs MobileNetV2-α (GPU schedule)")
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -412,6 +444,7 @@ def main() -> None:
     parser.add_argument("--random-nets", type=int, default=40, help="random mobiledet_cifar networks (with --prepare)")
     parser.add_argument("--band-nets", type=int, default=24, help="random networks in the latency band (with --prepare)")
     parser.add_argument("--report", type=Path, nargs="+", metavar="RUNS", help="compute proxies and write results/cifar_gpu.* from runs files")
+    parser.add_argument("--name", help="with --report: write results/cifar_gpu_<NAME>.* instead (e.g. one report per schedule)")
     parser.add_argument("--sets", nargs="+", choices=("searched", "random", "band"), default=["searched", "random", "band"], help="which sets to train")
     parser.add_argument("--epochs", type=int, default=6, help="epochs for the searched set")
     parser.add_argument("--random-epochs", type=int, default=3, help="epochs for the random and band sets")
@@ -428,7 +461,7 @@ def main() -> None:
     if args.prepare:
         prepare(args.random_nets, args.band_nets)
     elif args.report:
-        report(args.report)
+        report(args.report, args.name)
     else:
         run_training(args)
 

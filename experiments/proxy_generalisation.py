@@ -16,9 +16,10 @@ blocks with expansion, kernel and width choices), each scored by every proxy and
    1-3 seeds at half an epoch and, for those that finished, 6 epochs on a GPU (results/cifar_gpu.json).
    Not a random sample: what a search picks. Reported with and without the networks the default proxy
    itself picked.
-3. Random networks trained for 3 epochs on a GPU (experiments/cifar_train_gpu.py, results/cifar_gpu.json):
-   40 ``space.random(i)`` networks of any cost, and the band sample of 1. with two seeds. The band sample's
-   runs on both schedules are also pooled (mean z-score of top-1 over every run) into one ground truth.
+3. Random networks trained for 3 epochs (experiments/cifar_train_gpu.py, one report per schedule: ``LONG_REPORTS``):
+   40 ``space.random(i)`` networks of any cost, and the band sample of 1. with two seeds, on an H100 or on
+   this CPU; a set is used once every network has every seed. The band sample's runs of every schedule are
+   also pooled (mean z-score of top-1 over every run) into one ground truth.
 
 Spearman of each proxy with top-1. Writes experiments/results/proxy_generalisation.{json,md}.
 """
@@ -116,22 +117,48 @@ def experiment_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, floa
     return archs, truths
 
 
-def gpu_random_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, dict[int, float]]]]:
-    """The random networks trained on a GPU (results/cifar_gpu.json): per set, network → seed → top-1.
+# Reports of experiments/cifar_train_gpu.py --report, one per schedule of its random and band sets: the first
+# (peak lr 0.2, warm-up 5 % of the steps; diverged early) and the fixed one (peak lr 0.1, one-epoch warm-up),
+# trained on an H100 or, resumably, on a CPU.
+LONG_REPORTS = ("cifar_gpu.json", "cifar_gpu_lr01.json")
+
+
+def long_schedule_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, dict[int, float]]], dict[str, str]]:
+    """The random networks trained for several epochs (``LONG_REPORTS``): per complete set and schedule, network →
+    seed → top-1; and, for a set still being trained, how many of its runs are done.
 
     Both sets are ``space.random(seed)`` networks and are named ``random-<seed>`` here, as in ``random_networks``.
+    A set counts once every network of it (results/cifar_gpu_nets.json) has every seed that any of its runs has.
     """
-    gpu_file, nets_file = RESULTS / "cifar_gpu.json", RESULTS / "cifar_gpu_nets.json"
-    if not (gpu_file.exists() and nets_file.exists()):
-        return {}, {}
-    gpu, nets = json.loads(gpu_file.read_text()), json.loads(nets_file.read_text())
-    archs, runs = {}, {}
-    for name in ("random", "band"):
-        for row in gpu.get(name, {}).get("rows", []):
-            net = "random-" + row["net"].rsplit("-", 1)[1]
-            archs[net] = ArchSpec.from_string(nets[name][row["net"]]).with_name(net)
-            runs.setdefault(name, {})[net] = {int(seed): top1 for seed, top1 in row["top1_seeds"].items()}
-    return archs, runs
+    nets_file = RESULTS / "cifar_gpu_nets.json"
+    if not nets_file.exists():
+        return {}, {}, {}
+    nets = json.loads(nets_file.read_text())
+    archs, truths, progress = {}, {}, {}
+    for file in (RESULTS / name for name in LONG_REPORTS):
+        if not file.exists():
+            continue
+        report = json.loads(file.read_text())
+        for name in ("random", "band"):
+            rows = report.get(name, {}).get("rows", [])
+            if not rows:
+                continue
+            metas = [m for m in report["meta"] if name in m["sets"]]
+            where = "H100" if all("H100" in m["gpu"] for m in metas) else "cpu" if all(m["gpu"] == "cpu" for m in metas) else "H100 and cpu"
+            meta = metas[0]
+            warmup = f"{meta['warmup_epochs']:g}-epoch warm-up" if "warmup_epochs" in meta else "warm-up 5 % of steps"
+            seeds = report[name]["seeds"]
+            label = (f"random mobiledet_cifar{' in the band' if name == 'band' else ', any cost'}, {meta['epochs'][name]} epochs, "
+                     f"peak lr {meta['lr']:g}, {warmup} ({where}, seeds {', '.join(map(str, seeds))})")
+            done, asked = sum(len(row["top1_seeds"]) for row in rows), len(nets[name]) * len(seeds)
+            if done < asked:
+                progress[label] = f"{done} of {asked} runs"
+                continue
+            for row in rows:
+                net = "random-" + row["net"].rsplit("-", 1)[1]
+                archs[net] = ArchSpec.from_string(nets[name][row["net"]]).with_name(net)
+                truths.setdefault(label, {})[net] = {int(seed): top1 for seed, top1 in row["top1_seeds"].items()}
+    return archs, truths, progress
 
 
 def seed_to_seed(runs: dict[str, dict]) -> float | None:
@@ -151,12 +178,13 @@ def pooled(runs: dict[str, dict]) -> dict[str, float]:
     return dict(zip(runs, map(float, z)))
 
 
-def random_ground_truths(n: int, seeds: list[int], processes: int, steps: int) -> tuple[dict[str, ArchSpec], dict[str, dict[str, float]], dict[str, float | None]]:
-    """Random networks and their top-1 per ground truth: ``n`` band networks trained here (CPU schedule), the GPU
-    sets, and the band networks' runs of both schedules pooled; with each truth's run-to-run Spearman."""
+def random_ground_truths(n: int, seeds: list[int], processes: int, steps: int) -> tuple[dict[str, ArchSpec], dict[str, dict[str, float]], dict[str, float | None], dict[str, str]]:
+    """Random networks and their top-1 per ground truth: ``n`` band networks trained here (CPU schedule), the sets
+    trained for several epochs, and every band run pooled; with each truth's run-to-run Spearman, and what is
+    still being trained."""
     archs: dict[str, ArchSpec] = {}
     ceilings: dict[str, float | None] = {}  # how well one run's top-1 ranks another's: the most any proxy can reach
-    gpu_archs, gpu_runs = gpu_random_networks()
+    long_archs, long_runs, progress = long_schedule_networks()
     random_truths: dict[str, dict[str, float]] = {}
     cpu_runs: dict[str, dict] = {}
     if n:
@@ -167,17 +195,19 @@ def random_ground_truths(n: int, seeds: list[int], processes: int, steps: int) -
         random_truths[label] = {net: float(np.mean(list(r.values()))) for net, r in cpu_runs.items()}
         ceilings[label] = seed_to_seed(cpu_runs)
         archs |= randoms
-    for name, runs in gpu_runs.items():
-        label = f"random mobiledet_cifar{' in the band' if name == 'band' else ', any cost'}, 3 epochs (GPU, seeds {', '.join(map(str, sorted(next(iter(runs.values())))))})"
+    for label, runs in long_runs.items():
         random_truths[label] = {net: float(np.mean(list(r.values()))) for net, r in runs.items()}
         ceilings[label] = seed_to_seed(runs)
-    band = {net: {f"cpu {k}": v for k, v in r.items()} | {f"gpu {k}": v for k, v in gpu_runs.get("band", {}).get(net, {}).items()} for net, r in cpu_runs.items()}
-    band = {net: r for net, r in band.items() if any(k.startswith("gpu") for k in r)}
+    band = {net: {f"short {k}": v for k, v in r.items()} for net, r in cpu_runs.items()}
+    long_band = [runs for label, runs in long_runs.items() if "in the band" in label]
+    for index, runs in enumerate(long_band):
+        band = {net: r | {f"long{index} {k}": v for k, v in runs.get(net, {}).items()} for net, r in band.items()}
+    band = {net: r for net, r in band.items() if any(k.startswith("long") for k in r)}
     if len(band) >= 12:
-        label = f"random in the band, pooled: {len(next(iter(band.values())))} runs of both schedules (mean z-score)"
+        label = f"random in the band, pooled: {len(next(iter(band.values())))} runs of {1 + len(long_band)} schedules (mean z-score)"
         random_truths[label] = pooled(band)
         ceilings[label] = seed_to_seed(band)
-    return archs | gpu_archs, random_truths, ceilings
+    return archs | long_archs, random_truths, ceilings, progress
 
 
 def main() -> None:
@@ -189,7 +219,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     archs, truths = experiment_networks()
-    random_archs, random_truths, ceilings = random_ground_truths(args.random, args.seeds, args.processes, args.steps)
+    random_archs, random_truths, ceilings, progress = random_ground_truths(args.random, args.seeds, args.processes, args.steps)
     archs |= random_archs
     truths = {**random_truths, **truths}
     scores = {name: {net: get_proxy(name).evaluate(arch, seed=0).score for net, arch in archs.items()} for name in PROXIES}
@@ -199,7 +229,7 @@ def main() -> None:
     members = {name: {net: member_score(name, arch) for net, arch in archs.items()} for name in needed}
     for label, weights in fitted.items():
         scores[f"fit:{label}"] = EnsembleProxy.combine(weights, members)
-    report = {"proxies": list(scores), "fitted": fitted, "scores": scores, "schedules": {}}
+    report = {"proxies": list(scores), "fitted": fitted, "scores": scores, "schedules": {}, "being_trained": progress}
     for schedule, truth in truths.items():
         nets = [n for n in truth if n in archs]
         report["schedules"][schedule] = {
@@ -245,6 +275,9 @@ def markdown(report: dict) -> str:
     if ceilings:
         lines += ["", "Run-to-run Spearman of top-1 (one run's ranking of the networks against another's, mean over pairs of runs; "
                   "what a perfect proxy could reach against a single run): " + "; ".join(f"{s}: {c:+.2f}" for s, c in ceilings.items())]
+    if report.get("being_trained"):
+        lines += ["", "Being trained (no figures until every network has every seed): "
+                  + "; ".join(f"{label}: {done}" for label, done in report["being_trained"].items())]
     fitted = report.get("fitted", {})
     if fitted:
         lines += ["", "fit:* = the combinations fitted on NAS-Bench-Macro half A by experiments/proxy_correlation.py: "
