@@ -128,7 +128,7 @@ def long_schedule_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, d
     seed → top-1; and, for a set still being trained, how many of its runs are done.
 
     Both sets are ``space.random(seed)`` networks and are named ``random-<seed>`` here, as in ``random_networks``.
-    A set counts once every network of it (results/cifar_gpu_nets.json) has every seed that any of its runs has.
+    A set counts once the report calls it complete: every network of it has every seed that any of its runs has.
     """
     nets_file = RESULTS / "cifar_gpu_nets.json"
     if not nets_file.exists():
@@ -150,9 +150,8 @@ def long_schedule_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, d
             seeds = report[name]["seeds"]
             label = (f"random mobiledet_cifar{' in the band' if name == 'band' else ', any cost'}, {meta['epochs'][name]} epochs, "
                      f"peak lr {meta['lr']:g}, {warmup} ({where}, seeds {', '.join(map(str, seeds))})")
-            done, asked = sum(len(row["top1_seeds"]) for row in rows), len(nets[name]) * len(seeds)
-            if done < asked:
-                progress[label] = f"{done} of {asked} runs"
+            if not report[name].get("complete", True):  # reports written before this field held complete sets only
+                progress[label] = f"{report[name]['runs_done']} of {report[name]['runs_in_set']} runs"
                 continue
             for row in rows:
                 net = "random-" + row["net"].rsplit("-", 1)[1]
