@@ -33,6 +33,7 @@ import json
 import math
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -272,6 +273,8 @@ def run_training(args: argparse.Namespace) -> None:
         atomic_write_text(out / "cifar_gpu_runs.json", json.dumps({"meta": {**meta, "seconds": round(time.time() - started, 1),
                                                                             "train_s_total": round(seconds, 1)}, "runs": runs}, indent=1))
 
+    # `kill PID` unwinds the pool below, which stops its workers; by default they would train on, orphaned, for hours
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with multiprocessing.get_context("spawn").Pool(args.workers, initializer=load_data, initargs=(subset,)) as pool, \
             open(log_file, "a") as log, tqdm(total=len(jobs), desc="training", unit="run") as bar:
         waiting = [pool.apply_async(run_job, (job,)) for job in jobs]

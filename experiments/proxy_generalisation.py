@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import signal
 import sys
 import time
 from pathlib import Path
@@ -50,6 +51,9 @@ RESULTS = HERE / "results"
 PROXIES = ("default", "naswot", "swap", "zen", "synflow", "zico", "depth", "macs", "params")
 SPACE, REFERENCE = "mobiledet_cifar", "mobilenet_v2_cifar"
 SCHEDULE = {"steps": 400, "batch": 64, "lr": 0.05}  # the CIFAR experiment's (its cached runs are reused)
+# the half-epoch runs of the random networks, kept in the repository: the experiment's cache is git-ignored,
+# so without them every fresh checkout retrains 48 runs (~35 min on 2 cores)
+BANKED_RUNS = RESULTS / "proxy_generalisation_runs.json"
 RANDOM_LABEL = "random mobiledet_cifar, {epochs:.2f} epoch (cpu, seeds {seeds})"
 
 
@@ -68,14 +72,30 @@ def random_networks(n: int) -> dict[str, ArchSpec]:
 
 def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int, steps: int) -> dict[int, dict[str, float]]:
     """Top-1 of each network and seed after the CIFAR experiment's schedule, or ``steps`` of it (cached per run, as that experiment's)."""
-    from cifar_search_vs_mobilenetv2 import finish_training, start_training, training_job
+    from cifar_search_vs_mobilenetv2 import CACHE, finish_training, start_training, training_job
 
     jobs = [training_job(name, arch, seed=seed, **{**SCHEDULE, "steps": steps}) for seed in seeds for name, arch in nets.items()]
+    for run in json.loads(BANKED_RUNS.read_text()) if BANKED_RUNS.exists() else []:  # into the cache, where start_training looks
+        if not (CACHE / "runs" / f"{run['key']}.json").exists():
+            atomic_write_text(CACHE / "runs" / f"{run['key']}.json", json.dumps(run, indent=1))
     start = time.perf_counter()
-    with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        runs = finish_training(start_training(pool, jobs), deadline=None)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `kill PID`: stop the workers and bank what finished
+    try:
+        with multiprocessing.get_context("spawn").Pool(processes) as pool:
+            runs = finish_training(start_training(pool, jobs), deadline=None)
+    finally:  # also after Ctrl-C: every run that finished is in the cache by now
+        bank_runs(CACHE / "runs")
     print(f"{len(runs)} runs of random networks trained or read from the cache in {time.perf_counter() - start:.0f} s")
     return {seed: {r["net"]: r["top1"] for r in runs if r["seed"] == seed and r.get("top1") is not None} for seed in seeds}
+
+
+def bank_runs(cache: Path) -> None:
+    """Add the cached half-epoch runs of the random networks to ``BANKED_RUNS`` (the repository's copy)."""
+    banked = {run["key"]: run for run in (json.loads(BANKED_RUNS.read_text()) if BANKED_RUNS.exists() else [])}
+    for file in sorted(cache.glob("random-*.json")):
+        run = json.loads(file.read_text())
+        banked[run["key"]] = run
+    atomic_write_text(BANKED_RUNS, json.dumps([banked[key] for key in sorted(banked)], indent=1))
 
 
 def experiment_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, float]]]:
