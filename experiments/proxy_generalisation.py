@@ -1,6 +1,6 @@
 """Do the proxies hold outside NAS-Bench-Macro? Their ranking of trained ``mobiledet_cifar`` networks.
 
-    python experiments/proxy_generalisation.py              # ~50 min on 2 cores the first time (training is cached)
+    python experiments/proxy_generalisation.py              # ~50 min on 2 cores with nothing banked (runs: results/proxy_generalisation_runs.json)
     python experiments/proxy_generalisation.py --random 0   # only the networks trained by the CIFAR experiment (~1 min)
     python experiments/proxy_generalisation.py --random 30 --steps 2400   # 3 epochs per random network (~8 h on 2 cores; resumable)
 
