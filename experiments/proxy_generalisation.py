@@ -75,7 +75,7 @@ def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int, st
     from cifar_search_vs_mobilenetv2 import CACHE, finish_training, start_training, training_job
 
     jobs = [training_job(name, arch, seed=seed, **{**SCHEDULE, "steps": steps}) for seed in seeds for name, arch in nets.items()]
-    for run in json.loads(BANKED_RUNS.read_text()) if BANKED_RUNS.exists() else []:  # into the cache, where start_training looks
+    for run in banked_runs():  # into the cache, where start_training looks
         if not (CACHE / "runs" / f"{run['key']}.json").exists():
             atomic_write_text(CACHE / "runs" / f"{run['key']}.json", json.dumps(run, indent=1))
     start = time.perf_counter()
@@ -89,9 +89,13 @@ def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int, st
     return {seed: {r["net"]: r["top1"] for r in runs if r["seed"] == seed and r.get("top1") is not None} for seed in seeds}
 
 
+def banked_runs() -> list[dict]:
+    return json.loads(BANKED_RUNS.read_text()) if BANKED_RUNS.exists() else []
+
+
 def bank_runs(cache: Path) -> None:
     """Add the cached half-epoch runs of the random networks to ``BANKED_RUNS`` (the repository's copy)."""
-    banked = {run["key"]: run for run in (json.loads(BANKED_RUNS.read_text()) if BANKED_RUNS.exists() else [])}
+    banked = {run["key"]: run for run in banked_runs()}
     for file in sorted(cache.glob("random-*.json")):
         run = json.loads(file.read_text())
         banked[run["key"]] = run
