@@ -346,23 +346,35 @@ def shown(path: Path) -> str:
 
 
 def random_set(nets: dict[str, str], runs: list[dict], get_proxy) -> dict:  # type: ignore[no-untyped-def]
-    """Per network: top-1 of each seed and their mean, every proxy's score; Spearman of each proxy with the mean,
-    and how well one seed ranks another (what a perfect proxy could reach against one seed)."""
+    """Per network: top-1 of each seed, their mean over the seeds every network has (``ranked_seeds``) and every
+    proxy's score; Spearman of each proxy with that mean, its bootstrap interval against MACs, and how well one
+    seed ranks another (what a perfect proxy could reach against one seed) over the networks that have every seed.
+
+    A seed still being trained is left out of the ranking, so a set reports its finished seeds while the next runs."""
+    from proxy_generalisation import seed_to_seed, versus_macs
+
     seeds = sorted({r["seed"] for r in runs})
+    top1 = {net: {r["seed"]: r["top1"] for r in runs if r["net"] == net} for net in nets}
+    ranked = [seed for seed in seeds if all(seed in t for t in top1.values())] if nets else []
     rows = []
     for net, arch_string in nets.items():
-        top1 = {r["seed"]: r["top1"] for r in runs if r["net"] == net}
-        if not top1:
+        if not top1[net]:
             continue
         arch = ArchSpec.from_string(arch_string)
         scores = {proxy: get_proxy(proxy).evaluate(arch, seed=0).score for proxy in PROXIES}
-        rows.append({"net": net, "top1": float(np.mean(list(top1.values()))), "top1_seeds": top1, **{f"proxy_{k}": v for k, v in scores.items()}})
-    from proxy_generalisation import seed_to_seed
-
-    runs_done = sum(len(r["top1_seeds"]) for r in rows)
-    return {"rows": rows, "seeds": seeds, "complete": runs_done == len(nets) * len(seeds), "runs_done": runs_done, "runs_in_set": len(nets) * len(seeds),
-            "seed_to_seed": seed_to_seed({r["net"]: r["top1_seeds"] for r in rows}),
-            "spearman": {proxy: spearman([r[f"proxy_{proxy}"] for r in rows], [r["top1"] for r in rows]) for proxy in PROXIES} if len(rows) > 2 else {}}
+        mean = float(np.mean([top1[net][s] for s in ranked])) if ranked else None
+        rows.append({"net": net, "top1": mean, "top1_seeds": top1[net], **{f"proxy_{k}": v for k, v in scores.items()}})
+    every_seed = {net: t for net, t in top1.items() if t and set(t) == set(seeds)}
+    runs_done = sum(len(t) for t in top1.values())
+    result = {"rows": rows, "seeds": seeds, "ranked_seeds": ranked, "complete": runs_done == len(nets) * len(seeds),
+              "runs_done": runs_done, "runs_in_set": len(nets) * len(seeds),
+              "seed_to_seed": seed_to_seed(every_seed), "seed_to_seed_n": len(every_seed), "spearman": {}, "vs_macs_90": None}
+    if ranked and len(rows) > 2:
+        truth = {r["net"]: r["top1"] for r in rows}
+        scores = {proxy: {r["net"]: r[f"proxy_{proxy}"] for r in rows} for proxy in PROXIES}
+        result["spearman"] = {proxy: spearman(list(scores[proxy].values()), list(truth.values())) for proxy in PROXIES}
+        result["vs_macs_90"] = versus_macs(scores, truth, list(truth)) if len(rows) >= 12 else None
+    return result
 
 
 def fmt(entry: dict | None) -> str:
@@ -393,14 +405,24 @@ def markdown(result: dict) -> str:
     titles = {"random": f"Random `{SPACE}` networks", "band": f"Random `{SPACE}` networks in the latency band of experiments/proxy_generalisation.py"}
     for name, title in titles.items():
         entry = result.get(name, {})
-        if entry.get("complete") is False:  # a set still being trained: ranks of a few networks say nothing yet
-            lines += ["", f"{title}: being trained, {entry['runs_done']} of {entry['runs_in_set']} runs "
-                      f"(seeds {', '.join(map(str, entry['seeds']))}); no correlations until every network has every seed"]
-        elif entry.get("spearman"):
-            ceiling = f"; seed-to-seed Spearman {entry['seed_to_seed']:+.2f}" if entry.get("seed_to_seed") is not None else ""
-            lines += ["", f"{title} (n = {len(entry['rows'])}, seeds {', '.join(map(str, entry['seeds']))}{ceiling}): Spearman of each proxy with mean top-1", "",
-                      "| " + " | ".join(PROXIES) + " |", "|---" * len(PROXIES) + "|",
-                      "| " + " | ".join(f"{entry['spearman'][p]:+.2f}" for p in PROXIES) + " |"]
+        if not entry.get("spearman"):
+            if entry.get("runs_done"):
+                lines += ["", f"{title}: being trained, {entry['runs_done']} of {entry['runs_in_set']} runs; "
+                          "no correlations until every network has a seed"]
+            continue
+        seeds = ", ".join(map(str, entry.get("ranked_seeds", entry["seeds"])))
+        ceiling = (f"; seed-to-seed Spearman {entry['seed_to_seed']:+.2f} over the {entry.get('seed_to_seed_n', len(entry['rows']))} "
+                   "networks with every seed" if entry.get("seed_to_seed") is not None else "")
+        lines += ["", f"{title} (n = {len(entry['rows'])}, seeds {seeds}{ceiling}): Spearman of each proxy with mean top-1", "",
+                  "| " + " | ".join(PROXIES) + " |", "|---" * len(PROXIES) + "|",
+                  "| " + " | ".join(f"{entry['spearman'][p]:+.2f}" for p in PROXIES) + " |"]
+        if entry.get("vs_macs_90"):
+            lines += ["", "Spearman minus that of MACs, 90 % bootstrap interval (2,000 resamples of the networks):", "",
+                      "| " + " | ".join(entry["vs_macs_90"]) + " |", "|---" * len(entry["vs_macs_90"]) + "|",
+                      "| " + " | ".join(f"{lo:+.2f} … {hi:+.2f}" for lo, hi in entry["vs_macs_90"].values()) + " |"]
+        if not entry.get("complete", True):
+            lines += ["", f"Still being trained: {entry['runs_done']} of {entry['runs_in_set']} runs (seeds "
+                      f"{', '.join(map(str, entry['seeds']))}); the ranking above uses only the seeds every network has."]
     return "\n".join(lines) + "\n"
 
 
@@ -410,7 +432,7 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sets = [(name, result[name]) for name in ("random", "band") if result.get(name, {}).get("spearman") and result[name].get("complete", True)]
+    sets = [(name, result[name]) for name in ("random", "band") if result.get(name, {}).get("spearman")]
     random_panels = 2 if sets else 0  # proxy and MACs vs top-1, once random networks trained
     searched_panel = 1 if result["searched"] else 0
     if not random_panels + searched_panel:

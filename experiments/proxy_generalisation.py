@@ -18,7 +18,7 @@ blocks with expansion, kernel and width choices), each scored by every proxy and
    itself picked.
 3. Random networks trained for 3 epochs (experiments/cifar_train_gpu.py, one report per schedule: ``LONG_REPORTS``):
    40 ``space.random(i)`` networks of any cost, and the band sample of 1. with two seeds, on an H100 or on
-   this CPU; a set is used once every network has every seed. The band sample's runs of every schedule are
+   this CPU; a set is used with the seeds every network has. The band sample's runs of every schedule are
    also pooled (mean z-score of top-1 over every run) into one ground truth.
 
 Spearman of each proxy with top-1. Writes experiments/results/proxy_generalisation.{json,md}.
@@ -152,7 +152,7 @@ def long_schedule_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, d
     seed → top-1; and, for a set still being trained, how many of its runs are done.
 
     Both sets are ``space.random(seed)`` networks and are named ``random-<seed>`` here, as in ``random_networks``.
-    A set counts once the report calls it complete: every network of it has every seed that any of its runs has.
+    A set counts with the seeds every network of it has (``ranked_seeds``); a seed still being trained is left out.
     """
     nets_file = RESULTS / "cifar_gpu_nets.json"
     if not nets_file.exists():
@@ -171,16 +171,17 @@ def long_schedule_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, d
             where = "H100" if all("H100" in m["gpu"] for m in metas) else "cpu" if all(m["gpu"] == "cpu" for m in metas) else "H100 and cpu"
             meta = metas[0]
             warmup = f"{meta['warmup_epochs']:g}-epoch warm-up" if "warmup_epochs" in meta else "warm-up 5 % of steps"
-            seeds = report[name]["seeds"]
+            seeds = report[name].get("ranked_seeds", report[name]["seeds"])  # reports before that field held complete sets only
             label = (f"random mobiledet_cifar{' in the band' if name == 'band' else ', any cost'}, {meta['epochs'][name]} epochs, "
                      f"peak lr {meta['lr']:g}, {warmup} ({where}, seeds {', '.join(map(str, seeds))})")
-            if not report[name].get("complete", True):  # reports written before this field held complete sets only
-                progress[label] = f"{report[name]['runs_done']} of {report[name]['runs_in_set']} runs"
+            if not report[name].get("complete", True):
+                progress[label] = f"{report[name]['runs_done']} of {report[name]['runs_in_set']} runs (seeds {', '.join(map(str, report[name]['seeds']))})"
+            if not seeds:
                 continue
             for row in rows:
                 net = "random-" + row["net"].rsplit("-", 1)[1]
                 archs[net] = ArchSpec.from_string(nets[name][row["net"]]).with_name(net)
-                truths.setdefault(label, {})[net] = {int(seed): top1 for seed, top1 in row["top1_seeds"].items()}
+                truths.setdefault(label, {})[net] = {int(seed): top1 for seed, top1 in row["top1_seeds"].items() if int(seed) in seeds}
     return archs, truths, progress
 
 
@@ -299,7 +300,7 @@ def markdown(report: dict) -> str:
         lines += ["", "Run-to-run Spearman of top-1 (one run's ranking of the networks against another's, mean over pairs of runs; "
                   "what a perfect proxy could reach against a single run): " + "; ".join(f"{s}: {c:+.2f}" for s, c in ceilings.items())]
     if report.get("being_trained"):
-        lines += ["", "Being trained (no figures until every network has every seed): "
+        lines += ["", "Being trained (the figures above use only the seeds every network has): "
                   + "; ".join(f"{label}: {done}" for label, done in report["being_trained"].items())]
     fitted = report.get("fitted", {})
     if fitted:
