@@ -1,6 +1,7 @@
 """Do the proxies hold outside NAS-Bench-Macro? Their ranking of trained ``mobiledet_cifar`` networks.
 
     python experiments/proxy_generalisation.py              # ~50 min on 2 cores with nothing banked (runs: results/proxy_generalisation_runs.json)
+    python experiments/proxy_generalisation.py --deadline 30   # train for 30 min, report on what is banked by then (rerun to add the rest)
     python experiments/proxy_generalisation.py --random 0   # only the networks trained by the CIFAR experiment (~1 min)
     python experiments/proxy_generalisation.py --random 30 --steps 2400   # 3 epochs per random network (~8 h on 2 cores; resumable)
 
@@ -70,8 +71,9 @@ def random_networks(n: int) -> dict[str, ArchSpec]:
     return nets
 
 
-def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int, steps: int) -> dict[int, dict[str, float]]:
-    """Top-1 of each network and seed after the CIFAR experiment's schedule, or ``steps`` of it (cached per run, as that experiment's)."""
+def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int, steps: int, deadline: float | None) -> dict[int, dict[str, float]]:
+    """Top-1 of each network and seed after the CIFAR experiment's schedule, or ``steps`` of it (cached per run, as that experiment's),
+    with the runs finished by ``deadline`` (epoch s; a rerun trains the rest)."""
     from cifar_search_vs_mobilenetv2 import CACHE, finish_training, start_training, training_job
 
     jobs = [training_job(name, arch, seed=seed, **{**SCHEDULE, "steps": steps}) for seed in seeds for name, arch in nets.items()]
@@ -82,7 +84,7 @@ def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int, st
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `kill PID`: stop the workers and bank what finished
     try:
         with multiprocessing.get_context("spawn").Pool(processes) as pool:
-            runs = finish_training(start_training(pool, jobs), deadline=None)
+            runs = finish_training(start_training(pool, jobs), deadline=deadline)
     finally:  # also after Ctrl-C: every run that finished is in the cache by now
         bank_runs(CACHE / "runs")
     print(f"{len(runs)} runs of random networks trained or read from the cache in {time.perf_counter() - start:.0f} s")
@@ -202,23 +204,27 @@ def pooled(runs: dict[str, dict]) -> dict[str, float]:
     return dict(zip(runs, map(float, z)))
 
 
-def random_ground_truths(n: int, seeds: list[int], processes: int, steps: int) -> tuple[dict[str, ArchSpec], dict[str, dict[str, float]], dict[str, float | None], dict[str, str]]:
+def random_ground_truths(n: int, seeds: list[int], processes: int, steps: int, deadline: float | None) -> tuple[dict[str, ArchSpec], dict[str, dict[str, float]], dict[str, float | None], dict[str, str]]:
     """Random networks and their top-1 per ground truth: ``n`` band networks trained here (CPU schedule), the sets
     trained for several epochs, and every band run pooled; with each truth's run-to-run Spearman, and what is
     still being trained."""
     archs: dict[str, ArchSpec] = {}
     ceilings: dict[str, float | None] = {}  # how well one run's top-1 ranks another's: the most any proxy can reach
-    long_archs, long_runs, progress = long_schedule_networks()
     random_truths: dict[str, dict[str, float]] = {}
     cpu_runs: dict[str, dict] = {}
+    progress: dict[str, str] = {}
     if n:
         randoms = random_networks(n)
-        per_seed = train_random(randoms, seeds, processes, steps)
+        per_seed = train_random(randoms, seeds, processes, steps, deadline)
         cpu_runs = {net: {seed: per_seed[seed][net] for seed in seeds} for net in randoms if all(net in per_seed[s] for s in seeds)}
         label = RANDOM_LABEL.format(epochs=steps * SCHEDULE["batch"] / 50000, seeds=", ".join(map(str, seeds)))
+        if len(cpu_runs) < n:  # cut by --deadline: ranked on the networks with every seed
+            progress[label] = f"{sum(map(len, per_seed.values()))} of {n * len(seeds)} runs (networks with every seed: {len(cpu_runs)})"
         random_truths[label] = {net: float(np.mean(list(r.values()))) for net, r in cpu_runs.items()}
         ceilings[label] = seed_to_seed(cpu_runs)
         archs |= randoms
+    long_archs, long_runs, long_progress = long_schedule_networks()  # after training: reports written meanwhile count
+    progress |= long_progress
     for label, runs in long_runs.items():
         random_truths[label] = {net: float(np.mean(list(r.values()))) for net, r in runs.items()}
         ceilings[label] = seed_to_seed(runs)
@@ -239,11 +245,13 @@ def main() -> None:
     parser.add_argument("--random", type=int, default=24, help="random networks to train (0: only the CIFAR experiment's)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="training seeds of the random networks")
     parser.add_argument("--processes", type=int, default=2, help="training runs in parallel (one thread each)")
+    parser.add_argument("--deadline", type=float, help="minutes of training, after which the report uses the random networks trained with every seed (a rerun adds the rest)")
     parser.add_argument("--steps", type=int, default=SCHEDULE["steps"], help="SGD steps per random network (a longer schedule ranks them more reliably; another value writes results/proxy_generalisation_steps<N>.*)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     archs, truths = experiment_networks()
-    random_archs, random_truths, ceilings, progress = random_ground_truths(args.random, args.seeds, args.processes, args.steps)
+    random_archs, random_truths, ceilings, progress = random_ground_truths(args.random, args.seeds, args.processes, args.steps,
+                                                                        None if args.deadline is None else time.time() + 60 * args.deadline)
     archs |= random_archs
     truths = {**random_truths, **truths}
     scores = {name: {net: get_proxy(name).evaluate(arch, seed=0).score for net, arch in archs.items()} for name in PROXIES}
