@@ -13,6 +13,8 @@ Two sets, each trained with one schedule for all its networks, top-1 on the 10,0
 3. ``band``: the random networks of experiments/proxy_generalisation.py (``cpu`` table latency between
    MobileNetV2-0.35's and -0.5's, the range the CIFAR searches choose in): the harder ranking of
    networks of similar cost. Seeds of the random and band sets: ``--random-seeds`` (default 0).
+4. ``band_fresh``: a second band sample, drawn from ``space.random`` seeds from ``FRESH_FIRST_SEED`` on,
+   which no earlier choice has seen: a held-out check of what the ``band`` set showed.
 
 Training: SGD + Nesterov (momentum 0.9, weight decay 5e-4), batch 256, peak lr 0.1, linear warm-up over
 the first epoch then cosine (see ``LR``), random crop (4-pixel reflect padding) + flip on the GPU, bf16 autocast,
@@ -49,6 +51,8 @@ from nas.io import atomic_write_text  # noqa: E402
 
 RESULTS = HERE / "results"
 NETS = RESULTS / "cifar_gpu_nets.json"
+FRESH_FIRST_SEED = 1_000_000  # the band set's networks come from seeds below 50,000
+RANDOM_SETS = ("random", "band", "band_fresh")  # trained and reported alike (random networks, --random-epochs)
 SPACE = "mobiledet_cifar"
 BATCH, WEIGHT_DECAY = 256, 5e-4
 # Peak lr and linear warm-up. The first runs (lr 0.2, warm-up over 5 % of the steps) diverged early: the loss
@@ -60,7 +64,7 @@ DEVICE = os.environ.get("CIFAR_TRAIN_DEVICE", "cuda")  # "cpu" only to check the
 
 
 # -- the networks ------------------------------------------------------------------------------------
-def prepare(random_nets: int, band_nets: int) -> None:
+def prepare(random_nets: int, band_nets: int, fresh_nets: int) -> None:
     """The searched networks (from the CIFAR experiment's results and cached searches), the random and the band ones.
 
     A set already in the file is kept as it is: runs trained against it stay matched to their networks.
@@ -89,6 +93,11 @@ def prepare(random_nets: int, band_nets: int) -> None:
         from proxy_generalisation import random_networks
 
         saved["band"] = {name.replace("random-", "band-"): arch.to_string() for name, arch in random_networks(band_nets).items()}
+    if "band_fresh" not in saved:
+        from proxy_generalisation import random_networks
+
+        fresh = random_networks(fresh_nets, first_seed=FRESH_FIRST_SEED)
+        saved["band_fresh"] = {name.replace("random-", "fresh-"): arch.to_string() for name, arch in fresh.items()}
     atomic_write_text(NETS, json.dumps(saved, indent=1))
     print(f"{NETS}: " + ", ".join(f"{len(nets)} {name}" for name, nets in saved.items()) + " networks")
 
@@ -238,12 +247,13 @@ def run_training(args: argparse.Namespace) -> None:
 
     spec = json.loads(NETS.read_text())
     keep = ("MobileNetV2-", *(f"{d}-" for d in args.devices))
-    sets = {"searched": {net: arch for net, arch in spec["searched"].items() if net.startswith(keep)}, "random": spec["random"], "band": spec.get("band", {})}
+    sets = {"searched": {net: arch for net, arch in spec["searched"].items() if net.startswith(keep)},
+            **{name: spec.get(name, {}) for name in RANDOM_SETS}}
     sets = {name: sets[name] for name in args.sets}  # in the order asked: a deadline cut falls on the last
     if args.smoke:
         sets = {name: dict(list(nets.items())[:2]) for name, nets in sets.items()}
-    epochs = {"searched": 1 if args.smoke else args.epochs, "random": 1 if args.smoke else args.random_epochs, "band": 1 if args.smoke else args.random_epochs}
-    seeds = {"searched": args.seeds, "random": args.random_seeds, "band": args.random_seeds}
+    epochs = {"searched": 1 if args.smoke else args.epochs, **{name: 1 if args.smoke else args.random_epochs for name in RANDOM_SETS}}
+    seeds = {"searched": args.seeds, **{name: args.random_seeds for name in RANDOM_SETS}}
     # seed-major: every network gets its first seed before any gets its second, so a deadline cut
     # leaves every network trained at least once
     subset = 2560 if args.smoke else None
@@ -312,7 +322,7 @@ def report(runs_files: list[Path], report_name: str | None = None) -> None:
     saved = [json.loads(Path(f).read_text()) for f in runs_files]
     metas = [{**s["meta"], "file": shown(Path(f)), "finished": sum(r.get("top1") is not None for r in s["runs"]),
               "sets": sorted({r["set"] for r in s["runs"]})} for f, s in zip(runs_files, saved)]
-    for name in ("searched", "random", "band"):
+    for name in ("searched", *RANDOM_SETS):
         schedules = {(m["lr"], m.get("warmup_epochs"), m["epochs"][name]): m["file"] for m in metas if name in m["sets"]}
         if len(schedules) > 1:
             raise SystemExit(f"{' and '.join(schedules.values())} train the {name} set with different schedules "
@@ -331,7 +341,7 @@ def report(runs_files: list[Path], report_name: str | None = None) -> None:
         if values:
             result["searched"][net] = {"top1_runs": values, "top1_mean": float(np.mean(values)),
                                        "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else None, "macs": count(ArchSpec.from_string(arch)).macs}
-    for name in ("random", "band"):
+    for name in RANDOM_SETS:
         result[name] = random_set(spec.get(name, {}), [r for r in runs if r["set"] == name], get_proxy)
     stem = RESULTS / ("cifar_gpu" + (f"_{report_name}" if report_name else ""))
     atomic_write_text(stem.with_suffix(".json"), json.dumps(result, indent=1))
@@ -402,7 +412,8 @@ def markdown(result: dict) -> str:
             ref, got = searched.get(f"MobileNetV2-{width}"), searched.get(f"{device}-{width}")
             delta = f"{got['top1_mean'] - ref['top1_mean']:+.2f}" if ref and got else "—"
             lines.append(f"| {device} | {width} | {fmt(ref)} | {fmt(got)} | {delta} |")
-    titles = {"random": f"Random `{SPACE}` networks", "band": f"Random `{SPACE}` networks in the latency band of experiments/proxy_generalisation.py"}
+    titles = {"random": f"Random `{SPACE}` networks", "band": f"Random `{SPACE}` networks in the latency band of experiments/proxy_generalisation.py",
+              "band_fresh": f"A fresh sample of random `{SPACE}` networks in the same band (seeds from {FRESH_FIRST_SEED:,}; held out)"}
     for name, title in titles.items():
         entry = result.get(name, {})
         if not entry.get("spearman"):
@@ -432,7 +443,7 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sets = [(name, result[name]) for name in ("random", "band") if result.get(name, {}).get("spearman")]
+    sets = [(name, result[name]) for name in RANDOM_SETS if result.get(name, {}).get("spearman")]
     random_panels = 2 if sets else 0  # proxy and MACs vs top-1, once random networks trained
     searched_panel = 1 if result["searched"] else 0
     if not random_panels + searched_panel:
@@ -468,9 +479,10 @@ def main() -> None:
     parser.add_argument("--prepare", action="store_true", help="write results/cifar_gpu_nets.json from the CIFAR experiment and exit")
     parser.add_argument("--random-nets", type=int, default=40, help="random mobiledet_cifar networks (with --prepare)")
     parser.add_argument("--band-nets", type=int, default=24, help="random networks in the latency band (with --prepare)")
+    parser.add_argument("--fresh-nets", type=int, default=24, help="networks of the fresh band sample (with --prepare)")
     parser.add_argument("--report", type=Path, nargs="+", metavar="RUNS", help="compute proxies and write results/cifar_gpu.* from runs files")
     parser.add_argument("--name", help="with --report: write results/cifar_gpu_<NAME>.* instead (e.g. one report per schedule)")
-    parser.add_argument("--sets", nargs="+", choices=("searched", "random", "band"), default=["searched", "random", "band"], help="which sets to train")
+    parser.add_argument("--sets", nargs="+", choices=("searched", *RANDOM_SETS), default=["searched", "random", "band"], help="which sets to train")
     parser.add_argument("--epochs", type=int, default=6, help="epochs for the searched set")
     parser.add_argument("--random-epochs", type=int, default=3, help="epochs for the random and band sets")
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
@@ -484,7 +496,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="2 + 2 networks on 2,560 images: checks every step in about a minute")
     args = parser.parse_args()
     if args.prepare:
-        prepare(args.random_nets, args.band_nets)
+        prepare(args.random_nets, args.band_nets, args.fresh_nets)
     elif args.report:
         report(args.report, args.name)
     else:

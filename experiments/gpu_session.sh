@@ -7,6 +7,7 @@
 #   random    CIFAR-10 training of 40 random mobiledet_cifar networks, then of the 24 random ones in the
 #             latency band of experiments/proxy_generalisation.py, 3 epochs each         ~8 min
 #   band      only the band networks (add a seed: TRAIN_ARGS="--random-seeds 1")              ~3 min
+#   band_fresh  the held-out band sample of experiments/band_holdout.py (TRAIN_ARGS="--random-seeds 0 1")  ~6 min
 #   smoke     every step on a tiny space and 2 + 2 networks on 2,560 images            ~1.5 min
 #
 #   OUT=DIR NAS_CIFAR10_TAR=cifar10-jpeg.tar.gz bash experiments/gpu_session.sh STEP [SECONDS]
@@ -48,13 +49,13 @@ table)
   cp latency_tables/gpu.yaml "$OUT/" 2>/dev/null
   step fidelity $(( END - $(date +%s) - 10 )) python experiments/latency_fidelity.py --device gpu --space mobiledet --samples 20 --calibrate 4 --rounds 10
   cp latency_tables/gpu.yaml "$OUT/" 2>/dev/null ;;
-searched|random|band)
+searched|random|band|band_fresh)
   SETS=$MODE; [ "$MODE" = random ] && SETS="random band"
   wait $DECODE
   LEFT=$(( END - $(date +%s) - 20 ))
   step train $(( LEFT + 15 )) python experiments/cifar_train_gpu.py --sets $SETS --deadline "$LEFT" --workers ${WORKERS:-10} --out "$OUT/train" ${TRAIN_ARGS:-} ;;
 *)
-  echo "unknown step $MODE (smoke, table, searched, random, band)" >&2; exit 2 ;;
+  echo "unknown step $MODE (smoke, table, searched, random, band, band_fresh)" >&2; exit 2 ;;
 esac
 for log in "$OUT"/*.log; do echo "== $log"; tail -n 6 "$log" | cut -c1-300; done
 # one archive (the tool returns at most 8 files); steps.txt stays beside it

@@ -58,11 +58,12 @@ BANKED_RUNS = RESULTS / "proxy_generalisation_runs.json"
 RANDOM_LABEL = "random mobiledet_cifar, {epochs:.2f} epoch (cpu, seeds {seeds})"
 
 
-def random_networks(n: int) -> dict[str, ArchSpec]:
-    """``n`` distinct random networks with ``cpu`` table latency between MobileNetV2-0.35's and -0.5's."""
+def random_networks(n: int, first_seed: int = 0) -> dict[str, ArchSpec]:
+    """``n`` distinct random networks with ``cpu`` table latency between MobileNetV2-0.35's and -0.5's, drawn from
+    ``space.random(seed)`` for seed = ``first_seed``, ``first_seed`` + 1, ... (about one in 2,000 lies in the band)."""
     table = get_device("cpu").load_table()
     low, high = (table.latency(get_space(REFERENCE, width=w).arch()) for w in (0.35, 0.5))
-    space, nets, seed = get_space(SPACE), {}, 0
+    space, nets, seed = get_space(SPACE), {}, first_seed
     while len(nets) < n:
         arch = space.random(seed)
         if low <= table.latency(arch) <= high and arch.to_string() not in {a.to_string() for a in nets.values()}:
@@ -153,7 +154,7 @@ def long_schedule_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, d
     """The random networks trained for several epochs (``LONG_REPORTS``): per complete set and schedule, network →
     seed → top-1; and, for a set still being trained, how many of its runs are done.
 
-    Both sets are ``space.random(seed)`` networks and are named ``random-<seed>`` here, as in ``random_networks``.
+    The sets are all ``space.random(seed)`` networks and are named ``random-<seed>`` here, as in ``random_networks``.
     A set counts with the seeds every network of it has (``ranked_seeds``); a seed still being trained is left out.
     """
     nets_file = RESULTS / "cifar_gpu_nets.json"
@@ -165,7 +166,7 @@ def long_schedule_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, d
         if not file.exists():
             continue
         report = json.loads(file.read_text())
-        for name in ("random", "band"):
+        for name in ("random", "band", "band_fresh"):
             rows = report.get(name, {}).get("rows", [])
             if not rows:
                 continue
@@ -174,7 +175,8 @@ def long_schedule_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, d
             meta = metas[0]
             warmup = f"{meta['warmup_epochs']:g}-epoch warm-up" if "warmup_epochs" in meta else "warm-up 5 % of steps"
             seeds = report[name].get("ranked_seeds", report[name]["seeds"])  # reports before that field held complete sets only
-            label = (f"random mobiledet_cifar{' in the band' if name == 'band' else ', any cost'}, {meta['epochs'][name]} epochs, "
+            sample = {"band": " in the band", "band_fresh": ", fresh band sample (held out)", "random": ", any cost"}[name]
+            label = (f"random mobiledet_cifar{sample}, {meta['epochs'][name]} epochs, "
                      f"peak lr {meta['lr']:g}, {warmup} ({where}, seeds {', '.join(map(str, seeds))})")
             if not report[name].get("complete", True):
                 progress[label] = f"{report[name]['runs_done']} of {report[name]['runs_in_set']} runs (seeds {', '.join(map(str, report[name]['seeds']))})"
