@@ -65,7 +65,7 @@ DEVICE = os.environ.get("CIFAR_TRAIN_DEVICE", "cuda")  # "cpu" only to check the
 
 # -- the networks ------------------------------------------------------------------------------------
 def prepare(random_nets: int, band_nets: int, fresh_nets: int) -> None:
-    """The searched networks (from the CIFAR experiment's results and cached searches), the random and the band ones.
+    """The searched networks (from the CIFAR experiment's results and cached searches), the random, band and fresh band ones.
 
     A set already in the file is kept as it is: runs trained against it stay matched to their networks.
     """
@@ -89,13 +89,11 @@ def prepare(random_nets: int, band_nets: int, fresh_nets: int) -> None:
                 random[f"random-{seed}"] = arch
             seed += 1
         saved["random"] = random
-    if "band" not in saved:
-        from proxy_generalisation import random_networks
+    from proxy_generalisation import random_networks
 
+    if "band" not in saved:
         saved["band"] = {name.replace("random-", "band-"): arch.to_string() for name, arch in random_networks(band_nets).items()}
     if "band_fresh" not in saved:
-        from proxy_generalisation import random_networks
-
         fresh = random_networks(fresh_nets, first_seed=FRESH_FIRST_SEED)
         saved["band_fresh"] = {name.replace("random-", "fresh-"): arch.to_string() for name, arch in fresh.items()}
     atomic_write_text(NETS, json.dumps(saved, indent=1))
