@@ -18,6 +18,8 @@ file, before any of its networks was trained:
   replicates; the default is worse than FLOPs on random networks of equal latency.
 - Otherwise: worse in the point estimate, not established.
 
+The verdict is final once every fresh network has seeds 0 and 1; on seed 0 alone it is marked provisional.
+
 Secondary, for a replacement: the ``candidate`` is the combination experiments/proxy_tradeoff.py fits on
 NAS-Bench-Macro half A alone and ranks best on the looked-at band sample, among those at ≥ 0.94 on half A (log
 naswot, zico, MACs and depth, ridge penalty 1; +0.31 there). It passes on this space iff its Spearman on the fresh
@@ -88,7 +90,8 @@ def main() -> None:
         band_truth, band_scores = truth_and_scores(band["rows"], seeds)
         both_truth, both_scores = truth_and_scores(band["rows"] + fresh["rows"], seeds)
         result["band"], result["pooled"], result["pooled_seeds"] = ranking(band_truth, band_scores), ranking(both_truth, both_scores), seeds
-        result["verdict"] = verdict(result["fresh"], result["pooled"])
+        final = {0, 1} <= set(fresh["ranked_seeds"])
+        result["verdict"] = verdict(result["fresh"], result["pooled"]) + ("" if final else " (provisional: seed 0 only; final with seeds 0 and 1)")
         passed = result["fresh"]["candidate_delta"] >= 0
         result["candidate_verdict"] = ("at least as good as FLOPs on the fresh sample (next: its one check on NAS-Bench-Macro half B)" if passed
                                        else "below FLOPs on the fresh sample: not a replacement")
