@@ -94,7 +94,7 @@ def main() -> None:
         result["verdict"] = verdict(result["fresh"], result["pooled"]) + ("" if final else " (provisional: seed 0 only; final with seeds 0 and 1)")
         passed = result["fresh"]["candidate_delta"] >= 0
         result["candidate_verdict"] = ("at least as good as FLOPs on the fresh sample (next: its one check on NAS-Bench-Macro half B)" if passed
-                                       else "below FLOPs on the fresh sample: not a replacement")
+                                       else "below FLOPs on the fresh sample: not a replacement") + ("" if final else " (provisional)")
     atomic_write_text(RESULTS / "band_holdout.json", json.dumps(result, indent=1))
     atomic_write_text(RESULTS / "band_holdout.md", markdown(result))
     print(markdown(result))
