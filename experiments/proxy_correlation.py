@@ -182,36 +182,18 @@ def main() -> None:
     }
     rows.append({"proxy": "seed-to-seed ceiling (one seed's test_acc vs another's)", "seconds": 0.0, "cpu_seconds": 0.0, **ceiling})
 
-    training = train_subset(keys, archs, truth, data["cifar"], args, cache, cache_file) if args.train_n else None
+    training = train_subset(keys, archs, truth, data["cifar"], args) if args.train_n else None
     write_results(rows, columns, keys, truth, half_a, {"non-negative": weights, "ridge": ridge}, training, args, ridge_choice)
 
 
-def train_subset(keys, archs, truth, data, args, cache: dict, cache_file: Path) -> dict:
-    """The short-training proxy on the first ``--train-n`` sampled networks (a random subset)."""
-    from nas.proxies.train import TrainProxy
+def train_subset(keys, archs, truth, data, args) -> dict:
+    """The short-training proxy on the first ``--train-n`` sampled networks (runs banked by train_proxy_budget.py)."""
+    from train_proxy_budget import parse_budget, summarise, train_scores
 
-    proxy = TrainProxy(steps=args.train_steps, resolution=args.train_resolution, eval_every=max(1, args.train_steps // 2), val_size=500)
-    entry = cache.setdefault(f"train: {proxy.budget()}", {})
+    proxy = parse_budget(f"{args.train_steps}:{args.train_resolution}:500")
     subset = keys[: args.train_n]
-    for key in tqdm([k for k in subset if k not in entry], desc="train proxy"):
-        curve: list[tuple[int, float]] = []
-        cpu = time.process_time()
-        result = proxy.evaluate(archs[key], seed=args.seed, data=data, report=lambda step, acc: curve.append((step, acc)) or False)
-        entry[key] = [result.score, result.seconds, curve, time.process_time() - cpu]
-        atomic_write_text(cache_file, json.dumps(cache))
-    scores = {k: entry[k][0] for k in subset}
-    secs = [entry[k][1] for k in subset]
-    return {
-        "budget": proxy.budget(),
-        "n": len(subset),
-        "seconds_median": float(np.median(secs)),
-        "seconds_total": float(np.sum(secs)),
-        "cpu_seconds_median": float(np.median([entry[k][3] for k in subset])),
-        "cpu_seconds_total": float(np.sum([entry[k][3] for k in subset])),
-        **correlations([scores[k] for k in subset], [truth[k] for k in subset]),
-        "scores": scores,
-        "curves": {k: entry[k][2] for k in subset},
-    }
+    runs = train_scores(proxy, {k: archs[k] for k in subset}, data, seed=args.seed)
+    return {**summarise(proxy, runs, truth), "scores": {k: runs[k]["top1"] for k in subset}, "curves": {k: runs[k]["curve"] for k in subset}}
 
 
 def write_results(rows, columns, keys, truth, half_a, weights, training, args, ridge_choice) -> None:
@@ -252,7 +234,7 @@ def write_results(rows, columns, keys, truth, half_a, weights, training, args, r
             f"Short-training proxy `train` ({training['budget']}) on {training['n']} of these networks: "
             f"Spearman {training['spearman']:.3f}, Kendall {training['kendall']:.3f}, "
             f"{training['cpu_seconds_median']:.1f} CPU s per network (median; wall {training['seconds_median']:.1f} s), "
-            f"{training['cpu_seconds_total'] / 60:.1f} CPU min in all.",
+            f"{training['cpu_hours_total'] * 60:.1f} CPU min in all.",
         ]
     md += ["", f"Weights fitted on half A (5-fold cross-validation inside A): {json.dumps(weights)}",
            "", f"Ridge: members {ridge_choice['members']} (penalty {ridge_choice['penalty']}, CV Spearman "
