@@ -1,6 +1,6 @@
 """The short-training proxy at several budgets: rank correlation with trained accuracy, what a pruner sees, and cost.
 
-    taskset -c 0 python experiments/train_proxy_budget.py       # ~2.5 CPU h from scratch; banked runs are reused
+    taskset -c 0 python experiments/train_proxy_budget.py       # ~1.2 CPU h from scratch; banked runs are reused
 
 NAS-Bench-Macro: the ``train`` proxy scores the first 30 networks of experiments/proxy_correlation.py's seed-0
 sample at each budget ``STEPS:PX:VAL`` (SGD steps of batch 64, input size, validation images). Each network's
@@ -41,7 +41,7 @@ RESULTS = HERE / "results"
 BANK = RESULTS / "train_proxy_budget_runs.json"
 BAND_SHORT = RESULTS / "proxy_generalisation_runs.json"  # 0.51-epoch runs of the band networks (named random-N)
 BAND_LONG = RESULTS / "cifar_gpu_lr01.json"  # 3-epoch truth of the same networks (named band-N)
-DEFAULT_BUDGETS = ("160:16:500", "400:32:2000")
+DEFAULT_BUDGETS = ("160:16:500", "150:32:1000")  # the earlier figure, and the proxy's own default budget
 
 
 def parse_budget(text: str) -> TrainProxy:
