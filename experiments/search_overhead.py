@@ -2,7 +2,7 @@
 
 bare  = in-memory Optuna study, same sampler and seed, objective = one suggest per parameter
         of the space, returning two cheap numbers (sum of choice indices) — the sampler's own time;
-search = nas.search.run_trials: sample → ArchSpec → table latency → MACs → study records, once with an
+search = nas.study.run_trials: sample → ArchSpec → table latency → MACs → study records, once with an
         Optuna journal file (--storage OUT/study.journal, what large searches should use) and once with
         the default SQLite file (about 50 ms per 109-parameter trial record on this machine).
 Run: taskset -c 0 python experiments/search_overhead.py  (writes experiments/results/search_overhead.json)
@@ -19,7 +19,7 @@ from pathlib import Path
 import optuna
 import torch
 
-from nas.search import SearchContext, make_sampler, run_trials
+from nas.study import SearchContext, make_sampler, run_trials
 from nas.space import get_space
 
 RESULTS = Path(__file__).resolve().parent / "results"

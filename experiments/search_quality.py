@@ -29,7 +29,7 @@ import torch
 
 from nas.io import atomic_write_text
 from nas.proxies import DEFAULT_PROXY
-from nas.search import SearchContext, hypervolume, records, run_trials
+from nas.study import SearchContext, hypervolume, records, run_trials
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CONFIGS = {  # label → (sampler, NSGA-II population)

@@ -8,6 +8,7 @@ The public API; everything else is implementation and may change::
     print(nas.count(arch).macs, nas.get_device("dsp").load_table().predict(arch).latency_ms)
 """
 
+from nas.api import export, search
 from nas.arch import ArchSpec, BlockSpec, HeadSpec
 from nas.blocks import Block, get_block
 from nas.builder import build_model
@@ -36,11 +37,13 @@ __all__ = [
     "SpecError",
     "build_model",
     "count",
+    "export",
     "get_block",
     "get_device",
     "get_proxy",
     "get_space",
     "load_target",
     "make_divisible",
+    "search",
 ]
 __version__ = "0.1.0"

@@ -31,10 +31,10 @@ def search(
     heartbeat: int | None = None,
     progress: bool = True,
 ) -> Any:
-    """Run (or resume) ``nas-search`` with these options; returns a ``nas.search.SearchResult``."""
-    from nas.search import SearchContext
-    from nas.search import search as run_search
-    from nas.search.study import HEARTBEAT_S
+    """Run (or resume) ``nas-search`` with these options; returns a ``nas.study.SearchResult``."""
+    from nas.study import SearchContext
+    from nas.study import search as run_search
+    from nas.study.study import HEARTBEAT_S
 
     context = SearchContext.create(space=space, device=device, table=table, resolution=resolution, latency_target_ms=latency_target_ms, objective=objective,
                                    beta=beta, proxy=proxy, trials=trials, timeout=timeout, sampler=sampler, population=population, seed=seed, storage=storage,
@@ -61,11 +61,11 @@ def export(
     From a study, ``trial="pareto"`` writes each front trial into ``out/trial-N/``.
     """
     from nas.arch import ArchSpec
-    from nas.export.formats import export_arch, parse_formats
+    from nas.exporting.formats import export_arch, parse_formats
 
     names = parse_formats(formats)
     if storage is not None:
-        from nas.export.study import load_study, select
+        from nas.exporting.study import load_study, select
 
         study = load_study(storage, study_name)
         chosen = select(study, str(trial))

@@ -16,9 +16,9 @@ from nas.cli._common import positive_float, positive_int, run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from nas.search.context import DEFAULT_TRIALS
-    from nas.search.objectives import OBJECTIVES
-    from nas.search.study import GRACE_FACTOR, HEARTBEAT_S, SAMPLERS
+    from nas.study.context import DEFAULT_TRIALS
+    from nas.study.objectives import OBJECTIVES
+    from nas.study.study import GRACE_FACTOR, HEARTBEAT_S, SAMPLERS
 
     parser = argparse.ArgumentParser(
         prog="nas-search",
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from nas.search import SearchContext, search
+    from nas.study import SearchContext, search
 
     context = SearchContext.create(
         space=args.space,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.helpers import write_test_plugin
-from tests.search.tiny import build_tiny_table
+from tests.study.tiny import build_tiny_table
 
 
 @pytest.fixture(scope="session")

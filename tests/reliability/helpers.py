@@ -15,7 +15,7 @@ from typing import Any
 
 import optuna
 
-from tests.search.tiny import RESOLUTION, SPACE
+from tests.study.tiny import RESOLUTION, SPACE
 
 ENTRY_POINTS = """\
 [nas.proxies]
@@ -123,14 +123,14 @@ def tiny_search_args(table: Path, out: Path, *extra: Any) -> list[str]:
 
 
 def load(url: str, name: str) -> optuna.Study:
-    from nas.search.study import open_storage
+    from nas.study.study import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.load_study(study_name=name, storage=open_storage(url))
 
 
 def only_study(url: str) -> optuna.Study:
-    from nas.search.study import open_storage
+    from nas.study.study import open_storage
 
     names = [s.study_name for s in optuna.get_all_study_summaries(open_storage(url))]
     assert len(names) == 1, names

@@ -20,7 +20,7 @@ import pytest
 
 from nas.api import search
 from tests.reliability.helpers import run_cli
-from tests.search.tiny import RESOLUTION, SPACE
+from tests.study.tiny import RESOLUTION, SPACE
 
 STUDY = "mine"
 DOWN = "postgresql://postgres@127.0.0.1:1/nas"  # nothing listens on port 1

@@ -18,9 +18,9 @@ from optuna.trial import TrialState
 
 from nas.api import search
 from nas.proxies import PROXIES
-from nas.search.study import fail_stale_trials, open_storage
+from nas.study.study import fail_stale_trials, open_storage
 from tests.reliability.helpers import cli_env, load, only_study, run_cli, script, tiny_search_args
-from tests.search.tiny import RESOLUTION, SPACE
+from tests.study.tiny import RESOLUTION, SPACE
 
 
 def _wait_for(predicate: Any, *, timeout: float, what: str, process: subprocess.Popen[str] | None = None) -> None:

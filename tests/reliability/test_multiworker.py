@@ -17,14 +17,14 @@ import pytest
 from optuna.trial import TrialState
 
 from tests.reliability.helpers import cli_env, load, only_study, run_cli, script, tiny_search_args
-from tests.search.tiny import RESOLUTION
+from tests.study.tiny import RESOLUTION
 
 pytestmark = pytest.mark.slow
 
 
 def _scored(log: Path) -> Counter[str]:
     """pid → candidates the sleepy proxy scored, without the MobileNetV2-α references each process scores at the end."""
-    from nas.search.results import REFERENCE_WIDTHS
+    from nas.study.results import REFERENCE_WIDTHS
     from nas.space import get_space
 
     references = {get_space("mobilenet_v2", width=w, resolution=RESOLUTION, num_classes=10).arch().to_string() for w in REFERENCE_WIDTHS}

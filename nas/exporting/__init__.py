@@ -1,5 +1,5 @@
 """Exporting architectures (YAML, ONNX checked against torch, int8 QDQ, TorchScript), reports and plots."""
 
-from nas.export.formats import FORMATS, ExportError, export_arch, parse_formats
+from nas.exporting.formats import FORMATS, ExportError, export_arch, parse_formats
 
 __all__ = ["FORMATS", "ExportError", "export_arch", "parse_formats"]

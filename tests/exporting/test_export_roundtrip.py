@@ -15,7 +15,7 @@ from nas.api import export
 from nas.arch import ArchSpec
 from nas.builder import build_model
 from nas.errors import NasError
-from nas.export.formats import onnx_outputs, sample_input
+from nas.exporting.formats import onnx_outputs, sample_input
 from nas.space import get_space
 
 
@@ -35,7 +35,7 @@ def test_yaml_to_onnx_matches_torch(tmp_path: Path) -> None:
 
 
 def test_onnx_equals_the_torch_model_it_came_from(tmp_path: Path) -> None:
-    from nas.export.formats import export_onnx
+    from nas.exporting.formats import export_onnx
 
     arch = get_space("proxylessnas", resolution=32).random(2)
     model = build_model(arch).eval()

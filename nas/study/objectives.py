@@ -106,13 +106,13 @@ OBJECTIVES: Registry[type[Objective]] = Registry(
     kind="objective",
     group="nas.objectives",
     builtins={
-        "pareto": "nas.search.objectives:ParetoObjective",
-        "constrained": "nas.search.objectives:ConstrainedObjective",
-        "tunas": "nas.search.objectives:TunasObjective",
-        "mnas": "nas.search.objectives:MnasObjective",
+        "pareto": "nas.study.objectives:ParetoObjective",
+        "constrained": "nas.study.objectives:ConstrainedObjective",
+        "tunas": "nas.study.objectives:TunasObjective",
+        "mnas": "nas.study.objectives:MnasObjective",
     },
     check=is_subclass_of(Objective),
-    expected="a subclass of nas.search.objectives.Objective",
+    expected="a subclass of nas.study.objectives.Objective",
 )
 
 

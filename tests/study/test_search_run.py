@@ -15,14 +15,14 @@ import pytest
 from nas.api import search
 from nas.errors import NasError
 from nas.proxies import PROXIES, Proxy
-from nas.search import SearchContext, records
-from nas.search.runner import prepare_study
+from nas.study import SearchContext, records
+from nas.study.runner import prepare_study
 
 TINY = {"space": "nas_bench_macro", "resolution": 16, "proxy": "macs", "progress": False}
 
 
 def _study(result: Any) -> optuna.Study:
-    from nas.search.study import open_storage
+    from nas.study.study import open_storage
 
     return optuna.load_study(study_name=result.study_name, storage=open_storage(result.storage))
 
@@ -156,7 +156,7 @@ class SlowProxy(Proxy):
     def score(self, arch: Any, *, seed: int = 0, data: Any = None, report: Any = None) -> float:
         import time
 
-        from nas.search.study import open_storage
+        from nas.study.study import open_storage
 
         time.sleep(0.06)
         study = optuna.load_study(study_name="slow", storage=open_storage(str(self.journal)))
@@ -174,7 +174,7 @@ def test_slow_proxies_are_recorded_as_running_while_they_run(tiny_table: Path, t
 
 
 def test_default_population_gives_about_ten_generations() -> None:
-    from nas.search.study import default_population
+    from nas.study.study import default_population
 
     assert [default_population(n) for n in (20, 200, 1000, 5000)] == [10, 20, 50, 50]
 

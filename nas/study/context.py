@@ -16,9 +16,9 @@ import optuna
 from nas.devices import Device, get_device
 from nas.errors import NasError
 from nas.latency.table import LatencyTable
-from nas.search.objectives import Objective, get_objective
-from nas.search.study import HEARTBEAT_S, default_population, default_storage, load_or_create, make_sampler, open_storage
-from nas.search.study import study_name as name_from_settings
+from nas.study.objectives import Objective, get_objective
+from nas.study.study import HEARTBEAT_S, default_population, default_storage, load_or_create, make_sampler, open_storage
+from nas.study.study import study_name as name_from_settings
 from nas.space import SearchSpace, get_space, space_names
 
 DEFAULT_TRIALS = 200  # the default (ensemble) proxy costs 0.15-0.36 s a trial here: 200 trials fit 3 minutes with margin
@@ -147,7 +147,7 @@ class SearchContext:
 
     def references(self) -> list[Any]:
         """The space's reference network (MobileNetV2) at each width, priced and scored as this search's trials."""
-        from nas.search.results import references
+        from nas.study.results import references
 
         return references(table=self.table, proxy=self.proxy, objective=self.objective, resolution=self.space.resolution,
                           num_classes=self.space.num_classes, seed=self.proxy_seed, data=self.data,

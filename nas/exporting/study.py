@@ -8,11 +8,11 @@ import optuna
 
 from nas.arch import ArchSpec
 from nas.errors import NasError
-from nas.search.results import TrialRecord, choose_best, pareto_front, records
+from nas.study.results import TrialRecord, choose_best, pareto_front, records
 
 
 def load_study(storage: str, study_name: str | None) -> optuna.Study:
-    from nas.search.study import journal_path, open_storage
+    from nas.study.study import journal_path, open_storage
 
     local = journal_path(storage) or (Path(storage.removeprefix("sqlite:///")) if storage.startswith("sqlite:///") else None)
     if local is not None and ":memory:" not in str(local) and not local.is_file():

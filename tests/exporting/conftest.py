@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.search.tiny import build_tiny_table
+from tests.study.tiny import build_tiny_table
 
 
 @pytest.fixture(scope="session")

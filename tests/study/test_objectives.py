@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nas.errors import NasError
-from nas.search.objectives import get_objective
+from nas.study.objectives import get_objective
 
 
 def test_default_objective_is_pareto_or_constrained_with_a_target() -> None:
@@ -53,7 +53,7 @@ def test_unknown_objective_and_misplaced_beta() -> None:
 
 def test_trial_yaml_loads_back_to_the_same_arch() -> None:
     from nas.arch import ArchSpec
-    from nas.search.runner import arch_yaml
+    from nas.study.runner import arch_yaml
     from nas.space import get_space
 
     for name in ("mobiledet", "proxylessnas", "nas_bench_macro"):

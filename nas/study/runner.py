@@ -36,8 +36,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nas.counting import count
 from nas.errors import NasError
-from nas.search.context import SearchContext
-from nas.search.study import claim_lock, fail_stale_trials, heartbeat_on, is_server, make_sampler, open_storage, worker_id
+from nas.study.context import SearchContext
+from nas.study.study import claim_lock, fail_stale_trials, heartbeat_on, is_server, make_sampler, open_storage, worker_id
 
 MAX_FAILURES_IN_A_ROW = 20
 RECORD_AT_START_S = 0.05  # proxies faster than this: one record per trial, written when it ends

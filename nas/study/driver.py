@@ -14,9 +14,9 @@ from typing import Any
 import optuna
 from tqdm import tqdm
 
-from nas.search.context import SearchContext
-from nas.search.results import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
-from nas.search.runner import FINISHED, Worker, WorkerStats, count_finished, prepare_study, run_worker_process
+from nas.study.context import SearchContext
+from nas.study.results import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
+from nas.study.runner import FINISHED, Worker, WorkerStats, count_finished, prepare_study, run_worker_process
 
 
 @dataclass
@@ -90,9 +90,9 @@ def command_line(context: SearchContext) -> str:
 
 def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = None, stats: WorkerStats | None = None) -> SearchResult:
     """Write trials.csv, pareto.csv, pareto.png, best/ (yaml, onnx, int8 on int8 devices) and report.md."""
-    from nas.export.formats import export_arch
-    from nas.export.plot import plot_pareto
-    from nas.export.report import write_report
+    from nas.exporting.formats import export_arch
+    from nas.exporting.plot import plot_pareto
+    from nas.exporting.report import write_report
 
     study = context.open_study()
     rows = records(study)
