@@ -1,6 +1,6 @@
 """Calibrate the analytic dsp / dsp-sm8550 / edgetpu models and write their modelled latency tables.
 
-    taskset -c 0 python experiments/calibrate_devices.py
+    taskset -c 0 python -m experiments.calibrate_devices
 
 Reads ../shared/data/published_latency/published_latency.csv; writes latency_tables/{dsp,dsp-sm8550,edgetpu}.yaml
 and experiments/results/calibration.{json,md}: per reference network the published latency, the model fitted on
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from experiments._lib.calibration import CALIBRATIONS, WIDTHS, calibrate, modelled_table
 from nas.io import atomic_write_text
-from nas.latency.calibration import CALIBRATIONS, WIDTHS, calibrate, modelled_table
 from nas.space import space_names
 
 RESULTS = Path(__file__).resolve().parent / "results"

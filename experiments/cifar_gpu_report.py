@@ -1,18 +1,19 @@
 """The report half of experiments/cifar_train_gpu.py: proxies, correlations, tables and a plot from its runs files.
 
-Run through ``python experiments/cifar_train_gpu.py --report RUNS... [--name NAME]``. It is computed on the CPU,
+Run as ``python -m experiments.cifar_gpu_report RUNS... [--name NAME]``. It is computed on the CPU,
 where the proxies are defined. It merges runs files (one per GPU call, or a CPU folder) and refuses to mix two
 schedules in one set, or two runs of one network and seed.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 
-from cifar_train_gpu import FRESH_FIRST_SEED, NETS, RANDOM_SETS, RESULTS, SPACE
+from experiments.cifar_train_gpu import FRESH_FIRST_SEED, NETS, RANDOM_SETS, RESULTS, SPACE
 from nas import ArchSpec, count
 from nas.io import atomic_write_text
 
@@ -74,7 +75,7 @@ def random_set(nets: dict[str, str], runs: list[dict], get_proxy) -> dict:  # ty
     seed ranks another (what a perfect proxy could reach against one seed) over the networks that have every seed.
 
     A seed still being trained is left out of the ranking, so a set reports its finished seeds while the next runs."""
-    from proxy_generalisation import seed_to_seed, versus_macs
+    from experiments.proxy_generalisation import seed_to_seed, versus_macs
 
     seeds = sorted({r["seed"] for r in runs})
     top1 = {net: {r["seed"]: r["top1"] for r in runs if r["net"] == net} for net in nets}
@@ -185,3 +186,15 @@ def plot(result: dict, path: Path) -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", type=Path, nargs="+", metavar="RUNS", help="runs files of experiments.cifar_train_gpu")
+    parser.add_argument("--name", help="write results/cifar_gpu_<NAME>.* instead (e.g. one report per schedule)")
+    args = parser.parse_args()
+    report(args.runs, args.name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 """Searched networks vs MobileNetV2-α on CIFAR-10 at equal device latency (MobileDets' claim, at CIFAR scale).
 
-    python experiments/cifar_search_vs_mobilenetv2.py                 # the README's table (~2 h on 2 cores)
-    python experiments/cifar_search_vs_mobilenetv2.py --quick         # smoke run: 1 seed, 30 steps, 40 trials
+    python -m experiments.cifar_search_vs_mobilenetv2                 # the README's table (~2 h on 2 cores)
+    python -m experiments.cifar_search_vs_mobilenetv2 --quick         # smoke run: 1 seed, 30 steps, 40 trials
 
 1. Latency targets: the table latency of ``mobilenet_v2_cifar`` (MobileNetV2 with the stem and the
    second stage at stride 1) at α ∈ {0.35, 0.5, 0.75} on each device's shipped table.
@@ -29,18 +29,15 @@ import multiprocessing
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
 
-from nas import ArchSpec, build_model, count, get_device, get_space  # noqa: E402
-from nas.io import atomic_write_text  # noqa: E402
+from nas import ArchSpec, build_model, count, get_device, get_space
+from nas.io import atomic_write_text
 
 RESULTS = HERE / "results"
 CACHE = HERE / "cache" / "cifar"
@@ -53,7 +50,7 @@ def train_run(job: dict) -> dict:
     import torch
     from torch import nn
 
-    from cifar10_data import cifar10
+    from experiments._lib.data import cifar10
 
     torch.set_num_threads(job["threads"])
     data = cifar10()

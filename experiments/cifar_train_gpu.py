@@ -1,8 +1,8 @@
 """CIFAR-10 on an NVIDIA GPU: the CIFAR experiment's networks at a longer schedule, and proxy ground truth on mobiledet_cifar.
 
-    python experiments/cifar_train_gpu.py --prepare        # here: list the networks (results/cifar_gpu_nets.json)
-    python experiments/cifar_train_gpu.py --sets searched  # on a GPU host: train (about 8 min on one H100)
-    python experiments/cifar_train_gpu.py --report RUNS    # anywhere: proxies, correlations, tables, plot
+    python -m experiments.cifar_train_gpu --prepare        # here: list the networks (results/cifar_gpu_nets.json)
+    python -m experiments.cifar_train_gpu --sets searched  # on a GPU host: train (about 8 min on one H100)
+    python -m experiments.cifar_gpu_report RUNS...        # anywhere: proxies, correlations, tables, plot
 
 Two sets, each trained with one schedule for all its networks, top-1 on the 10,000 test images:
 
@@ -43,11 +43,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
 
-from nas import ArchSpec, build_model, get_space  # noqa: E402
-from nas.io import atomic_write_text  # noqa: E402
+from nas import ArchSpec, build_model, get_space
+from nas.io import atomic_write_text
 
 RESULTS = HERE / "results"
 NETS = RESULTS / "cifar_gpu_nets.json"
@@ -89,7 +87,7 @@ def prepare(random_nets: int, band_nets: int, fresh_nets: int) -> None:
                 random[f"random-{seed}"] = arch
             seed += 1
         saved["random"] = random
-    from proxy_generalisation import random_networks
+    from experiments.proxy_generalisation import random_networks
 
     if "band" not in saved:
         saved["band"] = {name.replace("random-", "band-"): arch.to_string() for name, arch in random_networks(band_nets).items()}
@@ -108,7 +106,7 @@ def load_data(subset: int | None) -> None:
     """Worker initializer: CIFAR-10 as uint8 tensors on the GPU, once per process."""
     import torch
 
-    from cifar10_data import cifar10
+    from experiments._lib.data import cifar10
 
     torch.set_num_threads(1)
     data = cifar10()
@@ -149,7 +147,7 @@ def run_job(job: dict) -> dict:
     """``train`` in a worker; a failure (out of GPU memory, say) comes back as the run's ``error`` instead of ending the pool."""
     try:
         return train(job)
-    except Exception as error:  # noqa: BLE001 - reported per run
+    except Exception as error:
         import torch
 
         if DEVICE == "cuda":
@@ -308,8 +306,6 @@ def main() -> None:
     parser.add_argument("--random-nets", type=int, default=40, help="random mobiledet_cifar networks (with --prepare)")
     parser.add_argument("--band-nets", type=int, default=24, help="random networks in the latency band (with --prepare)")
     parser.add_argument("--fresh-nets", type=int, default=24, help="networks of the fresh band sample (with --prepare)")
-    parser.add_argument("--report", type=Path, nargs="+", metavar="RUNS", help="compute proxies and write results/cifar_gpu.* from runs files")
-    parser.add_argument("--name", help="with --report: write results/cifar_gpu_<NAME>.* instead (e.g. one report per schedule)")
     parser.add_argument("--sets", nargs="+", choices=("searched", *RANDOM_SETS), default=["searched", "random", "band"], help="which sets to train")
     parser.add_argument("--epochs", type=int, default=6, help="epochs for the searched set")
     parser.add_argument("--random-epochs", type=int, default=3, help="epochs for the random and band sets")
@@ -325,10 +321,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.prepare:
         prepare(args.random_nets, args.band_nets, args.fresh_nets)
-    elif args.report:
-        from cifar_gpu_report import report
-
-        report(args.report, args.name)
     else:
         run_training(args)
 

@@ -1,6 +1,6 @@
 """Analytic params / MACs of the reference networks next to the papers' figures.
 
-    python experiments/counting.py        # writes experiments/results/counting.md
+    python -m experiments.counting        # writes experiments/results/counting.md
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from experiments._lib.data import BENCH
 from nas.counting import count
 from nas.space import get_space
 
 RESULTS = Path(__file__).parent / "results"
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "nas-bench-macro" / "nas-bench-macro_cifar10.json"
 
 
 def main() -> None:

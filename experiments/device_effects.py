@@ -1,6 +1,6 @@
 """MobileDets' device effects in numbers: fused vs depthwise IBN at low channels, 5×5 vs 3×3, 36 vs 40 channels.
 
-    taskset -c 0 python experiments/device_effects.py
+    taskset -c 0 python -m experiments.device_effects
 
 dsp / dsp-sm8550 / edgetpu numbers come from the shipped modelled tables (the analytic model where an op is
 not in a table, marked so); cpu numbers are measured here with onnxruntime (1 thread, fp32 and int8 QDQ, ops timed
@@ -16,13 +16,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from experiments._lib.reference_networks import reference_prims
 from nas.arch import block_from_dict
-from nas.devices import get_device
 from nas.io import atomic_write_text
-from nas.latency.backends.analytic import block_prims
-from nas.latency.calibration import device_model
+from nas.latency.backends.analytic import block_prims, device_model
+from nas.latency.devices import get_device
 from nas.latency.profile import TimingOptions, export_op, time_models_interleaved
-from nas.latency.reference_networks import reference_prims
 from nas.latency.signature import op_key
 from nas.space.space import Op
 

@@ -1,7 +1,7 @@
 """Is the GPU training schedule stable? One network, two seeds, each schedule, trained here on the CPU (fp32).
 
-    python experiments/gpu_schedule_check.py            # ~25 min on 2 cores
-    python experiments/gpu_schedule_check.py --epochs 1 # the first epoch only, where divergence shows (~9 min)
+    python -m experiments.gpu_schedule_check            # ~25 min on 2 cores
+    python -m experiments.gpu_schedule_check --epochs 1 # the first epoch only, where divergence shows (~9 min)
 
 experiments/cifar_train_gpu.py's first random-network runs (peak lr 0.2, warm-up over 5 % of the steps,
 3 epochs) ranked 24 networks so differently from one seed to the next (Spearman 0.29) that no proxy could
@@ -17,18 +17,14 @@ import argparse
 import json
 import multiprocessing
 import os
-import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
 os.environ["CIFAR_TRAIN_DEVICE"] = "cpu"  # read when cifar_train_gpu is imported, here and in the workers
 
-import cifar_train_gpu as gpu  # noqa: E402
-
-from nas.io import atomic_write_text  # noqa: E402
+import experiments.cifar_train_gpu as gpu
+from nas.io import atomic_write_text
 
 NET = "band-4254"
 SCHEDULES = {"lr 0.2, warm-up 5 % of steps (first GPU runs)": (0.2, 0.15), "lr 0.1, warm-up 1 epoch (current)": (gpu.LR, gpu.WARMUP_EPOCHS)}

@@ -7,7 +7,7 @@
 #   random    CIFAR-10 training of 40 random mobiledet_cifar networks, then of the 24 random ones in the
 #             latency band of experiments/proxy_generalisation.py, 3 epochs each         ~8 min
 #   band      only the band networks (add a seed: TRAIN_ARGS="--random-seeds 1")              ~3 min
-#   band_fresh  the held-out band sample of experiments/band_holdout.py (TRAIN_ARGS="--random-seeds 0 1")  ~6 min
+#   band_fresh  the held-out band sample of experiments/proxy_vs_flops_heldout_band.py (TRAIN_ARGS="--random-seeds 0 1")  ~6 min
 #   smoke     every step on a tiny space and 2 + 2 networks on 2,560 images            ~1.5 min
 #
 #   OUT=DIR NAS_CIFAR10_TAR=cifar10-jpeg.tar.gz bash experiments/gpu_session.sh STEP [SECONDS]
@@ -41,19 +41,19 @@ smoke)
   step profile 60 python -m nas.cli.profile --device gpu --space nas_bench_macro --table /tmp/gpu-smoke.yaml
   step validate 60 python -m nas.cli.profile validate --device gpu --table /tmp/gpu-smoke.yaml --space nas_bench_macro --samples 3 --rounds 3 --json
   wait $DECODE
-  step train 120 python experiments/cifar_train_gpu.py --smoke --workers 2 --out "$OUT/train"
+  step train 120 python -m experiments.cifar_train_gpu --smoke --workers 2 --out "$OUT/train"
   cp /tmp/gpu-smoke.yaml "$OUT/gpu.yaml" 2>/dev/null ;;
 table)
   step profile 200 python -m nas.cli.profile --device gpu --space mobiledet
   step references 60 python -m nas.cli.profile --device gpu --space mobilenet_v2 --space mobilenet_v1 --width 0.35 --width 0.5 --width 0.75 --width 1.0
   cp latency_tables/gpu.yaml "$OUT/" 2>/dev/null
-  step fidelity $(( END - $(date +%s) - 10 )) python experiments/latency_fidelity.py --device gpu --space mobiledet --samples 20 --calibrate 4 --rounds 10
+  step fidelity $(( END - $(date +%s) - 10 )) python -m experiments.latency_fidelity --device gpu --space mobiledet --samples 20 --calibrate 4 --rounds 10
   cp latency_tables/gpu.yaml "$OUT/" 2>/dev/null ;;
 searched|random|band|band_fresh)
   SETS=$MODE; [ "$MODE" = random ] && SETS="random band"
   wait $DECODE
   LEFT=$(( END - $(date +%s) - 20 ))
-  step train $(( LEFT + 15 )) python experiments/cifar_train_gpu.py --sets $SETS --deadline "$LEFT" --workers ${WORKERS:-10} --out "$OUT/train" ${TRAIN_ARGS:-} ;;
+  step train $(( LEFT + 15 )) python -m experiments.cifar_train_gpu --sets $SETS --deadline "$LEFT" --workers ${WORKERS:-10} --out "$OUT/train" ${TRAIN_ARGS:-} ;;
 *)
   echo "unknown step $MODE (smoke, table, searched, random, band, band_fresh)" >&2; exit 2 ;;
 esac

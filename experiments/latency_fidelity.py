@@ -1,6 +1,6 @@
 """Fidelity of the measured CPU latency table: predicted vs end-to-end latency of random networks.
 
-    taskset -c 1 python experiments/latency_fidelity.py --space mobiledet --space proxylessnas --samples 30 --calibrate 4
+    taskset -c 1 python -m experiments.latency_fidelity --space mobiledet --space proxylessnas --samples 30 --calibrate 4
 
 Each network is exported whole to ONNX (same exporter, opset, precision and
 onnxruntime settings as the table's ops) and timed round-robin with the others
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     from nas.cli.profile_validate import CALIBRATION_SEED
-    from nas.devices import get_device
+    from nas.latency.devices import get_device
     from nas.latency.validate import network_timer, reference_networks, store, validate
     from nas.space import get_space
 

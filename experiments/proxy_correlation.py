@@ -1,6 +1,6 @@
 """Rank correlation of every accuracy proxy with trained accuracy on NAS-Bench-Macro (CIFAR-10).
 
-    taskset -c 0 python experiments/proxy_correlation.py            # ~20 min on one core
+    taskset -c 0 python -m experiments.proxy_correlation            # ~20 min on one core
 
 Samples ``--n`` of the benchmark's 3,969 distinct networks (see ``canonical``; each
 built network's MACs must equal the benchmark's ``flops``), scores them with every
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -30,19 +29,17 @@ from scipy import stats
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from nas.counting import count  # noqa: E402
-from nas.io import atomic_write_text  # noqa: E402
-from nas.proxies import get_proxy  # noqa: E402
-from cifar10_data import cifar10  # noqa: E402  (experiments/cifar10_data.py)
-from nas.proxies.ensemble import EnsembleProxy, fit_ridge, fit_weights, member, member_score, rank_average  # noqa: E402
-from nas.space import get_space  # noqa: E402
+from experiments._lib.data import cifar10, load_bench
+from experiments._lib.ensemble_fit import fit_ridge, fit_weights, rank_average
+from nas.counting import count
+from nas.io import atomic_write_text
+from nas.proxies import get_proxy
+from nas.proxies.ensemble import EnsembleProxy, member, member_score
+from nas.space import get_space
 
-BENCH = ROOT.parent / "shared" / "data" / "nas-bench-macro" / "nas-bench-macro_cifar10.json"
 CACHE = ROOT / "experiments" / "cache"
 RESULTS = ROOT / "experiments" / "results"
-STAGES = (2, 3, 3)
 # (row label, proxy name, data: "cifar" real images | "noise" seeded Gaussian batch | None)
 ZERO_COST = [
     ("synflow", "synflow", None),
@@ -56,28 +53,6 @@ ZERO_COST = [
     ("swap (CIFAR-10 batch)", "swap", "cifar"),
     ("swap (noise batch, data-free)", "swap", "noise"),
 ]
-
-
-def canonical(key: str) -> str:
-    """The benchmark's notion of one network: an identity after a stage's first layer does nothing, so those move to
-    the stage's end; the first layer stays put (there an identity is a strided 1×1 projection, another network)."""
-    out, start = [], 0
-    for length in STAGES:
-        first, rest = key[start], key[start + 1 : start + length]
-        out.append(first + "".join(d for d in rest if d != "0") + "0" * rest.count("0"))
-        start += length
-    return "".join(out)
-
-
-def load_bench() -> dict[str, dict]:
-    """Distinct networks (3,969 of the 6,561 keys), keyed by their canonical key."""
-    data = json.loads(BENCH.read_text())
-    distinct: dict[str, dict] = {}
-    for key, entry in data.items():
-        distinct.setdefault(canonical(key), entry)
-    if len(distinct) != 3969:
-        raise SystemExit(f"{BENCH}: {len(distinct)} distinct networks, expected NAS-Bench-Macro's 3,969")
-    return distinct
 
 
 def check_counts(archs: dict, bench: dict) -> None:
@@ -188,7 +163,7 @@ def main() -> None:
 
 def train_subset(keys, archs, truth, data, args) -> dict:
     """The short-training proxy on the first ``--train-n`` sampled networks (runs banked by train_proxy_budget.py)."""
-    from train_proxy_budget import parse_budget, summarise, train_scores
+    from experiments.train_proxy_budget import parse_budget, summarise, train_scores
 
     proxy = parse_budget(f"{args.train_steps}:{args.train_resolution}:500")
     subset = keys[: args.train_n]

@@ -1,6 +1,6 @@
 """What one proxy evaluation costs on the candidates a default search scores: 224-px mobiledet networks.
 
-    python experiments/proxy_cost.py            # ~1 min
+    python -m experiments.proxy_cost            # ~1 min
 
 Each zero-cost proxy scores a candidate at 32×32 (``ZeroCostProxy.resolution``); the issue's budget is
 0.5 s per evaluation on this 2-core machine. Wall-clock seconds per evaluation (``ProxyResult.seconds``,
@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
 
-from nas.io import atomic_write_text  # noqa: E402
-from nas.proxies import get_proxy  # noqa: E402
-from nas.space import get_space  # noqa: E402
+from nas.io import atomic_write_text
+from nas.proxies import get_proxy
+from nas.space import get_space
 
 PROXIES = ("ensemble", "naswot", "swap", "synflow", "zen", "grad_norm", "snip", "zico")
 

@@ -1,6 +1,6 @@
 """How well do proxies rank networks of about the same cost? (what a latency-constrained search needs)
 
-    OMP_NUM_THREADS=1 python experiments/proxy_equal_cost.py     # about 1 min
+    OMP_NUM_THREADS=1 python -m experiments.proxy_equal_cost     # about 1 min
 
 A constrained search compares candidates that all sit near the latency budget, so the rank
 correlation that matters is the one *within* an equal-cost slice, not over the whole benchmark
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +22,11 @@ from scipy import stats
 from tqdm import tqdm
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
 
-from nas.io import atomic_write_text  # noqa: E402
-from nas.proxies.ensemble import EnsembleProxy, member, member_score  # noqa: E402
-from nas.space import get_space  # noqa: E402
-from proxy_correlation import load_bench  # noqa: E402
+from experiments._lib.data import load_bench
+from nas.io import atomic_write_text
+from nas.proxies.ensemble import EnsembleProxy, member, member_score
+from nas.space import get_space
 
 SLICES = 5
 

@@ -1,9 +1,9 @@
 """Do the proxies hold outside NAS-Bench-Macro? Their ranking of trained ``mobiledet_cifar`` networks.
 
-    python experiments/proxy_generalisation.py              # ~50 min on 2 cores with nothing banked (runs: results/proxy_generalisation_runs.json)
-    python experiments/proxy_generalisation.py --deadline 30   # train for 30 min, report on what is banked by then (rerun to add the rest)
-    python experiments/proxy_generalisation.py --random 0   # only the networks trained by the CIFAR experiment (~1 min)
-    python experiments/proxy_generalisation.py --random 30 --steps 2400   # 3 epochs per random network (~8 h on 2 cores; resumable)
+    python -m experiments.proxy_generalisation              # ~50 min on 2 cores with nothing banked (runs: results/proxy_generalisation_runs.json)
+    python -m experiments.proxy_generalisation --deadline 30   # train for 30 min, report on what is banked by then (rerun to add the rest)
+    python -m experiments.proxy_generalisation --random 0   # only the networks trained by the CIFAR experiment (~1 min)
+    python -m experiments.proxy_generalisation --random 30 --steps 2400   # 3 epochs per random network (~8 h on 2 cores; resumable)
 
 Two sets of trained networks of another MobileNet-style space (``mobiledet_cifar``: IBN, fused and Tucker
 blocks with expansion, kernel and width choices), each scored by every proxy and by FLOPs:
@@ -40,13 +40,11 @@ import torch
 from scipy import stats
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
 
-from nas import ArchSpec, get_device, get_space  # noqa: E402
-from nas.io import atomic_write_text  # noqa: E402
-from nas.proxies import get_proxy  # noqa: E402
-from nas.proxies.ensemble import EnsembleProxy, member, member_score  # noqa: E402
+from nas import ArchSpec, get_device, get_space
+from nas.io import atomic_write_text
+from nas.proxies import get_proxy
+from nas.proxies.ensemble import EnsembleProxy, member, member_score
 
 RESULTS = HERE / "results"
 PROXIES = ("default", "naswot", "swap", "zen", "synflow", "zico", "depth", "macs", "params")
@@ -75,7 +73,7 @@ def random_networks(n: int, first_seed: int = 0) -> dict[str, ArchSpec]:
 def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int, steps: int, deadline: float | None) -> dict[int, dict[str, float]]:
     """Top-1 of each network and seed after the CIFAR experiment's schedule, or ``steps`` of it (cached per run, as that experiment's),
     with the runs finished by ``deadline`` (epoch s; a rerun trains the rest)."""
-    from cifar_search_vs_mobilenetv2 import CACHE, finish_training, start_training, training_job
+    from experiments.cifar_search_vs_mobilenetv2 import CACHE, finish_training, start_training, training_job
 
     jobs = [training_job(name, arch, seed=seed, **{**SCHEDULE, "steps": steps}) for seed in seeds for name, arch in nets.items()]
     for run in banked_runs():  # into the cache, where start_training looks
@@ -144,7 +142,7 @@ def experiment_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, floa
     return archs, truths
 
 
-# Reports of experiments/cifar_train_gpu.py --report, one per schedule of its random and band sets: the first
+# Reports of experiments.cifar_gpu_report, one per schedule of its random and band sets: the first
 # (peak lr 0.2, warm-up 5 % of the steps; diverged early) and the fixed one (peak lr 0.1, one-epoch warm-up),
 # trained on an H100 or, resumably, on a CPU.
 LONG_REPORTS = ("cifar_gpu.json", "cifar_gpu_lr01.json")

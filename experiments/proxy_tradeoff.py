@@ -1,6 +1,6 @@
 """Can one data-free combination rank both NAS-Bench-Macro and equal-latency mobiledet_cifar networks?
 
-    python experiments/proxy_tradeoff.py    # seconds: reads results/proxy_correlation.csv and results/cifar_gpu_lr01.json
+    python -m experiments.proxy_tradeoff    # seconds: reads results/proxy_correlation.csv and results/cifar_gpu_lr01.json
 
 Two ground truths pull apart. On NAS-Bench-Macro half A the default ranks at 0.97. On the 24 ``band`` networks
 (equal cpu latency, 3 epochs at the fixed schedule) it ranks at +0.01, and FLOPs at +0.34. This script maps what
@@ -13,14 +13,13 @@ zico, MACs, params and depth, each as its logarithm, with weights of either sign
    (with the whole band in the fit), the band by leave-one-out (with all of half A in the fit), so neither number
    has seen what it scores. The same fits scored in-sample give an optimistic bound.
 
-Half B of NAS-Bench-Macro and the fresh band sample (experiments/band_holdout.py) take no part.
+Half B of NAS-Bench-Macro and the fresh band sample (experiments/proxy_vs_flops_heldout_band.py) take no part.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import sys
 from itertools import combinations
 from pathlib import Path
 
@@ -28,9 +27,8 @@ import numpy as np
 from scipy import stats
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
 
-from nas.io import atomic_write_text  # noqa: E402
+from nas.io import atomic_write_text
 
 RESULTS = HERE / "results"
 # member → its column in proxy_correlation.csv (the data-free variants) and its key in the band rows
@@ -144,7 +142,7 @@ def main() -> None:
               "reach": {"macro": reach(macro, "macro", "band", flops), "joint": reach(joint, "macro", "band", flops),
                         "joint_in_sample": reach(joint, "macro_in_sample", "band_in_sample", flops)},
               "macro": macro, "joint": joint}
-    # the candidate experiments/band_holdout.py tests on the fresh sample: the best on the band of those fitted on half A alone
+    # the candidate experiments/proxy_vs_flops_heldout_band.py tests on the fresh sample: the best on the band of those fitted on half A alone
     chosen = result["reach"]["macro"]["best_band_at_goal"]
     cols = [list(MEMBERS).index(m) for m in chosen["members"]]
     chosen["weights"] = dict(zip(chosen["members"], ridge(macro_x[:, cols], macro_y, chosen["penalty"]).tolist()))  # per unit of log

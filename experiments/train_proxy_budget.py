@@ -1,6 +1,6 @@
 """The short-training proxy at several budgets: rank correlation with trained accuracy, what a pruner sees, and cost.
 
-    taskset -c 0 python experiments/train_proxy_budget.py       # ~1.2 CPU h from scratch; banked runs are reused
+    taskset -c 0 python -m experiments.train_proxy_budget       # ~1.2 CPU h from scratch; banked runs are reused
 
 NAS-Bench-Macro: the ``train`` proxy scores the first 30 networks of experiments/proxy_correlation.py's seed-0
 sample at each budget ``STEPS:PX:VAL`` (SGD steps of batch 64, input size, validation images). Each network's
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -31,11 +30,9 @@ from scipy import stats
 from tqdm import tqdm
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
 
-from nas.io import atomic_write_text  # noqa: E402
-from nas.proxies.train import TrainProxy  # noqa: E402
+from nas.io import atomic_write_text
+from nas.proxies.train import TrainProxy
 
 RESULTS = HERE / "results"
 BANK = RESULTS / "train_proxy_budget_runs.json"
@@ -119,9 +116,7 @@ def main() -> None:
     proxies = [parse_budget(text) for text in args.budgets]
     torch.set_num_threads(1)
 
-    from cifar10_data import cifar10
-    from proxy_correlation import load_bench
-
+    from experiments._lib.data import cifar10, load_bench
     from nas.space import get_space
 
     bench = load_bench()

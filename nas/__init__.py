@@ -8,13 +8,15 @@ The public API; everything else is implementation and may change::
     print(nas.count(arch).macs, nas.get_device("dsp").load_table().predict(arch).latency_ms)
 """
 
+import importlib
+from typing import Any
+
 from nas.api import export, search
 from nas.arch import ArchSpec, BlockSpec, HeadSpec
 from nas.blocks import Block, get_block
-from nas.builder import build_model
 from nas.channels import make_divisible
 from nas.counting import CostReport, count
-from nas.devices import Device, get_device
+from nas.latency.devices import Device, get_device
 from nas.errors import NasError, SpecError
 from nas.latency import LatencyTable, Prediction
 from nas.proxies import Proxy, ProxyError, get_proxy
@@ -47,3 +49,18 @@ __all__ = [
     "search",
 ]
 __version__ = "0.1.0"
+
+# Names whose modules import torch load on first use, so that spaces, counting and tables need no torch.
+_LAZY = {"build_model": "nas.builder"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nas' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

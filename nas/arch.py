@@ -18,63 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Mapping
 
+from nas.block_spec import ACTIVATIONS, BlockSpec  # re-exported: ACTIVATIONS, BlockSpec
+from nas.blocks import block_from_dict
 from nas.errors import SpecError
 
-ACTIVATIONS = ("relu", "relu6", "hswish", "swish")
-_BLOCK_KEYS = ("type", "out", "kernel", "stride", "expansion", "hidden", "in_ratio", "out_ratio", "act", "se")
-
-
-def _num(value: float) -> float | int:
-    """Integral floats print as ints so that YAML and strings round-trip exactly."""
-    return int(value) if float(value).is_integer() else float(value)
-
-
-@dataclass(frozen=True)
-class BlockSpec:
-    """One layer: a block type and its hyper-parameters (unused fields stay None)."""
-
-    type: str
-    out: int
-    kernel: int | None = None
-    stride: int = 1
-    expansion: float | None = None
-    hidden: int | None = None
-    in_ratio: float | None = None
-    out_ratio: float | None = None
-    act: str | None = None
-    se: float | None = None
-    options: tuple[tuple[str, Any], ...] = ()  # extra keys declared by plugin block types
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for key in _BLOCK_KEYS:
-            value = getattr(self, key)
-            if value is None:
-                continue
-            data[key] = _num(value) if key in ("expansion", "in_ratio", "out_ratio", "se") else value
-        data.update(self.options)
-        return data
-
-    def option(self, key: str, default: Any = None) -> Any:
-        return dict(self.options).get(key, default)
-
-    def token(self) -> str:
-        """The compact one-block string, e.g. ``ibn_k3_s2_e6_c24_relu6``."""
-        parts = [self.type]
-        if self.kernel is not None:
-            parts.append(f"k{self.kernel}")
-        parts.append(f"s{self.stride}")
-        for prefix, value in (("e", self.expansion), ("h", self.hidden), ("i", self.in_ratio), ("o", self.out_ratio)):
-            if value is not None:
-                parts.append(f"{prefix}{_num(value)}")
-        if self.se is not None:
-            parts.append(f"se{_num(self.se)}")
-        parts.append(f"c{self.out}")
-        if self.act is not None:
-            parts.append(self.act)
-        parts.extend(f"{key}={value}" for key, value in self.options)
-        return "_".join(parts)
-
+__all__ = ["ACTIVATIONS", "ArchSpec", "BlockSpec", "HeadSpec", "LayerPosition", "block_from_dict"]
 
 @dataclass(frozen=True)
 class HeadSpec:
@@ -269,26 +217,6 @@ def _require_int(data: Mapping[str, Any], key: str, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise SpecError(f"must be an integer >= {minimum}, got {value!r}", key=key)
     return value
-
-
-def block_from_dict(data: Any, *, key: str) -> BlockSpec:
-    """Parse and validate one block mapping; ``key`` names it in errors."""
-    from nas.blocks import get_block  # blocks import this module
-
-    if not isinstance(data, Mapping):
-        raise SpecError(f"must be a mapping like {{type: ibn, out: 24, ...}}, got {data!r}", key=key)
-    if "type" not in data:
-        raise SpecError("missing required key", key=f"{key}.type")
-    try:
-        block_type = get_block(data["type"])
-    except SpecError as error:
-        raise error.located(key_prefix=f"{key}.type") from None
-    try:
-        spec = block_type.parse(data)
-        block_type.validate(spec)
-    except SpecError as error:
-        raise error.located(key_prefix=key) from None
-    return spec
 
 
 def _arch_from_dict(data: Any) -> ArchSpec:

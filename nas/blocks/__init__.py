@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from nas.block_spec import BlockSpec
 from nas.blocks.base import Block, Conv
 from nas.errors import SpecError
 from nas.plugins import PluginError, Registry, is_subclass_of
@@ -35,4 +39,22 @@ def get_block(name: object) -> Block:
     return _instances[name]
 
 
-__all__ = ["BLOCKS", "Block", "Conv", "get_block"]
+def block_from_dict(data: Any, *, key: str) -> BlockSpec:
+    """Parse and validate one block mapping; ``key`` names it in errors."""
+    if not isinstance(data, Mapping):
+        raise SpecError(f"must be a mapping like {{type: ibn, out: 24, ...}}, got {data!r}", key=key)
+    if "type" not in data:
+        raise SpecError("missing required key", key=f"{key}.type")
+    try:
+        block_type = get_block(data["type"])
+    except SpecError as error:
+        raise error.located(key_prefix=f"{key}.type") from None
+    try:
+        spec = block_type.parse(data)
+        block_type.validate(spec)
+    except SpecError as error:
+        raise error.located(key_prefix=key) from None
+    return spec
+
+
+__all__ = ["BLOCKS", "Block", "Conv", "block_from_dict", "get_block"]

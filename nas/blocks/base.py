@@ -8,14 +8,16 @@ running torch, and (4) give the canonical spec used as its latency-table key.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from torch import nn
-
-from nas.arch import ACTIVATIONS, BlockSpec
+from nas.block_spec import ACTIVATIONS, BlockSpec
 from nas.channels import make_divisible
 from nas.errors import SpecError
+
+if TYPE_CHECKING:  # torch is imported when a module is built, not when a space is parsed
+    from torch import nn
 
 ALLOWED_KERNELS = (1, 3, 5, 7, 9)
 ALLOWED_STRIDES = (1, 2)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
 
-from nas.arch import BlockSpec
+from nas.block_spec import BlockSpec
 from nas.blocks.base import Block, Conv
-from nas.blocks.layers import ConvBNAct
+
+if TYPE_CHECKING:  # torch is imported when a module is built, not when a space is parsed
+    from torch import nn
 
 
 class ConvBlock(Block):
@@ -14,6 +16,8 @@ class ConvBlock(Block):
     description = "regular k×k conv + BN + act"
 
     def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
+        from nas.blocks.layers import ConvBNAct
+
         return ConvBNAct(in_channels=in_channels, out_channels=spec.out, kernel=spec.kernel, stride=spec.stride, act=spec.act)
 
     def convs(self, spec: BlockSpec, *, in_channels: int) -> list[Conv]:

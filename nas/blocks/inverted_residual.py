@@ -8,13 +8,14 @@ run better at low channel counts. Residual add when stride 1 and in == out.
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
-from nas.arch import BlockSpec
+from nas.block_spec import BlockSpec
 from nas.blocks.base import Block, Conv, expanded_channels, se_channels
-from nas.blocks.layers import ConvBNAct, Residual, SqueezeExcite
 from nas.errors import SpecError
+
+if TYPE_CHECKING:  # torch is imported when a module is built, not when a space is parsed
+    from torch import nn
 
 
 class _InvertedResidual(Block):
@@ -37,6 +38,8 @@ class _InvertedResidual(Block):
         return spec.stride == 1 and in_channels == spec.out
 
     def _se(self, spec: BlockSpec, hidden: int) -> list[nn.Module]:
+        from nas.blocks.layers import SqueezeExcite
+
         return [SqueezeExcite(channels=hidden, squeeze=se_channels(hidden, spec.se))] if spec.se else []
 
     def _se_convs(self, spec: BlockSpec, hidden: int) -> list[Conv]:
@@ -49,19 +52,9 @@ class _InvertedResidual(Block):
         ]
 
     def _wrap(self, body: nn.Sequential, spec: BlockSpec, in_channels: int) -> nn.Module:
+        from nas.blocks.layers import Residual
+
         return Residual(body) if self.has_residual(spec, in_channels=in_channels) else body
-
-
-class ChannelShuffle(nn.Module):
-    """ShuffleNet/FBNet channel shuffle after a grouped 1×1 conv, so groups exchange information."""
-
-    def __init__(self, groups: int) -> None:
-        super().__init__()
-        self.groups = groups
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
 class InvertedBottleneck(_InvertedResidual):
@@ -88,6 +81,10 @@ class InvertedBottleneck(_InvertedResidual):
         return groups
 
     def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
+        from torch import nn
+
+        from nas.blocks.layers import ChannelShuffle, ConvBNAct
+
         hidden = expanded_channels(spec, in_channels)
         groups = self._groups(spec, in_channels, hidden)
         layers: list[nn.Module] = []
@@ -113,6 +110,10 @@ class FusedInvertedBottleneck(_InvertedResidual):
     description = "MobileDets fused inverted residual: regular k×k expand, linear 1×1 projection"
 
     def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
+        from torch import nn
+
+        from nas.blocks.layers import ConvBNAct
+
         hidden = expanded_channels(spec, in_channels)
         layers: list[nn.Module] = [ConvBNAct(in_channels=in_channels, out_channels=hidden, kernel=spec.kernel, stride=spec.stride, act=spec.act)]
         layers += self._se(spec, hidden)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
 
-from nas.arch import BlockSpec
+from nas.block_spec import BlockSpec
 from nas.blocks.base import Block, Conv
-from nas.blocks.layers import ConvBNAct
+
+if TYPE_CHECKING:  # torch is imported when a module is built, not when a space is parsed
+    from torch import nn
 
 
 class SeparableBlock(Block):
@@ -14,6 +16,10 @@ class SeparableBlock(Block):
     description = "MobileNetV1 depthwise k×k + pointwise 1×1, both with BN + act"
 
     def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
+        from torch import nn
+
+        from nas.blocks.layers import ConvBNAct
+
         return nn.Sequential(
             ConvBNAct(in_channels=in_channels, out_channels=in_channels, kernel=spec.kernel, stride=spec.stride, groups=in_channels, act=spec.act),
             ConvBNAct(in_channels=in_channels, out_channels=spec.out, act=spec.act),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
 
-from nas.arch import BlockSpec
+from nas.block_spec import BlockSpec
 from nas.blocks.base import Block, Conv
-from nas.blocks.layers import ConvBNAct, Residual
 from nas.channels import make_divisible
+
+if TYPE_CHECKING:  # torch is imported when a module is built, not when a space is parsed
+    from torch import nn
 
 
 def tucker_channels(spec: BlockSpec, in_channels: int) -> tuple[int, int]:
@@ -26,6 +28,10 @@ class TuckerBlock(Block):
         return spec.stride == 1 and in_channels == spec.out
 
     def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
+        from torch import nn
+
+        from nas.blocks.layers import ConvBNAct, Residual
+
         c1, c2 = tucker_channels(spec, in_channels)
         body = nn.Sequential(
             ConvBNAct(in_channels=in_channels, out_channels=c1, act=spec.act),

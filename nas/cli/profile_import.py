@@ -1,7 +1,7 @@
 """``nas-profile import``: merge timings measured elsewhere into a device's latency table.
 
     nas-profile import --device dsp results.csv [--table dsp-measured.yaml]     # bundle runner CSV
-    nas-profile import --format hw-nas-bench --device pixel3 ../shared/data/hw-nas-bench/fbnet_lut.json
+    nas-profile import --format hw-nas-bench --device pixel3 PATH/TO/fbnet_lut.json   # HW-NAS-Bench's FBNet-space LUT
 """
 
 from __future__ import annotations

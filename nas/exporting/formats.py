@@ -1,7 +1,7 @@
 """Export one architecture: arch.yaml, model.onnx (checked against torch), model.int8.onnx, TorchScript.
 
 ONNX uses the exporter and the QDQ quantization that priced the latency tables
-(``nas.latency.profile``), so the deployed graph is the one the table measured.
+(``nas.onnx_export``, shared with ``nas.latency.profile``), so the deployed graph is the one the table measured.
 Every file is written to a temporary name and renamed: a killed export never
 leaves a half-written model behind.
 """
@@ -54,12 +54,12 @@ def export_onnx(arch: ArchSpec, model: Any, out: Path) -> Path:
     """model.onnx, then onnxruntime on a random input must equal torch within rtol 1e-3, atol 1e-4."""
     import torch
 
-    from nas.latency.profile import export_onnx as export_graph
+    from nas.onnx_export import onnx_graph
 
     path = out / "model.onnx"
     tmp = _tmp_path(path)
     try:
-        export_graph(model, (1, arch.in_channels, arch.resolution, arch.resolution), tmp)
+        onnx_graph(model, (1, arch.in_channels, arch.resolution, arch.resolution), tmp)
         x = sample_input(arch)
         with torch.no_grad():
             expected = model(torch.from_numpy(x)).numpy()
@@ -75,7 +75,7 @@ def export_onnx(arch: ArchSpec, model: Any, out: Path) -> Path:
 
 def export_int8(arch: ArchSpec, model: Any, out: Path) -> Path:
     """model.int8.onnx: static QDQ quantization of model.onnx (exported first when absent)."""
-    from nas.latency.profile import quantize_int8
+    from nas.onnx_export import quantize_int8
 
     fp32 = out / "model.onnx"
     if not fp32.exists():

@@ -42,7 +42,7 @@ def lut_keys(op: Any) -> list[str]:
 
 def import_hw_nas_bench(path: str | Path, device: str, *, table_path: Path | None = None) -> LatencyTable:
     """A ``source: imported`` table for ``device`` with an entry for every op of the fbnet space at 224."""
-    from nas.devices import get_device
+    from nas.latency.devices import get_device
     from nas.latency.profile import space_jobs
     from nas.space import get_space
 

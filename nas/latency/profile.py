@@ -11,11 +11,8 @@ the entries since the last save and never leaves a broken file.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import statistics
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence, Union
@@ -26,10 +23,9 @@ from nas.arch import ArchSpec
 from nas.latency.backends import Backend, Job, MeasureResult
 from nas.latency.signature import head_key, op_key
 from nas.latency.table import Entry, LatencyTable, TableError, new_header
+from nas.latency.timing import MAD_TO_SIGMA, OUTLIER_MADS, summarise
+from nas.onnx_export import onnx_model
 from nas.space.space import HeadOp, Op
-
-OPSET = 17
-INPUT_NAME = "x"
 
 
 # -- op → torch module -------------------------------------------------------------------------
@@ -93,73 +89,20 @@ def arch_jobs(arch: ArchSpec, precision: str) -> list[Job]:
     return space_jobs(ops, heads, precision)
 
 
-# -- ONNX export and int8 quantization -------------------------------------------------------------
-def export_onnx(module: Any, input_shape: Sequence[int], path: Path) -> Path:
-    """TorchScript exporter (``dynamo=False``): fast, no extra dependencies, stable on torch 2.x."""
-    import torch
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            module,
-            (torch.zeros(*input_shape),),
-            str(path),
-            dynamo=False,
-            opset_version=OPSET,
-            input_names=[INPUT_NAME],
-            output_names=["y"],
-            do_constant_folding=True,
-        )
-    return path
-
-
-def quantize_int8(fp32_path: Path, int8_path: Path, input_shape: Sequence[int], *, calibration: int = 8, seed: int = 0) -> Path:
-    """Static QDQ quantization (per-channel weights, int8 activations) calibrated on random inputs."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class RandomReader(CalibrationDataReader):
-        def __init__(self) -> None:
-            rng = np.random.default_rng(seed)
-            self._batches = iter([{INPUT_NAME: rng.standard_normal(input_shape).astype(np.float32)} for _ in range(calibration)])
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self._batches, None)
-
-    prepared = Path(int8_path).with_suffix(".pre.onnx")
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
-        quantize_static(
-            str(prepared),
-            str(int8_path),
-            RandomReader(),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8,
-            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
-        )
-    prepared.unlink(missing_ok=True)
-    return Path(int8_path)
-
-
+# -- ONNX export (nas.onnx_export: the same exporter and quantization as nas-export) ----------------
 def export_op(op: Union[Op, HeadOp], directory: Path, *, precision: str, name: str = "op") -> Path:
-    fp32 = export_onnx(op_module(op), op_input_shape(op), Path(directory) / f"{name}.onnx")
-    return quantize_int8(fp32, Path(directory) / f"{name}.int8.onnx", op_input_shape(op)) if precision == "int8" else fp32
+    """One op's timing model: fp32, or int8 QDQ for ``precision="int8"``."""
+    return onnx_model(op_module(op), op_input_shape(op), Path(directory), precision=precision, name=name)
 
 
-def export_arch(arch: ArchSpec, directory: Path, *, precision: str, name: str = "model") -> Path:
-    """The whole network, exported like its ops (same exporter, opset and quantization)."""
+def export_network(arch: ArchSpec, directory: Path, *, precision: str, name: str = "model") -> Path:
+    """The whole network's timing model, exported like its ops (same exporter, opset and quantization)."""
     from nas.builder import build_model
 
     model = build_model(arch)
     _randomise_bn(model)
     shape = (1, arch.in_channels, arch.resolution, arch.resolution)
-    fp32 = export_onnx(model.eval(), shape, Path(directory) / f"{name}.onnx")
-    return quantize_int8(fp32, Path(directory) / f"{name}.int8.onnx", shape) if precision == "int8" else fp32
+    return onnx_model(model.eval(), shape, Path(directory), precision=precision, name=name)
 
 
 # -- timing ----------------------------------------------------------------------------------------
@@ -172,7 +115,7 @@ class TimingOptions:
     min_runs: int = 50
     max_runs: int = 2000
     min_seconds: float = 0.25
-    outlier_mads: float = 5.0  # runs further than this many MADs above the median are dropped
+    outlier_mads: float = OUTLIER_MADS  # runs above median + this × 1.4826 × MAD are dropped (nas.latency.timing)
     max_spread: float = 0.2  # a window whose p10–p90 exceeds this share of the median is timed again
     retries: int = 3
 
@@ -182,7 +125,7 @@ class TimingOptions:
             "warmup_runs": self.warmup,
             "min_runs": self.min_runs,
             "min_seconds": self.min_seconds,
-            "outliers": f"runs > median + {self.outlier_mads:g} MAD dropped; windows with p10-p90 > {self.max_spread:.0%} of the median re-timed",
+            "outliers": f"runs > median + {self.outlier_mads:g} × {MAD_TO_SIGMA} × MAD (about {self.outlier_mads:g} sigmas) dropped; windows with p10-p90 > {self.max_spread:.0%} of the median re-timed",
         }
 
 
@@ -214,15 +157,6 @@ def run_times_ms(session: Any, feed: dict[str, np.ndarray], runs: int) -> list[f
 def random_feed(session: Any, shape: Sequence[int]) -> dict[str, np.ndarray]:
     name = session.get_inputs()[0].name
     return {name: np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
-
-
-def summarise(times: Sequence[float], *, outlier_mads: float = 5.0) -> Entry:
-    """Median, p10, p90 of the runs left after dropping slow outliers (preemption, page faults)."""
-    values = np.asarray(times, dtype=float)
-    median = float(np.median(values))
-    mad = float(np.median(np.abs(values - median))) or 1e-9
-    kept = values[values <= median + outlier_mads * 1.4826 * mad]
-    return Entry(float(np.median(kept)), float(np.percentile(kept, 10)), float(np.percentile(kept, 90)), int(kept.size))
 
 
 def spread(entry: Entry) -> float:

@@ -17,29 +17,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from nas.arch import ArchSpec
-from nas.latency.profile import TimingOptions, export_arch, export_onnx, time_models_interleaved
+from nas.latency.profile import TimingOptions, export_network, time_models_interleaved
 from nas.latency.table import LatencyTable
-
-
-@dataclass(frozen=True)
-class Measured:
-    """End-to-end latency of one network: median over all runs and the spread of its round medians."""
-
-    median_ms: float
-    p10_ms: float
-    p90_ms: float
-    runs: int
-    round_spread: float  # interquartile range of the per-round medians / median: run-to-run repeatability
-
-    def to_dict(self) -> dict[str, float]:
-        return {"median_ms": self.median_ms, "p10_ms": self.p10_ms, "p90_ms": self.p90_ms, "runs": self.runs, "round_spread": self.round_spread}
-
-    @classmethod
-    def of(cls, entry: Any, round_medians: Sequence[float]) -> "Measured":
-        """An entry's figures plus the IQR of its per-round medians over the median (0 for a zero median)."""
-        q1, q3 = np.percentile(round_medians, [25, 75])
-        spread = float(q3 - q1) / entry.median_ms if entry.median_ms > 0 else 0.0
-        return cls(entry.median_ms, entry.p10_ms, entry.p90_ms, entry.runs, spread)
+from nas.latency.timing import Measured
+from nas.onnx_export import onnx_graph
 
 
 def measure_archs(archs: Sequence[ArchSpec], *, precision: str, provider: str = "CPUExecutionProvider", timing: TimingOptions | None = None,
@@ -51,7 +32,7 @@ def measure_archs(archs: Sequence[ArchSpec], *, precision: str, provider: str = 
     with tempfile.TemporaryDirectory(prefix="nas-validate-") as scratch:
         models = []
         for i, arch in enumerate(tqdm(archs, desc="exporting networks", unit="net", disable=not progress)):
-            path = export_arch(arch, Path(scratch), precision=precision, name=f"net{i:04d}")
+            path = export_network(arch, Path(scratch), precision=precision, name=f"net{i:04d}")
             models.append((path, (1, arch.in_channels, arch.resolution, arch.resolution)))
         bar = tqdm(total=rounds, desc="timing networks (interleaved rounds)", unit="round", disable=not progress)
         results = time_models_interleaved(models, provider=provider, options=timing, rounds=rounds, runs_per_round=runs_per_round,
@@ -69,7 +50,7 @@ def call_overhead_ms(*, provider: str = "CPUExecutionProvider", timing: TimingOp
 
     timing = timing or TimingOptions()
     with tempfile.TemporaryDirectory(prefix="nas-overhead-") as scratch:
-        path = export_onnx(torch.nn.ReLU(), (1, 1, 1, 1), Path(scratch) / "identity.onnx")
+        path = onnx_graph(torch.nn.ReLU(), (1, 1, 1, 1), Path(scratch) / "identity.onnx")
         [(entry, _)] = time_models_interleaved([(path, (1, 1, 1, 1))], provider=provider, options=timing, rounds=5, runs_per_round=200)
     return entry.median_ms
 

@@ -6,10 +6,12 @@ Measured rank correlations with trained accuracy: experiments/proxy_correlation.
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from nas.errors import NasError
 from nas.plugins import PluginError, Registry, is_subclass_of
 from nas.proxies.base import Proxy, ProxyError, ProxyPruned, ProxyResult, Report
-from nas.proxies.data import DataError, ImageData, load_data
 
 PROXIES: Registry[type[Proxy]] = Registry(
     kind="proxy",
@@ -64,3 +66,15 @@ __all__ = [
     "load_data",
     "proxy_names",
 ]
+
+
+# nas.proxies.data imports torch: its names load on first use, so picking a proxy needs no torch.
+_LAZY = {"DataError": "nas.proxies.data", "ImageData": "nas.proxies.data", "load_data": "nas.proxies.data"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nas.proxies' has no attribute {name!r}")

@@ -62,14 +62,14 @@ def test_fit_from_measured_cpu_timings_predicts_held_out_archs() -> None:
     """≥ 100 whole-model ORT timings on cpu → fitted table → ≥ 90 % of held-out archs within ±10 %."""
     import torch
 
-    from nas.latency.profile import TimingOptions, export_arch, time_models_interleaved
+    from nas.latency.profile import TimingOptions, export_network, time_models_interleaved
 
     torch.set_num_threads(1)
     space = get_space("nas_bench_macro")
     rng = random.Random(0)
     archs = list({arch: None for arch in (space.random(rng) for _ in range(140))})[:125]
     with tempfile.TemporaryDirectory() as tmp:
-        models = [(export_arch(arch, Path(tmp), precision="fp32", name=f"a{i}"), (1, 3, 32, 32)) for i, arch in enumerate(archs)]
+        models = [(export_network(arch, Path(tmp), precision="fp32", name=f"a{i}"), (1, 3, 32, 32)) for i, arch in enumerate(archs)]
         # On a shared machine a burst of other work can spoil a few of the timings the fit is judged against
         # (3 of 25 held-out archs outside ±10 % once, MAPE 4 %): a miss is timed once more, a second miss fails.
         for _attempt in range(2):

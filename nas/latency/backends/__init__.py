@@ -26,7 +26,7 @@ from nas.latency.table import Entry
 from nas.plugins import PluginError, Registry
 
 if TYPE_CHECKING:
-    from nas.devices import Device
+    from nas.latency.devices import Device
     from nas.space.space import HeadOp, Op
 
 

@@ -7,8 +7,9 @@ fixed per-op overhead; channels are padded to the device's vector width, so 36
 channels cost what 40 (or 64) cost. A network adds a fixed per-inference cost
 and, on the Edge TPU, the time to stream weights that do not fit on chip.
 
-The few parameters are fitted to published end-to-end latencies by
-``nas.latency.calibration``; tables built from them say ``source: modelled``.
+The few parameters are fitted to published end-to-end latencies by research code
+(``python -m experiments.calibrate_devices``); the shipped modelled tables record the
+fitted model in their header, which is what this module reads, and say ``source: modelled``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from nas.blocks import get_block
+from nas.errors import NasError
 from nas.latency.table import Entry
 
 if TYPE_CHECKING:
     from nas.arch import BlockSpec
-    from nas.devices import Device
+    from nas.latency.devices import Device
     from nas.latency.backends import Job, MeasureResult, OnEntry
 
 #: how compute time and memory time of one op combine
@@ -79,6 +81,20 @@ class DeviceModel:
     onchip_weight_bytes: int = 0  # Edge TPU parameter cache; larger models stream the rest every inference
     roofline: str = "sum"  # "max": compute and memory overlap fully; "sum": not at all (see ROOFLINES)
     params: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_header(cls, name: str, model: Any) -> "DeviceModel":
+        """The model a modelled table's header (``model:``) records: constants plus fitted ``params``."""
+        if not isinstance(model, dict) or not isinstance(model.get("params"), dict) or "vector_width" not in model:
+            raise NasError(f"device {name!r}: its table header has no analytic model (model.vector_width, model.params)")
+        return cls(
+            name=name,
+            vector_width=int(model["vector_width"]),
+            weights_on_chip=bool(model.get("weights_on_chip", False)),
+            onchip_weight_bytes=int(model.get("onchip_weight_bytes") or 0),
+            roofline=str(model.get("roofline", "sum")),
+            params={str(k): float(v) for k, v in model["params"].items()},
+        )
 
     def with_params(self, params: dict[str, float]) -> "DeviceModel":
         return replace(self, params={**self.params, **params})
@@ -179,21 +195,37 @@ def job_prims(op: Any) -> list[Prim]:
     return head_prims(in_channels=op.in_channels, in_size=op.in_size, out=op.out, act=op.act, num_classes=op.num_classes)
 
 
+HEADER_KEYS = ("runtime", "backend", "model", "calibration", "fidelity", "correction", "notes")
+
+
+def device_model(device: str) -> tuple[DeviceModel, dict[str, Any]]:
+    """The analytic model of ``device`` from its shipped modelled table, and the header keys a new table copies."""
+    from nas.latency.devices import get_device
+    from nas.latency.table import LatencyTable
+
+    path = get_device(device).table_path()
+    if not path.exists():
+        raise NasError(f"device {device!r}: no table at {path} to read its analytic model from (only modelled devices have one)")
+    header = LatencyTable.load(path).header
+    if header.get("backend") != "analytic":
+        raise NasError(f"{path}: device {device!r} has no analytic model (its table's backend is {header.get('backend')!r}, not 'analytic')")
+    return DeviceModel.from_header(device, header.get("model")), {k: header[k] for k in HEADER_KEYS if k in header}
+
+
 # -- the backend ---------------------------------------------------------------------------
 class AnalyticBackend:
     """``nas-profile --backend analytic``: modelled entries from the device's fitted analytic model.
 
-    The parameters come from the device's shipped table header (``model.params``), so extending a
-    modelled table to a new space needs no data; without a header it calibrates against
-    ``../shared/data/published_latency`` (``nas.latency.calibration``).
+    The model (constants and fitted parameters) comes from the device's shipped table header
+    (``model:``), so extending a modelled table to a new space needs no data. The fit itself is
+    research code: ``python -m experiments.calibrate_devices`` against published latencies
+    (Qualcomm AI Hub perf.yaml, coral.ai Edge TPU benchmarks).
     """
 
     name = "analytic"
     source = "modelled"
 
     def __init__(self, *, device: "Device", provider: str | None = None, out: Any = None, **options: Any) -> None:
-        from nas.latency.calibration import device_model
-
         self.device = device
         self.model, self.fit_header = device_model(device.name)
 

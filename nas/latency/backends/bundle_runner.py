@@ -22,6 +22,16 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+OUTLIER_MADS, MAD_TO_SIGMA = 5.0, 1.4826  # the rule of nas.latency.timing, repeated: this file runs without nas
+
+
+def kept_runs(times: np.ndarray) -> np.ndarray:
+    """Drop outlier runs (interrupts, frequency changes): above median + 5 × 1.4826 × MAD, as nas.latency.timing."""
+    median = float(np.median(times))
+    mad = float(np.median(np.abs(times - median))) or 1e-9
+    return times[times <= median + OUTLIER_MADS * MAD_TO_SIGMA * mad]
+
+
 FIELDS = ["key", "median_ms", "p10_ms", "p90_ms", "runs", "provider", "runtime_version", "host"]
 
 
@@ -80,9 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         for index, op in enumerate(todo, 1):
             sess = session(args.bundle / op["file"], args.provider, args.threads, provider_options)
             times = np.array(time_op(sess, op["input_shape"], warmup=args.warmup, runs=args.runs, min_seconds=args.min_seconds))
-            median = float(np.median(times))
-            mad = float(np.median(np.abs(times - median))) or 1e-9
-            kept = times[times <= median + 5 * mad]  # drop outlier runs (interrupts, frequency changes)
+            kept = kept_runs(times)
             writer.writerow(
                 {
                     "key": op["key"],

@@ -16,10 +16,9 @@ import platform
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import numpy as np
-
 from nas.latency.backends import BackendError, Job, MeasureResult, OnEntry
 from nas.latency.table import Entry
+from nas.latency.timing import Measured, summarise
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,8 @@ class GraphTimer:
 
 
 def entry_of(round_ms: Sequence[float], runs: int) -> Entry:
-    values = np.asarray(round_ms, dtype=float)
-    return Entry(float(np.median(values)), float(np.percentile(values, 10)), float(np.percentile(values, 90)), runs)
+    """Per-round means (each over many graph replays) through the shared outlier rule; ``runs`` counts replays."""
+    return summarise(round_ms, runs=runs)
 
 
 def time_op(module: Any, shape: Sequence[int], timing: CudaTiming) -> Entry:
@@ -165,7 +164,6 @@ def time_networks(archs: Sequence[Any], *, rounds: int = 10, runs_per_round: int
     from tqdm import tqdm
 
     from nas.builder import build_model
-    from nas.latency.validate import Measured
 
     torch = require_cuda()
     torch.backends.cudnn.benchmark = True

@@ -1,4 +1,4 @@
-"""Fit the analytic device models to published end-to-end latencies; leave-one-out error per network.
+"""Research calibration (moved out of ``nas``): fit the analytic device models to published end-to-end latencies; leave-one-out error per network.
 
 Each modelled device names the published rows it is calibrated on (one chip, one
 runtime, one precision) and the device constants that are not fitted (vector
@@ -20,11 +20,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from experiments._lib.data import DATA_DIR
+from experiments._lib.reference_networks import reference_prims
 from nas.errors import NasError
 from nas.latency.backends.analytic import DeviceModel, Prim
-from nas.latency.reference_networks import reference_prims
 
-DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 PUBLISHED_CSV = DATA_DIR / "published_latency" / "published_latency.csv"
 PRIOR_WEIGHT = 0.05  # weight of the log-prior residuals, relative to one network's log error
 
@@ -281,32 +281,13 @@ def calibrate(device: str, rows: Sequence[Row] | None = None) -> CalibrationResu
     return CalibrationResult(spec=spec, params=params, rows=table)
 
 
-def device_model(device: str) -> tuple[DeviceModel, dict[str, Any]]:
-    """The fitted model of ``device`` from its shipped table header, else calibrated from the shared data."""
-    from nas.devices import get_device
-    from nas.latency.table import LatencyTable
-
-    if device not in CALIBRATIONS:
-        raise NasError(f"no analytic model for device {device!r} (modelled devices: {', '.join(CALIBRATIONS)})")
-    spec = CALIBRATIONS[device]
-    path = get_device(device).table_path()
-    if path.exists():
-        header = LatencyTable.load(path).header
-        params = (header.get("model") or {}).get("params")
-        if params:
-            keep = ("runtime", "backend", "model", "calibration", "fidelity", "correction", "notes")
-            return spec.model.with_params({k: float(v) for k, v in params.items()}), {k: header[k] for k in keep if k in header}
-    result = calibrate(device)
-    return result.model, result.header()
-
-
 WIDTHS = (0.35, 0.5, 0.75, 1.0)  # MobileNet width multipliers priced in the shipped modelled tables
 
 
 def modelled_table(result: CalibrationResult, spaces: Sequence[tuple[str, float | None]], *, path: Path | None = None) -> Any:
     """A ``source: modelled`` table with an entry for every op of every (space, width) at its default resolution."""
-    from nas.devices import get_device
     from nas.latency.backends.analytic import job_prims
+    from nas.latency.devices import get_device
     from nas.latency.profile import space_jobs
     from nas.latency.table import Entry, LatencyTable, new_header
     from nas.space import get_space

@@ -1,10 +1,10 @@
 """Held-out check of the band finding: does the default proxy rank equal-latency random networks worse than FLOPs?
 
-    CIFAR_TRAIN_DEVICE=cpu python experiments/cifar_train_gpu.py --sets band_fresh --random-seeds 0 1 --workers 2 \\
+    CIFAR_TRAIN_DEVICE=cpu python -m experiments.cifar_train_gpu --sets band_fresh --random-seeds 0 1 --workers 2 \\
         --out experiments/results/cpu_band_fresh_lr01                  # resumable; ~3.8 h per seed on 2 cores
-    python experiments/cifar_train_gpu.py --report experiments/results/cpu_band_lr01/cifar_gpu_runs.json \\
+    python -m experiments.cifar_gpu_report experiments/results/cpu_band_lr01/cifar_gpu_runs.json \\
         experiments/results/cpu_band_fresh_lr01/cifar_gpu_runs.json --name lr01
-    python experiments/band_holdout.py                                 # results/band_holdout.{md,json}
+    python -m experiments.proxy_vs_flops_heldout_band                                 # results/band_holdout.{md,json}
 
 On the 24 ``band`` networks (3 epochs, peak lr 0.1, one-epoch warm-up) the default ranked at +0.01 and FLOPs at
 +0.34. That set has been looked at, so it cannot also test the finding. The ``band_fresh`` set is a second
@@ -31,21 +31,18 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
 
-from nas.io import atomic_write_text  # noqa: E402
-from proxy_generalisation import versus_macs  # noqa: E402
+from experiments.proxy_generalisation import versus_macs
+from nas.io import atomic_write_text
 
 RESULTS = HERE / "results"
-REPORT = RESULTS / "cifar_gpu_lr01.json"  # written by cifar_train_gpu.py --report ... --name lr01
+REPORT = RESULTS / "cifar_gpu_lr01.json"  # written by experiments.cifar_gpu_report ... --name lr01
 CANDIDATE = RESULTS / "proxy_tradeoff.json"  # written by proxy_tradeoff.py
 SHOWN = ("default", "candidate", "naswot", "swap", "zen", "synflow", "zico", "depth", "macs", "params")
 
@@ -101,7 +98,7 @@ def main() -> None:
 
 
 def markdown(result: dict) -> str:
-    lines = ["Held-out check of the band finding (experiments/band_holdout.py; reading fixed before the fresh sample was trained)", "",
+    lines = ["Held-out check of the band finding (experiments/proxy_vs_flops_heldout_band.py; reading fixed before the fresh sample was trained)", "",
              f"**Verdict: {result['verdict']}.**"]
     if "candidate_verdict" in result:
         lines += ["", f"Candidate replacement: {result['candidate_verdict']}."]

@@ -1,0 +1,66 @@
+"""``python -m experiments``: list the benchmarks and studies; ``python -m experiments run NAME [ARGS]`` runs one.
+
+Benchmarks measure the framework (counting, latency fidelity, search overhead and quality, proxy
+correlation and cost, calibration, device effects) and each writes a deterministic result file
+under experiments/results/. Studies ask research questions (CIFAR-10 training, the latency-band
+checks); several need the workspace data folder (../shared/data) or a GPU. Each module's
+docstring says its question, method and result file; ``python -m experiments.NAME`` runs it too.
+"""
+
+from __future__ import annotations
+
+import ast
+import runpy
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# name → (kind, cost on this project's 2-core host as its docstring states it)
+SCRIPTS: dict[str, tuple[str, str]] = {
+    "counting": ("benchmark", "seconds"),
+    "latency_fidelity": ("benchmark", "~30 min"),
+    "search_overhead": ("benchmark", "minutes"),
+    "search_quality": ("benchmark", "hours"),
+    "proxy_correlation": ("benchmark", "~20 min, needs NAS-Bench-Macro"),
+    "proxy_cost": ("benchmark", "~1 min"),
+    "proxy_equal_cost": ("benchmark", "~1 min, needs NAS-Bench-Macro"),
+    "train_proxy_budget": ("benchmark", "~1.2 CPU h, banked runs reused"),
+    "calibrate_devices": ("benchmark", "minutes, needs published_latency.csv"),
+    "device_effects": ("benchmark", "seconds"),
+    "proxy_tradeoff": ("study", "seconds, reads banked results"),
+    "proxy_generalisation": ("study", "~50 min, banked runs reused"),
+    "proxy_vs_flops_heldout_band": ("study", "seconds, reads banked runs"),
+    "cifar_search_vs_mobilenetv2": ("study", "~2 h, needs CIFAR-10"),
+    "cifar_train_gpu": ("study", "GPU host, needs CIFAR-10"),
+    "cifar_gpu_report": ("study", "minutes, reads runs files"),
+    "gpu_schedule_check": ("study", "~25 min"),
+}
+
+
+def summary(name: str) -> str:
+    """The first line of a script's docstring, read without importing it."""
+    doc = ast.get_docstring(ast.parse((HERE / f"{name}.py").read_text(encoding="utf-8"))) or ""
+    return doc.splitlines()[0] if doc else ""
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help", "list"):
+        for kind, heading in (("benchmark", "benchmarks:"), ("study", "studies:")):
+            print(heading)
+            for name, (k, cost) in SCRIPTS.items():
+                if k == kind:
+                    print(f"  {name:<30} {cost:<40} {summary(name)}")
+        print("\nrun one: python -m experiments run NAME [ARGS]   (or python -m experiments.NAME [ARGS])")
+        return 0
+    if argv[0] != "run" or len(argv) < 2 or argv[1] not in SCRIPTS:
+        known = ", ".join(SCRIPTS)
+        print(f"usage: python -m experiments [list | run NAME [ARGS]]; NAME is one of: {known}", file=sys.stderr)
+        return 2
+    sys.argv = [f"experiments.{argv[1]}", *argv[2:]]
+    runpy.run_module(f"experiments.{argv[1]}", run_name="__main__", alter_sys=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
