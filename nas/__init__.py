@@ -16,9 +16,9 @@ from nas.arch import ArchSpec, BlockSpec, HeadSpec
 from nas.blocks import Block, get_block
 from nas.channels import make_divisible
 from nas.counting import CostReport, count
-from nas.latency.devices import Device, get_device
 from nas.errors import NasError, SpecError
 from nas.latency import LatencyTable, Prediction
+from nas.latency.devices import Device, get_device
 from nas.proxies import Proxy, ProxyError, get_proxy
 from nas.space import SearchSpace, get_space
 from nas.target import load_target

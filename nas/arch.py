@@ -15,8 +15,9 @@ the activation; plugin fields as ``key=value``; ``head_none`` is pool + linear.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from nas.block_spec import ACTIVATIONS, BlockSpec  # re-exported: ACTIVATIONS, BlockSpec
 from nas.blocks import block_from_dict
@@ -88,7 +89,7 @@ class ArchSpec:
             size = (size - 1) // spec.stride + 1
         return size
 
-    def with_name(self, name: str) -> "ArchSpec":
+    def with_name(self, name: str) -> ArchSpec:
         return replace(self, name=name)
 
     # -- YAML / dict form -------------------------------------------------------------
@@ -106,7 +107,7 @@ class ArchSpec:
         return data
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str | None = None) -> "ArchSpec":
+    def from_dict(cls, data: Any, *, source: str | None = None) -> ArchSpec:
         try:
             return _arch_from_dict(data)
         except SpecError as error:
@@ -118,7 +119,7 @@ class ArchSpec:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, width=120)
 
     @classmethod
-    def from_yaml(cls, text: str, *, source: str | None = None) -> "ArchSpec":
+    def from_yaml(cls, text: str, *, source: str | None = None) -> ArchSpec:
         return cls.from_dict(_load_yaml(text, source), source=source)
 
     # -- compact string ---------------------------------------------------------------
@@ -129,7 +130,7 @@ class ArchSpec:
         return ",".join([*tokens, head])
 
     @classmethod
-    def from_string(cls, text: str, *, name: str = "custom") -> "ArchSpec":
+    def from_string(cls, text: str, *, name: str = "custom") -> ArchSpec:
         tokens = [token.strip() for token in text.strip().split(",") if token.strip()]
         if len(tokens) < 3 or not tokens[0].startswith("r") or not tokens[-1].startswith("head_"):
             raise SpecError("expected 'r<res>_n<classes>,<stem>,<blocks...>,head_...'", key="arch string")

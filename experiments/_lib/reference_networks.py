@@ -9,7 +9,7 @@ layer configs). MobileNetV1/V2 come from the shipped spaces through the same
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from nas.latency.backends.analytic import Prim, block_prims, head_prims
 
@@ -21,33 +21,33 @@ class Net:
         self.c, self.s = channels, resolution
         self.prims: list[Prim] = [] if prims is None else prims
 
-    def fork(self) -> "Net":
+    def fork(self) -> Net:
         return Net(resolution=self.s, channels=self.c, prims=self.prims)
 
-    def conv(self, out: int, k: int = 1, s: int = 1, g: int = 1, *, valid: bool = False) -> "Net":
+    def conv(self, out: int, k: int = 1, s: int = 1, g: int = 1, *, valid: bool = False) -> Net:
         self.prims.append(Prim("conv", self.c, out, self.s, k, s, g))
         self.c, self.s = out, ((self.s - k) // s + 1 if valid else (self.s - 1) // s + 1)
         return self
 
-    def dw(self, k: int = 3, s: int = 1) -> "Net":
+    def dw(self, k: int = 3, s: int = 1) -> Net:
         return self.conv(self.c, k, s, self.c)
 
-    def pool(self, k: int = 3, s: int = 2, *, ceil: bool = False) -> "Net":
+    def pool(self, k: int = 3, s: int = 2, *, ceil: bool = False) -> Net:
         self.prims.append(Prim("pool", self.c, self.c, self.s, k, s))
         self.s = -(-(self.s - k) // s) + 1 if ceil else (self.s - 1) // s + 1
         return self
 
-    def add(self, other: "Net") -> "Net":
+    def add(self, other: Net) -> Net:
         self.c, self.s = other.c, other.s
         self.prims.append(Prim("eltwise", self.c, self.c, self.s, inputs=2))
         return self
 
-    def concat(self, branches: list["Net"]) -> "Net":
+    def concat(self, branches: list[Net]) -> Net:
         self.c, self.s = sum(b.c for b in branches), branches[0].s
         self.prims.append(Prim("concat", self.c, self.c, self.s))
         return self
 
-    def shuffle(self) -> "Net":
+    def shuffle(self) -> Net:
         self.prims.append(Prim("eltwise", self.c, self.c, self.s))
         return self
 

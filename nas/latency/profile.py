@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence, Union
+from typing import Any
 
 import numpy as np
 
@@ -29,11 +30,11 @@ from nas.space.space import HeadOp, Op
 
 
 # -- op → torch module -------------------------------------------------------------------------
-def op_input_shape(op: Union[Op, HeadOp]) -> tuple[int, int, int, int]:
+def op_input_shape(op: Op | HeadOp) -> tuple[int, int, int, int]:
     return (1, op.in_channels, op.in_size, op.in_size)
 
 
-def op_module(op: Union[Op, HeadOp]) -> Any:
+def op_module(op: Op | HeadOp) -> Any:
     """The torch module a network would contain for this op (eval mode: BN as deployed)."""
     from torch import nn
 
@@ -63,7 +64,7 @@ def _randomise_bn(module: Any) -> None:
                 sub.running_var.copy_(torch.rand(sub.num_features, generator=generator) + 0.5)
 
 
-def op_key_of(op: Union[Op, HeadOp], precision: str) -> str:
+def op_key_of(op: Op | HeadOp, precision: str) -> str:
     if isinstance(op, HeadOp):
         from nas.arch import HeadSpec
 
@@ -90,7 +91,7 @@ def arch_jobs(arch: ArchSpec, precision: str) -> list[Job]:
 
 
 # -- ONNX export (nas.onnx_export: the same exporter and quantization as nas-export) ----------------
-def export_op(op: Union[Op, HeadOp], directory: Path, *, precision: str, name: str = "op") -> Path:
+def export_op(op: Op | HeadOp, directory: Path, *, precision: str, name: str = "op") -> Path:
     """One op's timing model: fp32, or int8 QDQ for ``precision="int8"``."""
     return onnx_model(op_module(op), op_input_shape(op), Path(directory), precision=precision, name=name)
 

@@ -10,9 +10,10 @@ sum of isolated op timings and a network's latency (see ``Correction``);
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -130,7 +131,7 @@ def fidelity(predicted: Sequence[float], measured: Sequence[float]) -> dict[str,
         "mape_pct": round(float(np.mean(np.abs(error)) * 100), 3),
         "bias_pct": round(float(np.mean(error) * 100), 3),
         "spearman": round(float(spearmanr(p, m).statistic), 4) if len(p) > 2 else float("nan"),
-        "n": int(len(p)),
+        "n": len(p),
     }
 
 

@@ -13,8 +13,8 @@ on one half of NAS-Bench-Macro, the other half held out for the reported figures
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Mapping
-
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from nas.arch import ArchSpec
 from nas.proxies.base import Proxy, Report

@@ -17,9 +17,10 @@ Built-ins and plugins share one registry (entry-point group ``nas.latency_backen
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nas.errors import NasError
 from nas.latency.table import Entry
@@ -35,7 +36,7 @@ class Job:
     """One table entry to produce: its key and the op (block or head) it prices."""
 
     key: str
-    op: "Union[Op, HeadOp]"
+    op: Op | HeadOp
 
 
 @dataclass
@@ -93,7 +94,7 @@ def get_backend(name: str) -> BackendFactory:
         raise BackendError(str(error)) from None
 
 
-def make_backend(name: str, *, device: "Device", provider: str | None = None, out: Path | None = None, **options: Any) -> Backend:
+def make_backend(name: str, *, device: Device, provider: str | None = None, out: Path | None = None, **options: Any) -> Backend:
     """Build backend ``name`` for ``device``; each backend takes what it needs from the options."""
     factory = get_backend(name)
     return factory(device=device, provider=provider, out=out, **options)

@@ -15,8 +15,9 @@ fitted model in their header, which is what this module reads, and say ``source:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from nas.blocks import get_block
 from nas.errors import NasError
@@ -24,8 +25,8 @@ from nas.latency.table import Entry
 
 if TYPE_CHECKING:
     from nas.arch import BlockSpec
-    from nas.latency.devices import Device
     from nas.latency.backends import Job, MeasureResult, OnEntry
+    from nas.latency.devices import Device
 
 #: how compute time and memory time of one op combine
 ROOFLINES = {"max": max, "sum": lambda compute, memory: compute + memory}
@@ -83,7 +84,7 @@ class DeviceModel:
     params: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_header(cls, name: str, model: Any) -> "DeviceModel":
+    def from_header(cls, name: str, model: Any) -> DeviceModel:
         """The model a modelled table's header (``model:``) records: constants plus fitted ``params``."""
         if not isinstance(model, dict) or not isinstance(model.get("params"), dict) or "vector_width" not in model:
             raise NasError(f"device {name!r}: its table header has no analytic model (model.vector_width, model.params)")
@@ -96,7 +97,7 @@ class DeviceModel:
             params={str(k): float(v) for k, v in model["params"].items()},
         )
 
-    def with_params(self, params: dict[str, float]) -> "DeviceModel":
+    def with_params(self, params: dict[str, float]) -> DeviceModel:
         return replace(self, params={**self.params, **params})
 
     # -- one primitive -----------------------------------------------------------------
@@ -145,7 +146,7 @@ def _activation_prims(act: str | None, channels: int, size: int) -> list[Prim]:
     return [] if act in FUSED_ACTIVATIONS else [Prim("eltwise", channels, channels, size)]
 
 
-def block_prims(spec: "BlockSpec", *, in_channels: int, in_size: int) -> list[Prim]:
+def block_prims(spec: BlockSpec, *, in_channels: int, in_size: int) -> list[Prim]:
     """Runtime ops of one block, derived from ``Block.convs`` so that plugin blocks are priced too.
 
     Every conv but a multi-conv block's last (the linear projection) carries the block's
@@ -225,14 +226,14 @@ class AnalyticBackend:
     name = "analytic"
     source = "modelled"
 
-    def __init__(self, *, device: "Device", provider: str | None = None, out: Any = None, **options: Any) -> None:
+    def __init__(self, *, device: Device, provider: str | None = None, out: Any = None, **options: Any) -> None:
         self.device = device
         self.model, self.fit_header = device_model(device.name)
 
     def header(self) -> dict[str, Any]:
         return self.fit_header
 
-    def measure(self, jobs: Sequence["Job"], *, precision: str, on_entry: "OnEntry | None" = None) -> "MeasureResult":
+    def measure(self, jobs: Sequence[Job], *, precision: str, on_entry: OnEntry | None = None) -> MeasureResult:
         from nas.latency.backends import MeasureResult
 
         entries: dict[str, Entry] = {}

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import platform
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from nas.latency.backends import BackendError, Job, MeasureResult, OnEntry
 from nas.latency.profile import TimingOptions, export_op, op_input_shape, time_model

@@ -13,8 +13,9 @@ onnxruntime-gpu remains the other route (``--backend ort --provider CUDAExecutio
 from __future__ import annotations
 
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from nas.latency.backends import BackendError, Job, MeasureResult, OnEntry
 from nas.latency.table import Entry
