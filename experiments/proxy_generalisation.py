@@ -73,7 +73,7 @@ def random_networks(n: int, first_seed: int = 0) -> dict[str, ArchSpec]:
 def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int, steps: int, deadline: float | None) -> dict[int, dict[str, float]]:
     """Top-1 of each network and seed after the CIFAR experiment's schedule, or ``steps`` of it (cached per run, as that experiment's),
     with the runs finished by ``deadline`` (epoch s; a rerun trains the rest)."""
-    from experiments.cifar_search_vs_mobilenetv2 import CACHE, finish_training, start_training, training_job
+    from experiments._lib.cifar_train import CACHE, finish_training, start_training, training_job
 
     jobs = [training_job(name, arch, seed=seed, **{**SCHEDULE, "steps": steps}) for seed in seeds for name, arch in nets.items()]
     for run in banked_runs():  # into the cache, where start_training looks
