@@ -54,7 +54,7 @@ def _default(action: argparse.Action) -> str:
 def render(command: str) -> str:
     """One command's section: usage, description, and a table of its arguments."""
     parser = build_parser(command)
-    parser.formatter_class = lambda prog: argparse.HelpFormatter(prog, width=100)
+    parser.formatter_class = lambda prog: argparse.HelpFormatter(prog, width=76)
     usage = parser.format_usage().removeprefix("usage: ").strip()
     rows = ["| argument | default | help |", "| --- | --- | --- |"]
     # argparse has no public list of a parser's actions; format_help reads this same private list.
