@@ -11,7 +11,8 @@ Conventions for the markdown (a reader never sees them; they are HTML comments):
   argparse parser (``parse_args``, nothing runs), so a renamed or removed option fails here.
 - ``<!-- exit: N -->`` before a bash block: it runs without ``-e`` and must end with exit status N,
   having printed exactly one line on stderr (the bad-input contract).
-- Other languages (``yaml``, ``text``, ``toml``) are illustrations and are not run.
+- A ``yaml`` block is an architecture or a space: it must load with ``nas.load_target``.
+- Other languages (``text``, ``toml``) are illustrations and are not run.
 
 Running the pages takes about a minute (searches of 12–30 trials), so those tests are ``slow``; the
 parser checks of every command line, and the CLI reference hook, are fast.
@@ -32,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+import nas
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = sorted([REPO / "README.md", *(REPO / "docs").rglob("*.md")])
@@ -178,6 +181,17 @@ def test_cli_reference_hook_renders_every_option_of_every_parser() -> None:
             for flag in action.option_strings:
                 if flag not in {"-h", "--help"}:
                     assert f"`{flag}" in page, (command, flag)
+
+
+YAML_BLOCKS = [block for block in ALL_BLOCKS if block.lang == "yaml"]
+
+
+@pytest.mark.parametrize("block", YAML_BLOCKS, ids=[block.where() for block in YAML_BLOCKS])
+def test_every_yaml_example_is_a_valid_architecture_or_space(block: Block, tmp_path: Path) -> None:
+    path = tmp_path / "example.yaml"
+    path.write_text(block.code, encoding="utf-8")
+    arch, _ = nas.load_target(str(path))
+    assert nas.count(arch).macs > 0
 
 
 def _environment() -> dict[str, str]:
