@@ -154,6 +154,14 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert len((REPO / "README.md").read_bytes()) <= 12 * 1024
 
 
+def test_readme_links_point_at_files() -> None:
+    """The README is read on the forge, outside mkdocs' link check: its relative links must exist."""
+    targets = re.findall(r"\]\(([^)#\s]+)[^)]*\)", (REPO / "README.md").read_text(encoding="utf-8"))
+    relative = [target for target in targets if "://" not in target]
+    assert len(relative) >= 15
+    assert [target for target in relative if not (REPO / target).exists()] == []
+
+
 def test_command_line_splitting() -> None:
     code = 'nas-search --device dsp --trials 3 && nas-export x --out "a b"  # note\npython x.py | nas-inspect --list 2> err.txt\n'
     assert command_lines(code) == [["nas-search", "--device", "dsp", "--trials", "3"], ["nas-export", "x", "--out", "a b"], ["nas-inspect", "--list"]]
