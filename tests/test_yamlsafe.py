@@ -30,7 +30,7 @@ def test_small_aliases_still_load() -> None:
 
 
 @pytest.mark.parametrize("text", ["!!python/object/apply:os.system ['touch /tmp/nas-yaml-marker']", "x: !!python/name:os.system", "x: *undefined"])
-def test_python_tags_and_bad_aliases_are_yaml_errors(text: str, tmp_path) -> None:  # noqa: ANN001
+def test_python_tags_and_bad_aliases_are_yaml_errors(text: str, tmp_path) -> None:
     with pytest.raises(yaml.YAMLError):
         load_yaml(text)
 

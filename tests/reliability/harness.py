@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tests.reliability.helpers import cli_env, script
 
@@ -35,7 +35,7 @@ def snapshot(root: Path) -> dict[str, str]:
 
 
 def run_subprocess(command: str, argv: list[str], *, cwd: Path, timeout: float = 120) -> Outcome:
-    result = subprocess.run([script(command), *argv], capture_output=True, text=True, env=cli_env(), cwd=cwd, timeout=timeout)
+    result = subprocess.run([script(command), *argv], check=False, capture_output=True, text=True, env=cli_env(), cwd=cwd, timeout=timeout)
     return Outcome(result.returncode, result.stderr)
 
 

@@ -14,8 +14,8 @@ import pickle
 import re
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -30,7 +30,7 @@ class _Evil:
     def __init__(self, command: str) -> None:
         self.command = command
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (os.system, (self.command,))
 
 
@@ -38,7 +38,7 @@ class _EvilExec:
     def __init__(self, code: str) -> None:
         self.code = code
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (exec, (self.code,))
 
 
@@ -263,7 +263,8 @@ CASES: list[tuple[str, str, list[str], str, bool]] = [
 
 
 def _main(command: str) -> Callable[[list[str]], int]:
-    from nas.cli import export, inspect, profile, search as search_cli
+    from nas.cli import export, inspect, profile
+    from nas.cli import search as search_cli
 
     return {"nas-search": search_cli.main, "nas-export": export.main, "nas-profile": profile.main, "nas-inspect": inspect.main}[command]
 
@@ -278,7 +279,7 @@ def test_hostile_input_fails_cleanly(hostile: tuple[Path, Path], capsys: pytest.
     world, markers = hostile
     argv = [argument.replace("{w}", str(world)) for argument in arguments]
     if mode == "in-process" and always_subprocess:
-        runner: Callable[[str, list[str]], Outcome] = lambda c, a: run_subprocess(c, a, cwd=world)  # noqa: E731
+        runner: Callable[[str, list[str]], Outcome] = lambda c, a: run_subprocess(c, a, cwd=world)
     elif mode == "in-process":
         monkeypatch.chdir(world)
 
@@ -292,7 +293,7 @@ def test_hostile_input_fails_cleanly(hostile: tuple[Path, Path], capsys: pytest.
     else:
         if always_subprocess:
             pytest.skip("already run as a subprocess in the fast pass")
-        runner = lambda c, a: run_subprocess(c, a, cwd=world)  # noqa: E731
+        runner = lambda c, a: run_subprocess(c, a, cwd=world)
     check_clean_failure(command, argv, message, root=world, markers=markers, runner=runner)
 
 
