@@ -12,6 +12,7 @@ same ``--out``.
 from __future__ import annotations
 
 import ctypes
+import errno
 import ctypes.util
 import os
 import re
@@ -78,7 +79,7 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd = -100
     if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) != 0:
         error = ctypes.get_errno()
-        if error in (38, 22, 95):  # ENOSYS, EINVAL, EOPNOTSUPP: filesystem without exchange
+        if error in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):  # no exchange on this kernel or filesystem
             return False
         raise OSError(error, os.strerror(error), str(b))
     return True
@@ -93,6 +94,8 @@ def staged(out: str | Path) -> Iterator[Path]:
         out.parent.mkdir(parents=True, exist_ok=True)
         _sweep(out)
         stage = Path(tempfile.mkdtemp(prefix=_hidden_prefix(out), dir=out.parent))
+    except FileExistsError:  # a file stands where a parent folder should be
+        raise PublishError(f"{out}: cannot create the output folder: {os.strerror(errno.ENOTDIR)}") from None
     except OSError as error:
         raise PublishError(f"{out}: cannot create the output folder: {error.strerror}") from None
     try:
