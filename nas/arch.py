@@ -153,8 +153,12 @@ class ArchSpec:
 def _load_yaml(text: str, source: str | None) -> Any:
     import yaml
 
+    from nas.yamlsafe import YamlRefused, load_yaml
+
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
+    except YamlRefused as error:
+        raise SpecError(f"refused YAML: {error.problem}", source=source) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -227,20 +231,22 @@ def _arch_from_dict(data: Any) -> ArchSpec:
     unknown = sorted(set(data) - known)
     if unknown:
         raise SpecError(f"unknown key (allowed: {', '.join(sorted(known))})", key=str(unknown[0]))
-    resolution = _require_int(data, "resolution", minimum=8)
-    num_classes = _require_int(data, "num_classes") if "num_classes" in data else 1000
-    in_channels = _require_int(data, "in_channels") if "in_channels" in data else 3
+    from nas.limits import MAX_BLOCKS, MAX_CHANNELS, MAX_CLASSES, MAX_RESOLUTION, check_int, check_name
+
+    name = check_name(data.get("name", "custom"))
+    resolution = check_int(_require_int(data, "resolution", minimum=8), key="resolution", maximum=MAX_RESOLUTION)
+    num_classes = check_int(_require_int(data, "num_classes") if "num_classes" in data else 1000, key="num_classes", maximum=MAX_CLASSES)
+    in_channels = check_int(_require_int(data, "in_channels") if "in_channels" in data else 3, key="in_channels", maximum=MAX_CHANNELS)
     if "stem" not in data:
         raise SpecError("missing required key", key="stem")
     stem = block_from_dict(data["stem"], key="stem")
     blocks_data = data.get("blocks")
     if not isinstance(blocks_data, list):
         raise SpecError("must be a list of blocks", key="blocks")
+    if len(blocks_data) > MAX_BLOCKS:
+        raise SpecError(f"at most {MAX_BLOCKS} blocks, got {len(blocks_data)}", key="blocks")
     blocks = tuple(block_from_dict(block, key=f"blocks[{index}]") for index, block in enumerate(blocks_data))
     head = _head_from_dict(data.get("head"))
-    name = data.get("name", "custom")
-    if not isinstance(name, str) or not name:
-        raise SpecError(f"must be a non-empty string, got {name!r}", key="name")
     return ArchSpec(name=name, resolution=resolution, num_classes=num_classes, stem=stem, blocks=blocks, head=head, in_channels=in_channels)
 
 
@@ -252,7 +258,9 @@ def _head_from_dict(data: Any) -> HeadSpec | None:
     unknown = sorted(set(data) - {"out", "act"})
     if unknown:
         raise SpecError("unknown key (allowed: out, act)", key=f"head.{unknown[0]}")
-    out = _require_int(data, "out")
+    from nas.limits import MAX_CHANNELS, check_int
+
+    out = check_int(_require_int(data, "out"), key="head.out", maximum=MAX_CHANNELS)
     act = data.get("act", "relu")
     if act not in ACTIVATIONS:
         raise SpecError(f"unknown activation {act!r} (allowed: {', '.join(ACTIVATIONS)})", key="head.act")

@@ -13,6 +13,8 @@ class SpecError(NasError):
     """An invalid architecture or search space; says which file and which key."""
 
     def __init__(self, message: str, *, source: str | None = None, key: str | None = None) -> None:
+        if len(message) > 400:  # never print a huge (e.g. alias-expanded or 10 MB) value
+            message = message[:397] + "..."
         self.source, self.key, self.detail = source, key, message
         where = ": ".join(part for part in (source, key) if part)
         super().__init__(f"{where}: {message}" if where else message)

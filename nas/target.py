@@ -28,9 +28,11 @@ def load_target(
     elif target.endswith((".yaml", ".yml")) or Path(target).is_file():
         path = Path(target)
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise SpecError(f"cannot read file: {error.strerror}", source=str(path)) from None
+        except UnicodeDecodeError:
+            raise SpecError("not a YAML text file (binary, not UTF-8)", source=str(path)) from None
         data = _load_yaml(text, str(path))
         if isinstance(data, dict) and "stages" in data:
             space = SearchSpace(definition=parse_space(data, source=str(path)))

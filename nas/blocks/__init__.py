@@ -8,6 +8,7 @@ from typing import Any
 from nas.block_spec import BlockSpec
 from nas.blocks.base import Block, Conv
 from nas.errors import SpecError
+from nas.limits import MAX_CHANNELS, check_int, check_ratio
 from nas.plugins import PluginError, Registry, is_subclass_of
 
 BLOCKS: Registry[type[Block]] = Registry(
@@ -52,9 +53,21 @@ def block_from_dict(data: Any, *, key: str) -> BlockSpec:
     try:
         spec = block_type.parse(data)
         block_type.validate(spec)
+        _check_block_limits(spec)
     except SpecError as error:
         raise error.located(key_prefix=key) from None
     return spec
+
+
+def _check_block_limits(spec: BlockSpec) -> None:
+    """The size limits every block shares (nas/limits.py), so a hostile file cannot ask for huge layers."""
+    check_int(spec.out, key="out", maximum=MAX_CHANNELS)
+    if spec.hidden is not None:
+        check_int(spec.hidden, key="hidden", maximum=MAX_CHANNELS)
+    for key in ("expansion", "in_ratio", "out_ratio", "se"):
+        check_ratio(getattr(spec, key), key=key)
+    if spec.expansion is not None:
+        check_int(round(spec.out * spec.expansion), key="expansion (out × expansion channels)", maximum=MAX_CHANNELS * 4)
 
 
 __all__ = ["BLOCKS", "Block", "Conv", "block_from_dict", "get_block"]

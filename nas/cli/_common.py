@@ -17,6 +17,9 @@ def run(main: Callable[[argparse.Namespace], int | None], parser: argparse.Argum
     except NasError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return error.exit_code
+    except MemoryError:
+        print(f"{parser.prog}: error: out of memory (input too large for this machine)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130

@@ -22,9 +22,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_progress() -> None:
+    """One stderr line per written format: ONNX export and verification take 10-40 s per architecture."""
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("nas-export: %(message)s"))
+    log = logging.getLogger("nas.export")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
 def _main(args: argparse.Namespace) -> int:
     from nas.api import export
 
+    _show_progress()
     written = export(args.target, out=args.out, formats=args.format, storage=args.storage, study_name=args.study_name, trial=args.trial,
                      width=args.width, resolution=args.resolution, num_classes=args.num_classes, sample=args.sample)
     for path in written:

@@ -9,6 +9,7 @@ leaves a half-written model behind.
 from __future__ import annotations
 
 import io
+import logging
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -113,6 +114,10 @@ FORMATS: dict[str, Callable[[ArchSpec, Any, Path], Path]] = {
 }
 
 
+FILES = {"yaml": "arch.yaml", "onnx": "model.onnx", "int8": "model.int8.onnx", "torchscript": "model.torchscript.pt"}
+_log = logging.getLogger("nas.export")  # nas-export shows these as progress lines on stderr
+
+
 def parse_formats(text: str | list[str] | tuple[str, ...]) -> list[str]:
     names = [part.strip() for part in (text.split(",") if isinstance(text, str) else text) if part.strip()]
     unknown = [name for name in names if name not in FORMATS]
@@ -122,13 +127,19 @@ def parse_formats(text: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 def export_arch(arch: ArchSpec, out: str | Path, *, formats: list[str] | tuple[str, ...] = ("yaml", "onnx")) -> dict[str, Path]:
-    """Write ``formats`` of ``arch`` into ``out``; returns format → file."""
+    """Write ``formats`` of ``arch`` into a hidden folder beside ``out``, then publish it whole as ``out``; returns format → file.
+
+    An existing ``out`` holding an earlier export is replaced whole (see ``nas.exporting.publish``).
+    """
     from nas.builder import build_model
 
+    from nas.exporting.publish import staged
+
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ExportError(f"{out}: cannot create the output folder: {error.strerror}") from None
-    model = build_model(arch).eval() if set(formats) - {"yaml"} else None
-    return {name: FORMATS[name](arch, model, out) for name in parse_formats(list(formats))}
+    names = parse_formats(list(formats))
+    with staged(out) as stage:
+        model = build_model(arch).eval() if set(names) - {"yaml"} else None
+        for name in names:
+            _log.info("%s: writing %s of %s", out, name, arch.name)
+            FORMATS[name](arch, model, stage)
+    return {name: out / FILES[name] for name in names}

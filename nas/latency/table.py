@@ -9,6 +9,7 @@ says where the numbers come from: ``source`` is ``measured``, ``modelled``,
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,6 +20,7 @@ from nas.arch import ArchSpec
 from nas.errors import NasError
 from nas.io import atomic_write_text
 from nas.latency.signature import arch_keys
+from nas.yamlsafe import YamlRefused, load_yaml
 
 FORMAT = "nas-latency-table"
 FORMAT_VERSION = 1
@@ -166,18 +168,24 @@ class LatencyTable:
     def load(cls, path: str | Path) -> "LatencyTable":
         path = Path(path)
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise TableError(f"{path}: cannot read latency table: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise TableError(f"{path}: not a latency table (binary, not UTF-8 YAML text)") from None
         data = _fast_parse(text)
         if data is not None:
             return cls.from_data(data, path=path)
         try:
-            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            data = load_yaml(text)
+        except YamlRefused as error:
+            raise TableError(f"{path}: refused latency table: {error.problem}") from None
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark else ""
-            raise TableError(f"{path}: corrupted latency table (invalid YAML{where}); re-create it with nas-profile") from None
+            problem = getattr(error, "problem", None)
+            why = f": {problem}" if problem and "alias" in problem else ""
+            raise TableError(f"{path}: corrupted latency table (invalid YAML{where}{why}); re-create it with nas-profile") from None
         return cls.from_data(data, path=path)
 
     @classmethod
@@ -193,11 +201,10 @@ class LatencyTable:
         raw = data.get("entries") or {}
         if not isinstance(raw, dict):
             raise TableError(f"{where}: 'entries' must be a mapping of op key to [median, p10, p90, runs]")
+        _check_header(data, where)
         entries = {}
         for key, value in raw.items():
-            if not (isinstance(value, list) and len(value) == 4 and all(isinstance(v, (int, float)) for v in value)):
-                raise TableError(f"{where}: entries.{key}: expected [median_ms, p10_ms, p90_ms, runs], got {value!r} (truncated or corrupted file?)")
-            entries[key] = Entry(float(value[0]), float(value[1]), float(value[2]), int(value[3]))
+            entries[key] = _entry(key, value, where)
         count = data.get("entry_count")
         if isinstance(count, int) and count != len(entries):
             raise TableError(f"{where}: truncated latency table: header says {count} entries, file has {len(entries)}; re-run the nas-profile command that wrote it")
@@ -209,6 +216,65 @@ class LatencyTable:
         self._cost_state = None
 
 
+_CORRECTION_NUMBERS = ("scale", "per_layer_ms", "offset_ms", "overhead_ms")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _entry(key: Any, value: Any, where: str) -> Entry:
+    """One ``[median_ms, p10_ms, p90_ms, runs]``: finite, non-negative, so no NaN or negative cost reaches a study."""
+    shown = key if isinstance(key, str) and key.isprintable() and len(key) <= 120 else _short(key)
+    if not isinstance(key, str) or not key.isprintable():
+        raise TableError(f"{where}: entries: op key {shown} must be a printable string")
+    if not (isinstance(value, list) and len(value) == 4):
+        raise TableError(f"{where}: entries.{shown}: expected [median_ms, p10_ms, p90_ms, runs], got {_short(value)} (truncated or corrupted file?)")
+    if not all(_finite(v) and v >= 0 for v in value[:3]):
+        raise TableError(f"{where}: entries.{shown}: latencies must be finite numbers >= 0 ms, got {_short(value)}")
+    runs = value[3]
+    if not (_finite(runs) and float(runs).is_integer() and runs >= 0):
+        raise TableError(f"{where}: entries.{shown}: runs must be an integer >= 0, got {_short(runs)}")
+    return Entry(float(value[0]), float(value[1]), float(value[2]), int(runs))
+
+
+def _check_header(data: dict[str, Any], where: str) -> None:
+    """Types of the header fields the program reads: ``device``, ``precision``, ``correction``, ``entry_count``."""
+    device = data.get("device")
+    if not (isinstance(device, dict) and isinstance(device.get("name"), str) and device["name"].isprintable() and device["name"]):
+        raise TableError(f"{where}: device: expected a mapping {{name: <printable text>, description: <text>}}, got {_short(device)}")
+    if "description" in device and not isinstance(device["description"], str):
+        raise TableError(f"{where}: device.description: expected text, got {_short(device['description'])}")
+    if not isinstance(data.get("precision", "fp32"), str):
+        raise TableError(f"{where}: precision: expected text such as fp32 or int8, got {_short(data.get('precision'))}")
+    count = data.get("entry_count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        raise TableError(f"{where}: entry_count: expected an integer >= 0, got {_short(count)}")
+    correction = data.get("correction")
+    if correction is None:
+        return
+    if not isinstance(correction, dict):
+        raise TableError(f"{where}: correction: expected a mapping with scale, per_layer_ms, offset_ms, type_scale, got {_short(correction)}")
+    for name in _CORRECTION_NUMBERS:
+        if name in correction and not _finite(correction[name]):
+            raise TableError(f"{where}: correction.{name}: expected a finite number, got {_short(correction[name])}")
+    if "scale" in correction and correction["scale"] < 0:
+        raise TableError(f"{where}: correction.scale: expected a number >= 0, got {_short(correction['scale'])}")
+    factors = correction.get("type_scale")
+    if factors is not None:
+        if not isinstance(factors, dict):
+            raise TableError(f"{where}: correction.type_scale: expected a mapping of op class to factor, got {_short(factors)}")
+        for name, factor in factors.items():
+            if not (isinstance(name, str) and _finite(factor) and factor >= 0):
+                raise TableError(f"{where}: correction.type_scale.{_short(name)}: expected a finite factor >= 0, got {_short(factor)}")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr`` cut short: an error line never prints a huge or multi-line value."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _fast_parse(text: str) -> dict[str, Any] | None:
     """The layout ``save`` writes, parsed without a YAML pass over the entries (10,000 entries in ~50 ms).
 
@@ -218,7 +284,7 @@ def _fast_parse(text: str) -> dict[str, Any] | None:
     if not marker:
         return None
     try:
-        data = yaml.load(head, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = load_yaml(head)
     except yaml.YAMLError:
         return None
     if not isinstance(data, dict):

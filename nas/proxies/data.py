@@ -14,7 +14,7 @@ import io
 import os
 import pickle
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -25,6 +25,7 @@ from nas.errors import NasError
 from nas.io import atomic_write_bytes
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
+MAX_IMAGE_SIDE = 1024  # the images of an imagefolder are resized to the first one's side and held in memory
 TRAIN_DIRS, VAL_DIRS = ("train",), ("val", "valid", "validation", "test")
 
 
@@ -105,23 +106,22 @@ def load_cifar10(path: str | Path) -> ImageData:
         raise DataError(f"{root}: missing CIFAR-10 batch file(s) {', '.join(missing)}")
 
     def read(file: Path) -> tuple[np.ndarray, np.ndarray]:
+        entry = _unpickle(file)
         try:
-            with open(file, "rb") as handle:
-                entry = pickle.load(handle, encoding="bytes")
             data = np.asarray(entry[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
             return np.ascontiguousarray(data), np.asarray(entry[b"labels"], dtype=np.int64)
-        except (OSError, pickle.UnpicklingError, KeyError, ValueError, EOFError) as error:
-            raise DataError(f"{file}: not a CIFAR-10 pickle batch ({type(error).__name__}: {error})") from None
+        except (KeyError, ValueError, TypeError, IndexError) as error:
+            raise DataError(f"{file}: not a CIFAR-10 pickle batch ({type(error).__name__})") from None
 
     train = [read(f) for f in files]
     val_images, val_labels = read(root / "test_batch")
     classes = tuple(f"class{i}" for i in range(10))
     meta = root / "batches.meta"
     if meta.is_file():
-        with open(meta, "rb") as handle:
-            names = pickle.load(handle, encoding="bytes").get(b"label_names")
-        if names:
-            classes = tuple(name.decode() for name in names)
+        names = _unpickle(meta).get(b"label_names")
+        if not (isinstance(names, list) and len(names) == 10 and all(isinstance(n, bytes) for n in names)):
+            raise DataError(f"{meta}: b'label_names' must be a list of 10 byte strings")
+        classes = tuple(_printable(name.decode("utf-8", "replace")) for name in names)
     return ImageData(
         "cifar10",
         np.concatenate([t[0] for t in train]),
@@ -130,6 +130,53 @@ def load_cifar10(path: str | Path) -> ImageData:
         val_labels,
         classes,
     )
+
+
+@cache
+def _allowed_globals() -> dict[tuple[str, str], object]:
+    """The only globals a CIFAR-10 batch references (Python 2 cPickle, or rewritten by Python 3)."""
+    import codecs
+
+    reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]  # the function ndarray pickles itself with
+    frombuffer = np.ndarray.__reduce_ex__(np.zeros(1), 5)[0]
+    allowed: dict[tuple[str, str], object] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): codecs.encode}
+    scalar = np.int64(0).__reduce__()[0]  # numpy scalars (labels saved as np.int64 rather than int)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[(module, "_reconstruct")] = reconstruct
+        allowed[(module, "scalar")] = scalar
+    for module in ("numpy.core.numeric", "numpy._core.numeric"):
+        allowed[(module, "_frombuffer")] = frombuffer
+    return allowed
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Reads data, never code: ``find_class`` resolves only numpy array reconstruction, nothing else."""
+
+    def find_class(self, module: str, name: str) -> object:
+        allowed = _allowed_globals().get((module, name))
+        if allowed is None:
+            raise pickle.UnpicklingError(f"refused global {_printable(module)}.{_printable(name)}")
+        return allowed
+
+
+def _unpickle(file: Path) -> dict:
+    """One CIFAR batch through the restricted unpickler; any other global is refused, never imported."""
+    try:
+        with open(file, "rb") as handle:
+            entry = _BatchUnpickler(handle, encoding="bytes").load()
+    except OSError as error:
+        raise DataError(f"{file}: cannot read: {error.strerror}") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as error:
+        reason = str(error) if isinstance(error, pickle.UnpicklingError) and str(error).startswith("refused") else type(error).__name__
+        raise DataError(f"{file}: not a CIFAR-10 pickle batch ({_printable(reason)[:120]}; only numpy arrays, bytes, lists and dicts are read)") from None
+    if not isinstance(entry, dict):
+        raise DataError(f"{file}: not a CIFAR-10 pickle batch (expected a dict, got {type(entry).__name__})")
+    return entry
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes included) shown as escapes, for one-line errors."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
 
 
 def load_imagefolder(path: str | Path, *, size: int | None = None, val_fraction: float = 0.1, cache: bool = True) -> ImageData:
@@ -209,10 +256,18 @@ def _cache_key(root: Path, size: int | None, files: list[Path]) -> str:
 
 
 def _first_size(file: Path) -> int:
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(file) as image:
-        return max(image.size)
+    try:
+        with Image.open(file) as image:
+            size = max(image.size)
+    except Image.DecompressionBombError:
+        raise DataError(f"{file}: image larger than {Image.MAX_IMAGE_PIXELS} pixels (a decompression bomb?); refused") from None
+    except (OSError, UnidentifiedImageError, ValueError) as error:
+        raise DataError(f"{file}: cannot decode image ({_printable(str(error))[:120]})") from None
+    if size > MAX_IMAGE_SIDE:
+        raise DataError(f"{file}: image side {size} px is larger than {MAX_IMAGE_SIDE}; pass smaller images")
+    return size
 
 
 def _decode(files: list[tuple[Path, int]], size: int, label: str) -> tuple[np.ndarray, np.ndarray]:
@@ -223,13 +278,20 @@ def _decode(files: list[tuple[Path, int]], size: int, label: str) -> tuple[np.nd
     for i, (file, _) in enumerate(tqdm(files, desc=label, unit="img", disable=len(files) < 2000, leave=False)):
         try:
             with Image.open(file) as image:
+                if image.width * image.height > MAX_IMAGE_SIDE**2:  # checked on the header, before decoding
+                    raise DataError(f"{file}: image of {image.width}×{image.height} px is larger than {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE}; refused")
                 image = image.convert("RGB")
                 if image.size != (size, size):
                     image = image.resize((size, size), Image.BILINEAR)
                 images[i] = np.asarray(image)
-        except (OSError, UnidentifiedImageError) as error:
-            raise DataError(f"{file}: cannot decode image ({error})") from None
+        except Image.DecompressionBombError:
+            raise DataError(f"{file}: image larger than {Image.MAX_IMAGE_PIXELS} pixels (a decompression bomb?); refused") from None
+        except (OSError, UnidentifiedImageError, ValueError) as error:
+            raise DataError(f"{file}: cannot decode image ({_printable(str(error))[:120]})") from None
     return images, np.array([label for _, label in files], dtype=np.int64)
+
+
+MAX_SYNTHETIC = 100_000  # 16×16 images: 77 MB for the training and validation sets together
 
 
 def _synthetic(argument: str) -> ImageData:
@@ -238,7 +300,9 @@ def _synthetic(argument: str) -> ImageData:
     try:
         n = int(argument)
     except ValueError:
-        raise DataError(f"synthetic:{argument}: expected synthetic or synthetic:N (N training images)") from None
+        n = 0
+    if not 1 <= n <= MAX_SYNTHETIC:
+        raise DataError(f"--data synthetic:{_printable(argument)[:40]}: expected synthetic or synthetic:N with N training images in 1..{MAX_SYNTHETIC}")
     return synthetic_data(n_train=n, n_val=max(64, n // 2))
 
 

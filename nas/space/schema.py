@@ -78,9 +78,11 @@ class SpaceDefinition:
 def load_space_file(path: str | Path) -> SpaceDefinition:
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise SpecError(f"cannot read file: {error.strerror}", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise SpecError("not a YAML text file (binary, not UTF-8)", source=str(path)) from None
     return parse_space(_load_yaml(text, str(path)), source=str(path))
 
 
@@ -182,13 +184,13 @@ def _parse(data: Any, source: str) -> SpaceDefinition:
     if not isinstance(data, Mapping):
         raise SpecError("a search space must be a mapping with name, resolution, stem, stages")
     _check_keys(data, _SPACE_KEYS, None)
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        raise SpecError(f"must be a non-empty string, got {name!r}", key="name")
-    resolution = _int(data, "resolution", minimum=8)
-    num_classes = _int(data, "num_classes", 1000)
+    from nas.limits import MAX_CLASSES, MAX_RESOLUTION, check_int, check_name
+
+    name = check_name(data.get("name"))
+    resolution = check_int(_int(data, "resolution", minimum=8), key="resolution", maximum=MAX_RESOLUTION)
+    num_classes = check_int(_int(data, "num_classes", 1000), key="num_classes", maximum=MAX_CLASSES)
     width = data.get("width", 1.0)
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width <= 64:
         raise SpecError(f"must be a positive number, got {width!r}", key="width")
     defaults = data.get("defaults", {}) or {}
     if not isinstance(defaults, Mapping):
@@ -206,6 +208,7 @@ def _parse(data: Any, source: str) -> SpaceDefinition:
     if not isinstance(stages_data, list) or not stages_data:
         raise SpecError("must be a non-empty list of stages", key="stages")
     stages = tuple(_parse_stage(stage, f"stages[{index}]", defaults) for index, stage in enumerate(stages_data))
+    _check_space_limits(stages)
     targets = data.get("targets", [])
     if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
         raise SpecError("must be a list of device names", key="targets")
@@ -214,6 +217,18 @@ def _parse(data: Any, source: str) -> SpaceDefinition:
     if not isinstance(reference, str) or not reference:
         raise SpecError(f"must be the name or YAML path of a fixed space, got {reference!r}", key="reference")
     return SpaceDefinition(name, str(description), resolution, num_classes, float(width), stem, head, stages, tuple(targets), source, reference)
+
+
+def _check_space_limits(stages: tuple[Stage, ...]) -> None:
+    """The largest architecture a space can draw must stay within the arch limits (``nas.limits``)."""
+    from nas.limits import MAX_BLOCKS, MAX_CHANNELS
+
+    layers = sum(max(stage.layers) for stage in stages)
+    if layers > MAX_BLOCKS:
+        raise SpecError(f"the deepest choice has {layers} layers; at most {MAX_BLOCKS}", key="stages")
+    for index, stage in enumerate(stages):
+        if max(stage.out) > MAX_CHANNELS:
+            raise SpecError(f"must be at most {MAX_CHANNELS}, got {max(stage.out)}", key=f"stages[{index}].out")
 
 
 def _parse_head(data: Any, defaults: Mapping[str, Any]) -> HeadTemplate | None:

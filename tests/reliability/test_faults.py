@@ -136,7 +136,7 @@ def _check_export_folder(folder: Path, old: dict[str, str], new_arch: str) -> No
 
 @pytest.mark.slow
 def test_sigkill_during_export_leaves_no_corrupted_file(tmp_path: Path) -> None:
-    """nas-export killed while it writes model.onnx (its temporary file exists): the previous files stay intact."""
+    """nas-export killed while it writes model.onnx (in its hidden staging folder): the previous export stays whole."""
     from nas.target import load_target
 
     out = tmp_path / "export"
@@ -148,16 +148,19 @@ def test_sigkill_during_export_leaves_no_corrupted_file(tmp_path: Path) -> None:
     command = [script("nas-export"), "mobilenet_v2", "--width", "0.5", "--resolution", "96", "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cli_env())
     try:
-        _wait_for(lambda: any(p.name.startswith(".model.") for p in out.iterdir()), timeout=90, what="the temporary model file", process=process)
+        staged = lambda: [f for d in tmp_path.glob(".export.export-*") for f in d.iterdir() if f.name.startswith(".model.")]  # noqa: E731
+        _wait_for(lambda: bool(staged()), timeout=90, what="the temporary model file", process=process)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
     assert _digest(out / "model.onnx") == old["model.onnx"], "model.onnx changed although the export was killed before its rename"
     _check_export_folder(out, old, new_arch)
+    assert {p.name: _digest(p) for p in out.iterdir()} == old, "the killed export changed the published folder"
     again = run_cli("nas-export", "mobilenet_v2", "--width", "0.5", "--resolution", "96", "--out", out)
     assert again.returncode == 0, again.stderr
     _check_export_folder(out, old, new_arch)
     assert _digest(out / "model.onnx") != old["model.onnx"]
+    assert list(tmp_path.glob(".export.*")) == [], "the next export did not sweep the killed one's staging folder"
 
 
 def _register_test_proxies(plugin_path: Path) -> None:
