@@ -17,7 +17,7 @@ from tqdm import tqdm
 from nas.study.context import SearchContext
 from nas.study.results import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
 from nas.study.runner import FINISHED, Worker, WorkerStats, count_finished, die_with_parent, prepare_study, run_worker_process
-from nas.study.study import mask_url
+from nas.study.study import StorageError, mask_url
 
 
 @dataclass
@@ -141,12 +141,30 @@ def summary(result: SearchResult, *, top: int = 5) -> str:
 
 
 def search(context: SearchContext, *, progress: bool = True, export_formats: tuple[str, ...] | None = None) -> SearchResult:
-    stats = run_trials(context, progress=progress)
-    result = finish(context, export_formats=export_formats, stats=stats)
+    try:
+        stats = run_trials(context, progress=progress)
+        result = finish(context, export_formats=export_formats, stats=stats)
+    except (optuna.exceptions.StorageInternalError, sqlalchemy_error()) as error:  # e.g. a full disk while the study grows
+        raise StorageError(f"--storage {mask_url(context.storage_url)}: cannot write: {root_cause(error)}; the study keeps the trials "
+                           "written so far: free space (or fix the storage) and rerun the same command to resume") from None
     if progress:
         print(summary(result), file=sys.stdout)
         print(table_note(context.table, context.device.name), file=sys.stdout)
     return result
+
+
+def sqlalchemy_error() -> type:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return SQLAlchemyError
+
+
+def root_cause(error: BaseException) -> str:
+    """The first line of the innermost cause (the driver's own words, e.g. ``database or disk is full``)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def table_note(table: Any, device: str) -> str:

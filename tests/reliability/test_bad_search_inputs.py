@@ -181,3 +181,16 @@ def test_a_sigkilled_parent_takes_its_workers_with_it(tiny_table: Path, plugin_p
             os.kill(pid, signal.SIGKILL)
         if parent.poll() is None:
             parent.kill()
+
+
+def test_a_full_disk_while_the_study_grows_is_one_line(tiny_table: Path, tmp_path: Path) -> None:
+    """A real 600 KiB tmpfs (needs mount rights: root here and in CI); SQLite then reports ``database or disk is full``."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        result = run_cli("nas-search", *tiny_search_args(tiny_table, disk / "run", "--proxy", "macs", "--trials", 5000), timeout=600)
+        assert_one_line(result, contains="disk is full")
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
