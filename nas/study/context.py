@@ -149,8 +149,12 @@ def settings_from(options: dict[str, Any]) -> SearchSettings:
     return SearchSettings(**{key: value for key, value in options.items() if value is not None or key in ("seed",)})
 
 
-def check_out(context: SearchContext) -> None:
-    """A different search must not overwrite the report, CSVs and best/ of the one already in ``out``."""
+def check_out(context: SearchContext, *, storage: bool = False) -> None:
+    """A different search must not overwrite the report, CSVs and best/ of the one already in ``out``.
+
+    ``create`` compares the study name (before anything is opened: the default storage is in ``out``);
+    ``run_trials`` compares the storage too, once it opened, so a bad ``--storage`` is reported as such first.
+    """
     path = context.out / OUT_MARKER
     if not path.is_file():
         return
@@ -158,7 +162,8 @@ def check_out(context: SearchContext) -> None:
         held = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise NasError(f"{path}: unreadable; this folder belongs to an earlier search: pass another --out") from None
-    if held != context.identity():
+    keys = ("study_name", "storage") if storage else ("study_name",)
+    if any(held.get(key) != context.identity()[key] for key in keys):
         raise NasError(f"--out {printable(str(context.out))} holds the search {printable(str(held.get('study_name')))!r} "
                        f"(storage {printable(str(held.get('storage')))}), not {printable(context.study_name)!r}: pass another --out, "
                        "or the same settings to resume it")

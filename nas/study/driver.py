@@ -14,7 +14,7 @@ from typing import Any
 import optuna
 from tqdm import tqdm
 
-from nas.study.context import SearchContext
+from nas.study.context import SearchContext, check_out
 from nas.study.results import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
 from nas.study.runner import FINISHED, Worker, WorkerStats, count_finished, die_with_parent, prepare_study, run_worker_process
 from nas.study.study import StorageError, mask_url
@@ -42,6 +42,7 @@ def run_trials(context: SearchContext, *, progress: bool = True) -> WorkerStats:
     """Bring the study to ``context.trials`` finished trials (a rerun resumes where it stopped)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study, finished = prepare_study(context)
+    check_out(context, storage=True)
     context.claim_out()
     remaining = max(0, context.trials - finished)
     deadline = time.time() + context.timeout if context.timeout else None

@@ -159,6 +159,9 @@ def _integer(name: str, value: Any, low: int, high: int, *, extra: str = "") -> 
         raise NasError(f"{flag(name)} must be a positive integer{extra or f' of at most {high}'}, got {value!r}")
 
 
+_POSITIVE = {"--trials", "--workers", "--resolution", "--population", "--heartbeat", "--threads", "--timeout", "--latency-target"}
+
+
 def add_arguments(parser: Any) -> None:
     """One CLI option per field (defaults stay in the dataclass: an option not given is not passed)."""
     for spec in fields(SearchSettings):
@@ -174,15 +177,22 @@ def settings_from_namespace(options: dict[str, Any]) -> SearchSettings:
 
 
 def _parse(kind: type, option: str) -> Any:
+    """The CLI's parse of one option; positive ones refuse ``0`` and negatives already here, as ``argument --x: ...``."""
+    positive = option in _POSITIVE
+
     def parse(text: str) -> Any:
         if kind is str:
             return text
-        try:
-            return kind(text)
-        except ValueError:
-            import argparse
+        import argparse
 
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        what = f"{'a positive' if positive else 'an'} integer" if kind is int else f"{'a positive' if positive else 'a'} number"
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if positive and not value > 0:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
 
     parse.__name__ = option
     return parse

@@ -52,10 +52,10 @@ def world(tiny_table: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["--seed", "-1"], "--seed must be an integer in 0 … 4294967295"),
         (["--seed", str(2**40)], "--seed must be an integer in 0 … 4294967295"),
         (["--population", "1"], "--population must be a positive integer of at least 2"),
-        (["--heartbeat", "1e20"], "--heartbeat: expected an integer"),
+        (["--heartbeat", "1e20"], "--heartbeat: expected a positive integer"),
         (["--heartbeat", str(10**20)], "--heartbeat must be a positive integer of at most 3600"),
         (["--workers", "1000"], "--workers must be a positive integer of at most"),
-        (["--threads", "0"], "--threads must be a positive integer"),
+        (["--threads", "0"], "--threads: expected a positive integer"),
         (["--timeout", "inf"], "--timeout must be a positive number"),
         (["--proxy", "params"], "holds the search"),  # a different search in an existing --out
         (["--out", "WORLD/pg", "--storage", f"postgresql://nas:{SECRET}@127.0.0.1:1/nas"], "postgresql://nas:***@127.0.0.1:1/nas"),
