@@ -18,7 +18,7 @@ from nas.devices import Device, get_device
 from nas.errors import NasError
 from nas.latency.table import LatencyTable
 from nas.study.objectives import Objective, get_objective
-from nas.study.settings import DEFAULT_TRIALS, SearchSettings, default_out, printable
+from nas.study.settings import SearchSettings, default_out, printable
 from nas.study.study import default_population, default_storage, load_or_create, make_sampler, mask_url, open_storage
 from nas.study.study import study_name as name_from_settings
 from nas.space import SearchSpace, get_space, space_names

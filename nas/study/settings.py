@@ -124,7 +124,7 @@ class SearchSettings:
         """``--threads``, else every usable CPU in one process and one per worker process."""
         return self.threads or (usable_cpus() if self.workers == 1 else 1)
 
-    def replace(self, **changes: Any) -> "SearchSettings":
+    def replace(self, **changes: Any) -> SearchSettings:
         return SearchSettings(**{**asdict(self), **changes})
 
     def rerun_command(self) -> str:

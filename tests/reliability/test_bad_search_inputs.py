@@ -107,7 +107,7 @@ def test_a_space_name_cannot_move_the_default_out_or_reach_the_terminal(tiny_tab
     space = _space_named(tmp_path, name)
     outside = snapshot(tmp_path / "a")
     result = subprocess.run([script("nas-search"), "--space", str(space), "--resolution", str(RESOLUTION), "--device", str(tiny_table),
-                             "--proxy", "macs", "--trials", "2"], capture_output=True, text=True, cwd=work, env=cli_env(), timeout=180)
+                             "--proxy", "macs", "--trials", "2"], check=False, capture_output=True, text=True, cwd=work, env=cli_env(), timeout=180)
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout + result.stderr
     made = [p for p in (work / "runs").iterdir()]
@@ -187,7 +187,7 @@ def test_a_full_disk_while_the_study_grows_is_one_line(tiny_table: Path, tmp_pat
     """A real 600 KiB tmpfs (needs mount rights: root here and in CI); SQLite then reports ``database or disk is full``."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(disk)], capture_output=True).returncode != 0:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(disk)], check=False, capture_output=True).returncode != 0:
         pytest.skip("cannot mount a tmpfs here")
     try:
         result = run_cli("nas-search", *tiny_search_args(tiny_table, disk / "run", "--proxy", "macs", "--trials", 5000), timeout=600)
