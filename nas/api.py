@@ -8,39 +8,15 @@ from typing import Any
 from nas.errors import NasError
 
 
-def search(
-    *,
-    space: str = "mobiledet",
-    device: str = "cpu",
-    table: str | Path | None = None,
-    resolution: int | None = None,
-    latency_target_ms: float | None = None,
-    objective: str | None = None,
-    beta: float | None = None,
-    proxy: str = "default",
-    trials: int | None = None,
-    timeout: float | None = None,
-    sampler: str = "nsga2",
-    population: int | None = None,
-    seed: int | None = 0,
-    storage: str | None = None,
-    study_name: str | None = None,
-    workers: int = 1,
-    data: str | None = None,
-    out: str | Path | None = None,
-    heartbeat: int | None = None,
-    progress: bool = True,
-) -> Any:
-    """Run (or resume) ``nas-search`` with these options; returns a ``nas.study.SearchResult``."""
+def search(*, progress: bool = True, **settings: Any) -> Any:
+    """Run (or resume) ``nas-search``; the keywords are the fields of ``nas.study.SearchSettings``.
+
+    Returns a ``nas.study.SearchResult``. ``latency_target_ms=`` is ``--latency-target``; ``None`` means the default.
+    """
     from nas.study import SearchContext
     from nas.study import search as run_search
-    from nas.study.study import HEARTBEAT_S
 
-    context = SearchContext.create(space=space, device=device, table=table, resolution=resolution, latency_target_ms=latency_target_ms, objective=objective,
-                                   beta=beta, proxy=proxy, trials=trials, timeout=timeout, sampler=sampler, population=population, seed=seed, storage=storage,
-                                   study_name=study_name, workers=workers, data=data, out=out,
-                                   heartbeat=HEARTBEAT_S if heartbeat is None else heartbeat)
-    return run_search(context, progress=progress)
+    return run_search(SearchContext.create(**settings), progress=progress)
 
 
 def export(

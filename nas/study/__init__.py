@@ -1,10 +1,11 @@
 """Hardware-aware search: objectives, study set-up, the trial loop, results.
 
-Public entry points: ``SearchContext.create(...)`` checks and loads the settings,
+Public entry points: ``SearchSettings`` holds the checked options, ``SearchContext.create(...)`` loads them,
 ``search(context)`` runs the trials and writes the outputs (see ``nas.api.search``).
 """
 
-from nas.study.context import DEFAULT_TRIALS, SearchContext
+from nas.study.context import SearchContext
+from nas.study.settings import DEFAULT_TRIALS, SearchSettings
 from nas.study.driver import SearchResult, finish, run_trials, search, summary
 from nas.study.objectives import OBJECTIVES, Objective, get_objective
 from nas.study.results import TrialRecord, choose_best, hypervolume, pareto_front, records
@@ -17,6 +18,7 @@ __all__ = [
     "Objective",
     "SearchContext",
     "SearchResult",
+    "SearchSettings",
     "TrialRecord",
     "choose_best",
     "finish",

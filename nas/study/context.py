@@ -7,7 +7,8 @@ table that lacks some op of the space, a bad storage URL all end in one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,32 +18,39 @@ from nas.devices import Device, get_device
 from nas.errors import NasError
 from nas.latency.table import LatencyTable
 from nas.study.objectives import Objective, get_objective
-from nas.study.study import HEARTBEAT_S, default_population, default_storage, load_or_create, make_sampler, open_storage
+from nas.study.settings import SearchSettings, default_out, printable
+from nas.study.study import default_population, default_storage, load_or_create, make_sampler, mask_url, open_storage
 from nas.study.study import study_name as name_from_settings
 from nas.space import SearchSpace, get_space, space_names
-
-DEFAULT_TRIALS = 200  # the default (ensemble) proxy costs 0.15-0.36 s a trial here: 200 trials fit 3 minutes with margin
 
 
 @dataclass
 class SearchContext:
+    """The loaded objects a ``SearchSettings`` names, and the values derived from them (study name, out, storage)."""
+
+    settings_in: SearchSettings
     space: SearchSpace
     device: Device
     table: LatencyTable
     proxy: Any  # nas.proxies.Proxy
     objective: Objective
     data: Any
-    sampler: str
-    population: int | None  # NSGA-II only
-    seed: int | None
-    trials: int
-    timeout: float | None
-    workers: int
+    population: int | None  # NSGA-II only: the given one or default_population(trials)
     storage_url: str
     study_name: str
     out: Path
-    heartbeat_s: int = HEARTBEAT_S
-    args: dict[str, Any] = field(default_factory=dict)  # the create() keywords, to rebuild in a child process
+
+    sampler = property(lambda self: self.settings_in.sampler)
+    seed = property(lambda self: self.settings_in.seed)
+    trials = property(lambda self: self.settings_in.trials)
+    timeout = property(lambda self: self.settings_in.timeout)
+    workers = property(lambda self: self.settings_in.workers)
+    heartbeat_s = property(lambda self: self.settings_in.heartbeat)
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The settings as keywords, to rebuild this context in a ``--workers`` child process."""
+        return asdict(self.settings_in)
 
     @property
     def proxy_seed(self) -> int:
@@ -50,80 +58,37 @@ class SearchContext:
         return self.seed or 0
 
     @classmethod
-    def create(
-        cls,
-        *,
-        space: str = "mobiledet",
-        device: str = "cpu",
-        table: str | Path | None = None,
-        resolution: int | None = None,
-        latency_target_ms: float | None = None,
-        objective: str | None = None,
-        beta: float | None = None,
-        proxy: str = "default",
-        trials: int | None = None,
-        timeout: float | None = None,
-        sampler: str = "nsga2",
-        population: int | None = None,
-        seed: int | None = 0,
-        storage: str | None = None,
-        study_name: str | None = None,
-        workers: int = 1,
-        data: str | None = None,
-        out: str | Path | None = None,
-        heartbeat: int = HEARTBEAT_S,
-    ) -> "SearchContext":
-        args = dict(locals())
-        args.pop("cls")
-        for key, value in (("--trials", trials), ("--workers", workers), ("--resolution", resolution), ("--heartbeat", heartbeat),
-                           ("--population", population)):
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise NasError(f"{key} must be a positive integer, got {value!r}")
-        for key, value in (("--timeout", timeout), ("--latency-target", latency_target_ms)):
-            if value is not None and not value > 0:
-                raise NasError(f"{key} must be a positive number, got {value!r}")
-        if sampler == "nsga2" and population is None:
-            population = default_population(trials or DEFAULT_TRIALS)
-        make_sampler(sampler, seed=seed, population=population)  # an unknown sampler or a misplaced --population fails here
-        the_objective = get_objective(objective, target_ms=latency_target_ms, beta=beta)
-        the_space = get_space(space, resolution=resolution)
+    def create(cls, settings: SearchSettings | None = None, **options: Any) -> "SearchContext":
+        """Load what ``settings`` (or ``SearchSettings(**options)``) names; every check that can fail runs here."""
+        if settings is None:
+            settings = settings_from(options)
+        population = settings.population
+        if settings.sampler == "nsga2" and population is None:
+            population = default_population(settings.trials)
+        make_sampler(settings.sampler, seed=settings.seed, population=population)  # an unknown sampler or a misplaced --population fails here
+        the_objective = get_objective(settings.objective, target_ms=settings.latency_target_ms, beta=settings.beta)
+        the_space = get_space(settings.space, resolution=settings.resolution)
         if the_space.is_fixed():
             raise NasError(f"space {the_space.name!r} has no choices to search; pick a space such as mobiledet")
         reference = the_space.definition.reference  # the report compares with it: fail now, not after the last trial
         if reference not in space_names() and not Path(reference).is_file():
             raise NasError(f"{the_space.definition.source}: reference: unknown search space {reference!r} (known: {', '.join(space_names())})")
-        the_device, the_table = resolve_device(device, table)
+        the_device, the_table = resolve_device(settings.device, settings.table)
         check_table(the_table, the_space, the_device)
         from nas.proxies import get_proxy
 
-        the_proxy = get_proxy(proxy)
+        the_proxy = get_proxy(settings.proxy)
         loaded = None
-        if data is not None or the_proxy.needs_data:
+        if settings.data is not None or the_proxy.needs_data:
             from nas.proxies import load_data
 
-            loaded = load_data(data or "synthetic")
-        out_dir = Path(out) if out is not None else default_out(the_space.name, device, latency_target_ms)
-        args["out"] = str(out_dir)
-        context = cls(
-            space=the_space,
-            device=the_device,
-            table=the_table,
-            proxy=the_proxy,
-            objective=the_objective,
-            data=loaded,
-            sampler=sampler,
-            population=population,
-            seed=seed,
-            trials=trials or DEFAULT_TRIALS,
-            timeout=timeout,
-            workers=workers,
-            storage_url=storage or default_storage(out_dir),
-            study_name="",
-            out=out_dir,
-            heartbeat_s=heartbeat,
-            args=args,
-        )
-        context.study_name = study_name or name_from_settings(context.settings())
+            loaded = load_data(settings.data or "synthetic")
+        out_dir = Path(settings.out) if settings.out is not None else default_out(the_space.name, the_device.name, settings.latency_target_ms)
+        settings = settings.replace(out=str(out_dir))
+        context = cls(settings_in=settings, space=the_space, device=the_device, table=the_table, proxy=the_proxy, objective=the_objective,
+                      data=loaded, population=population, storage_url=settings.storage or default_storage(out_dir), study_name="", out=out_dir)
+        context.study_name = settings.study_name or name_from_settings(context.settings())
+        check_out(context)
         return context
 
     def settings(self) -> dict[str, Any]:
@@ -142,7 +107,7 @@ class SearchContext:
             "trials": self.trials,
             "timeout_s": self.timeout,
             "workers": self.workers,
-            "data": self.args.get("data"),
+            "data": self.settings_in.data,
         }
 
     def references(self) -> list[Any]:
@@ -155,7 +120,53 @@ class SearchContext:
 
     def open_study(self) -> optuna.Study:
         storage = open_storage(self.storage_url, heartbeat_s=self.heartbeat_s)
-        return load_or_create(storage, name=self.study_name, directions=self.objective.directions, settings=self.settings())
+        names = ["proxy", "latency_ms"] if len(self.objective.directions) == 2 else [self.objective.name]
+        return load_or_create(storage, name=self.study_name, directions=self.objective.directions, settings=self.settings(), metric_names=names)
+
+    def identity(self) -> dict[str, str]:
+        """Which search an output folder belongs to (``OUT/search.json``): its study, on its storage (masked)."""
+        return {"study_name": self.study_name, "storage": mask_url(self.storage_url)}
+
+    def claim_out(self) -> None:
+        """Mark ``out`` as this search's (before its first trial), so a different search refuses to overwrite it."""
+        from nas.io import atomic_write_text
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        path = self.out / OUT_MARKER
+        if not path.exists():
+            atomic_write_text(path, json.dumps(self.identity(), indent=1) + "\n")
+
+
+OUT_MARKER = "search.json"
+
+
+def settings_from(options: dict[str, Any]) -> SearchSettings:
+    """``SearchSettings`` from keywords, ``None`` meaning the default; an unknown keyword is one line."""
+    known = set(SearchSettings.__dataclass_fields__)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise NasError(f"unknown search setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    return SearchSettings(**{key: value for key, value in options.items() if value is not None or key in ("seed",)})
+
+
+def check_out(context: SearchContext, *, storage: bool = False) -> None:
+    """A different search must not overwrite the report, CSVs and best/ of the one already in ``out``.
+
+    ``create`` compares the study name (before anything is opened: the default storage is in ``out``);
+    ``run_trials`` compares the storage too, once it opened, so a bad ``--storage`` is reported as such first.
+    """
+    path = context.out / OUT_MARKER
+    if not path.is_file():
+        return
+    try:
+        held = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise NasError(f"{path}: unreadable; this folder belongs to an earlier search: pass another --out") from None
+    keys = ("study_name", "storage") if storage else ("study_name",)
+    if any(held.get(key) != context.identity()[key] for key in keys):
+        raise NasError(f"--out {printable(str(context.out))} holds the search {printable(str(held.get('study_name')))!r} "
+                       f"(storage {printable(str(held.get('storage')))}), not {printable(context.study_name)!r}: pass another --out, "
+                       "or the same settings to resume it")
 
 
 def resolve_device(device: str, table: str | Path | None = None) -> tuple[Device, LatencyTable]:
@@ -177,11 +188,6 @@ def resolve_device(device: str, table: str | Path | None = None) -> tuple[Device
         return described, table
     the_device = get_device(device)
     return the_device, the_device.load_table()
-
-
-def default_out(space: str, device: str, target_ms: float | None) -> Path:
-    suffix = f"-t{target_ms:g}ms" if target_ms is not None else ""
-    return Path("runs") / f"{space}-{device}{suffix}"
 
 
 def space_keys(space: SearchSpace, precision: str) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
-import shlex
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, wait
@@ -14,9 +14,10 @@ from typing import Any
 import optuna
 from tqdm import tqdm
 
-from nas.study.context import SearchContext
+from nas.study.context import SearchContext, check_out
 from nas.study.results import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
-from nas.study.runner import FINISHED, Worker, WorkerStats, count_finished, prepare_study, run_worker_process
+from nas.study.runner import FINISHED, Worker, WorkerStats, count_finished, die_with_parent, prepare_study, run_worker_process
+from nas.study.study import StorageError, mask_url
 
 
 @dataclass
@@ -41,12 +42,18 @@ def run_trials(context: SearchContext, *, progress: bool = True) -> WorkerStats:
     """Bring the study to ``context.trials`` finished trials (a rerun resumes where it stopped)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study, finished = prepare_study(context)
+    check_out(context, storage=True)
+    context.claim_out()
     remaining = max(0, context.trials - finished)
     deadline = time.time() + context.timeout if context.timeout else None
     bar = tqdm(total=context.trials, initial=finished, desc=context.study_name[:40], unit="trial", disable=not progress, dynamic_ncols=True)
     stats = WorkerStats()
     try:
         if remaining and context.workers == 1:
+            import torch
+
+            torch.set_num_threads(context.settings_in.torch_threads)
+
             def on_trial(state: Any) -> None:
                 bar.update(state in FINISHED)
 
@@ -63,7 +70,8 @@ def _run_processes(context: SearchContext, study: Any, remaining: int, deadline:
     n = min(context.workers, remaining)
     quotas = [remaining // n + (1 if i < remaining % n else 0) for i in range(n)]
     stats = WorkerStats()
-    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(run_worker_process, context.args, i, quota, deadline, context.trials) for i, quota in enumerate(quotas)]
         pending = set(futures)
         while pending:
@@ -80,12 +88,7 @@ def _run_processes(context: SearchContext, study: Any, remaining: int, deadline:
 
 
 def command_line(context: SearchContext) -> str:
-    args = context.args
-    flags = [("--space", args["space"]), ("--device", args["device"]), ("--table", args.get("table")), ("--resolution", args["resolution"]),
-             ("--latency-target", args["latency_target_ms"]), ("--objective", args["objective"]), ("--beta", args["beta"]),
-             ("--proxy", args["proxy"]), ("--trials", context.trials), ("--sampler", args["sampler"]), ("--population", args.get("population")), ("--seed", args["seed"]),
-             ("--storage", args["storage"]), ("--study-name", args["study_name"]), ("--data", args["data"]), ("--out", args["out"])]
-    return "nas-search " + " ".join(f"{flag} {shlex.quote(str(value))}" for flag, value in flags if value is not None)
+    return context.settings_in.rerun_command()
 
 
 def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = None, stats: WorkerStats | None = None) -> SearchResult:
@@ -111,7 +114,7 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
                                       proxy_name=context.proxy.name, latency_source=context.table.source)
     files["trials.csv"], files["pareto.csv"] = out / "trials.csv", out / "pareto.csv"
     storage = context.storage_url
-    settings = {**context.settings(), "study_name": context.study_name, "storage": storage}
+    settings = {**context.settings(), "study_name": context.study_name, "storage": mask_url(storage)}
     files["report.md"] = out / "report.md"
     write_report(out / "report.md", title=context.study_name, settings=settings, command=command_line(context), table=context.table, rows=rows,
                  best=best, fits=fits, budget_ms=budget, budget_label=label, references=refs, files=files)
@@ -139,12 +142,30 @@ def summary(result: SearchResult, *, top: int = 5) -> str:
 
 
 def search(context: SearchContext, *, progress: bool = True, export_formats: tuple[str, ...] | None = None) -> SearchResult:
-    stats = run_trials(context, progress=progress)
-    result = finish(context, export_formats=export_formats, stats=stats)
+    try:
+        stats = run_trials(context, progress=progress)
+        result = finish(context, export_formats=export_formats, stats=stats)
+    except (optuna.exceptions.StorageInternalError, sqlalchemy_error()) as error:  # e.g. a full disk while the study grows
+        raise StorageError(f"--storage {mask_url(context.storage_url)}: cannot write: {root_cause(error)}; the study keeps the trials "
+                           "written so far: free space (or fix the storage) and rerun the same command to resume") from None
     if progress:
         print(summary(result), file=sys.stdout)
         print(table_note(context.table, context.device.name), file=sys.stdout)
     return result
+
+
+def sqlalchemy_error() -> type:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return SQLAlchemyError
+
+
+def root_cause(error: BaseException) -> str:
+    """The first line of the innermost cause (the driver's own words, e.g. ``database or disk is full``)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def table_note(table: Any, device: str) -> str:

@@ -37,6 +37,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.counting import count
 from nas.errors import NasError
 from nas.study.context import SearchContext
+from nas.study.settings import SearchSettings
 from nas.study.study import claim_lock, fail_stale_trials, heartbeat_on, is_server, make_sampler, open_storage, worker_id
 
 MAX_FAILURES_IN_A_ROW = 20
@@ -208,9 +209,18 @@ class Worker:
         return self.storage.create_new_trial(self.study._study_id, template_trial=template)
 
     def _record(self, trial: optuna.Trial, trial_id: int | None, attrs: dict[str, Any], system_attrs: dict[str, Any], state: TrialState,
-                values: list[float] | None, extra: dict[str, Any]) -> TrialState:
-        """Write the outcome: one record for a trial not yet stored, else its extra attrs and final state."""
-        if trial_id is None:
+                values: list[float] | None, extra: dict[str, Any]) -> TrialState | None:
+        """Write the outcome: one record for a trial not yet stored, else its extra attrs and final state.
+
+        None: a finished trial not claimed at its start found the study full and was dropped (not stored).
+        """
+        if trial_id is None and state in FINISHED:  # a fast trial takes its slot only now: the same claim as at the start
+            with claim_lock(self.storage, study_id=self.study._study_id, url=self.context.storage_url):
+                if self.storage.get_n_trials(self.study._study_id, state=CLAIMED) >= self.context.trials:
+                    self.mirror.tell(trial, state=TrialState.FAIL)
+                    return None  # the study is full: another worker finished the last slot first
+                trial_id = self._create(trial, {**attrs, **extra}, system_attrs, state, values)
+        elif trial_id is None:  # a failed trial takes no slot
             trial_id = self._create(trial, {**attrs, **extra}, system_attrs, state, values)
         else:
             try:
@@ -220,7 +230,8 @@ class Worker:
             except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed it as stale (heartbeat late)
                 state, values = TrialState.FAIL, None
         self.mirror.tell(trial, values, state=state) if values is not None else self.mirror.tell(trial, state=state)
-        self.known.add(trial_id)
+        if state in FINISHED:  # ``known`` holds finished trials only: failed ones do not count towards --trials
+            self.known.add(trial_id)
         return state
 
 
@@ -289,13 +300,42 @@ def _template(params: dict[str, Any], attrs: dict[str, Any], distributions: dict
     )
 
 
-def run_worker_process(context_args: dict[str, Any], index: int, quota: int, deadline: float | None, total: int) -> WorkerStats:
+def run_worker_process(settings: dict[str, Any], index: int, quota: int, deadline: float | None, total: int) -> WorkerStats:
     """Entry point of a ``--workers N`` child process (spawned: rebuilds its own context)."""
     import torch
 
-    torch.set_num_threads(1)
-    context = SearchContext.create(**context_args)
+    context = SearchContext.create(SearchSettings(**settings))
+    torch.set_num_threads(context.settings_in.torch_threads)
     return Worker(context=context, index=index).run(quota=quota, deadline=deadline, total=total)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: a SIGKILLed ``nas-search`` takes its workers with it.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, then a check that the parent did not die before it was set.
+    Elsewhere: a daemon thread polls the parent's pid.
+    """
+    import ctypes
+    import os
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:
+                os._exit(1)
+            return
+
+    def poll() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=poll, name="parent-watch", daemon=True).start()
 
 
 def prepare_study(context: SearchContext) -> tuple[optuna.Study, int]:
@@ -305,4 +345,4 @@ def prepare_study(context: SearchContext) -> tuple[optuna.Study, int]:
     return study, count_finished(study)
 
 
-__all__ = ["Worker", "WorkerStats", "count_finished", "open_storage", "prepare_study", "run_worker_process"]
+__all__ = ["Worker", "WorkerStats", "count_finished", "die_with_parent", "open_storage", "prepare_study", "run_worker_process"]

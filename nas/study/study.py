@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import warnings
 from pathlib import Path
@@ -23,6 +24,7 @@ import optuna
 from optuna.trial import TrialState
 
 from nas.errors import NasError
+from nas.study.settings import GRACE_FACTOR, HEARTBEAT_S  # noqa: F401  (re-exported)
 
 JOURNAL_SUFFIXES = (".journal", ".log")
 _RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
@@ -36,8 +38,38 @@ def default_storage(out: Path) -> str:
     return f"sqlite:///{Path(out).resolve() / 'study.db'}"
 
 
-HEARTBEAT_S = 10  # a searching worker records a heartbeat this often on RDB storages (Optuna's heartbeat)
-GRACE_FACTOR = 3  # ... and a RUNNING trial without one for GRACE_FACTOR intervals is failed
+_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@]*:)(?P<password>[^@/]*)@")
+
+
+def mask_url(url: str) -> str:
+    """A storage URL fit to show or write: ``postgresql://user:***@host/db`` (credentials never leave the process)."""
+    return _PASSWORD.sub(lambda match: f"{match.group('head')}***@", str(url))
+
+
+def mask_secrets(text: str, url: str | None) -> str:
+    """``text`` with the password of ``url`` masked wherever it appears (a driver's error may quote it)."""
+    text = mask_url(text)
+    match = _PASSWORD.search(str(url or ""))
+    if match and match.group("password"):
+        text = text.replace(match.group("password"), "***")
+    return text
+
+
+@contextlib.contextmanager
+def folder_lock(path: Path) -> Iterator[None]:
+    """``flock`` on the folder itself: serialises processes sharing a file storage, and leaves no lock file behind."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        yield
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
 
 
 def journal_path(url: str) -> Path | None:
@@ -69,24 +101,35 @@ def open_storage(url: str, *, heartbeat_s: int | None = None) -> optuna.storages
 
             return optuna.storages.JournalStorage(_journal_backend()(str(path), lock_obj=JournalFileOpenLock(str(path))))
         except OSError as error:
-            raise StorageError(f"--storage {text}: cannot open journal file: {error.strerror or error}") from None
+            raise StorageError(f"--storage {mask_url(text)}: cannot open journal file: {error.strerror or error}") from None
     scheme = text.split("://", 1)[0].split("+", 1)[0] if "://" in text else ""
     if scheme not in _RDB_SCHEMES:
-        raise StorageError(f"--storage {text!r}: expected a journal file (*.journal, journal:PATH) or a URL sqlite:///FILE, postgresql://USER@HOST/DB, mysql://...")
+        raise StorageError(f"--storage {mask_url(text)!r}: expected a journal file (*.journal, journal:PATH) or a URL sqlite:///FILE, postgresql://USER@HOST/DB, mysql://...")
     engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": 60}} if scheme == "sqlite" else {"pool_pre_ping": True}
     if scheme == "sqlite" and text.startswith("sqlite:///") and ":memory:" not in text:
         try:
             Path(text.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise StorageError(f"--storage {text}: cannot create its folder: {error.strerror or error}") from None
+            raise StorageError(f"--storage {mask_url(text)}: cannot create its folder: {error.strerror or error}") from None
     beat: dict[str, Any] = {} if heartbeat_s is None else {"heartbeat_interval": int(heartbeat_s), "grace_period": GRACE_FACTOR * int(heartbeat_s)}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(text, engine_kwargs=engine_kwargs, **beat)
-    except Exception as error:  # sqlalchemy errors: bad URL, missing driver, server down
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise StorageError(f"--storage {text}: cannot open: {first}") from None
+    folder = storage_folder(text)
+    for attempt in range(3):  # two servers' first connections may race to create the schema: the loser retries
+        try:
+            with warnings.catch_warnings(), (folder_lock(folder) if folder is not None else contextlib.nullcontext()):
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(text, engine_kwargs=engine_kwargs, **beat)
+        except Exception as error:  # sqlalchemy errors: bad URL, missing driver, server down, schema race
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            if attempt < 2 and ("already exists" in first or "UNIQUE constraint" in first or "duplicate key" in first):
+                continue
+            raise StorageError(mask_secrets(f"--storage {text}: cannot open: {first}", text)) from None
+    raise AssertionError("unreachable")
+
+
+def storage_folder(url: str) -> Path | None:
+    """The folder of a file storage (SQLite file, journal), locked while the storage is created or a trial claimed."""
+    path = journal_path(url) or (Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") and ":memory:" not in url else None)
+    return None if path is None else path.resolve().parent
 
 
 def _journal_backend() -> type:
@@ -148,11 +191,18 @@ def study_name(settings: dict[str, Any]) -> str:
         parts.append(f"t{settings['latency_target_ms']:g}ms")
     if settings.get("beta") is not None:
         parts.append(f"b{settings['beta']:g}")
-    return "-".join(parts)
+    return _CONTROL.sub("_", "-".join(parts))  # a name from a user's YAML must not carry terminal escape codes
 
 
-def load_or_create(storage: optuna.storages.BaseStorage, *, name: str, directions: list[str], settings: dict[str, Any]) -> optuna.Study:
-    """The named study (created on first use); a study made with other settings is refused."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def load_or_create(storage: optuna.storages.BaseStorage, *, name: str, directions: list[str], settings: dict[str, Any],
+                   metric_names: list[str] | None = None) -> optuna.Study:
+    """The named study (created on first use); a study made with other settings is refused.
+
+    ``metric_names`` label the objectives (``study.set_metric_names``) so optuna-dashboard shows them by name.
+    """
     try:
         study = optuna.create_study(storage=storage, study_name=name, directions=directions, load_if_exists=True)
     except Exception as error:
@@ -161,6 +211,10 @@ def load_or_create(storage: optuna.storages.BaseStorage, *, name: str, direction
     if stored is None:
         study.set_user_attr("settings", {key: settings.get(key) for key in STUDY_KEYS})
         study.set_user_attr("table", settings.get("table"))
+        if metric_names is not None and len(metric_names) == len(directions):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(metric_names)
     else:
         changed = [key for key in STUDY_KEYS if stored.get(key) != settings.get(key)]
         if changed:
@@ -230,7 +284,7 @@ def claim_lock(storage: optuna.storages.BaseStorage, *, study_id: int, url: str)
     """Serialise "count the study's trials, then add one" across processes and hosts.
 
     PostgreSQL: a session advisory lock (released by the server if the holder dies);
-    a local SQLite or journal file: ``flock`` on a hidden lock file beside it; other
+    a local SQLite or journal file: ``flock`` on the folder that holds it; other
     servers (MySQL, ...): no lock, so concurrent hosts may overshoot ``--trials`` by
     at most one trial each.
     """
@@ -247,17 +301,9 @@ def claim_lock(storage: optuna.storages.BaseStorage, *, study_id: int, url: str)
                 connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), {"a": _LOCK_NAMESPACE, "b": study_id})
                 connection.commit()
         return
-    path = journal_path(url) or (Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") and ":memory:" not in url else None)
-    try:
-        import fcntl
-    except ImportError:  # not a POSIX system
-        fcntl = None  # type: ignore[assignment]
-    if path is None or fcntl is None:
+    folder = storage_folder(url)
+    if folder is None:
         yield
         return
-    with open(path.with_name(f".{path.name}.claims.lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with folder_lock(folder):
+        yield

@@ -1,0 +1,219 @@
+"""``SearchSettings``: every option of a search, checked once, in one place.
+
+The ``nas-search`` options, the keywords of ``nas.search(...)``, the report's
+settings table and its "Rerun with" line are all derived from the fields below
+(their ``metadata``), so adding an option touches this file only. Limits are
+where a user would expect them and each breach is one line naming the option:
+
+* ``--seed``: 0 … 2**32 − 1 (what NumPy's and Optuna's seeded generators take);
+* ``--population``: ≥ 2 (NSGA-II crosses two parents);
+* ``--heartbeat``: 1 … 3,600 s (a grace period beyond 3 hours fails no crashed trial in practice);
+* ``--workers``: 1 … 4 × the CPUs this process may use (more processes than that only share the
+  same cores and memory: 12 workers took 3.1 GB), and never more processes than trials left;
+* ``--trials``: 1 … 1,000,000; ``--threads``: 1 … 1,024.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shlex
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from nas.errors import NasError
+
+DEFAULT_TRIALS = 200  # the default (ensemble) proxy costs 0.15-0.36 s a trial here: 200 trials fit 3 minutes with margin
+HEARTBEAT_S = 10  # a searching worker records a heartbeat this often on RDB storages (Optuna's heartbeat)
+GRACE_FACTOR = 3  # ... and a RUNNING trial without one for GRACE_FACTOR intervals is failed
+MAX_SEED = 2**32 - 1
+MAX_TRIALS = 1_000_000
+MAX_HEARTBEAT_S = 3600
+MAX_THREADS = 1024
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def max_workers() -> int:
+    return 4 * usable_cpus()
+
+
+def _opt(flag: str, help: str, *, kind: type = str, metavar: str | None = None, rerun: bool = True, choices: str | None = None) -> dict[str, Any]:
+    """Field metadata: the CLI flag, its help, how the CLI parses it, whether the "Rerun with" line repeats it.
+
+    ``choices``: the registry whose names the CLI offers (looked up when the parser is built).
+    """
+    return {"flag": flag, "help": help, "kind": kind, "metavar": metavar, "rerun": rerun, "choices": choices}
+
+
+def _choices(registry: str | None) -> list[str] | None:
+    if registry == "samplers":
+        from nas.study.study import SAMPLERS
+
+        return sorted(SAMPLERS)
+    if registry == "objectives":
+        from nas.study.objectives import OBJECTIVES
+
+        return list(OBJECTIVES.names())
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchSettings:
+    """What a user typed, checked; ``SearchContext.create`` loads the objects it names."""
+
+    space: str = field(default="mobiledet", metadata=_opt("--space", "space name or space YAML [mobiledet]"))
+    device: str = field(default="cpu", metadata=_opt("--device", "target device, or a latency table YAML (its table prices each candidate) [cpu]"))
+    table: str | None = field(default=None, metadata=_opt("--table", "latency table YAML to price candidates with instead of the device's own (same precision)"))
+    resolution: int | None = field(default=None, metadata=_opt("--resolution", "input resolution [the space's]", kind=int))
+    latency_target_ms: float | None = field(default=None, metadata=_opt(
+        "--latency-target", "latency budget in ms (turns the default objective into constrained)", kind=float, metavar="MS"))
+    objective: str | None = field(default=None, metadata=_opt("--objective", "pareto (2 objectives), constrained, tunas, mnas [pareto; constrained with a target]",
+                                                                choices="objectives"))
+    beta: float | None = field(default=None, metadata=_opt("--beta", "tunas β [-0.10] or mnas w [-0.07]", kind=float))
+    proxy: str = field(default="default", metadata=_opt("--proxy", "accuracy proxy [default: nas.proxies.DEFAULT_PROXY]"))
+    trials: int = field(default=DEFAULT_TRIALS, metadata=_opt("--trials", f"total finished (complete + pruned) trials the study should hold [{DEFAULT_TRIALS}]", kind=int))
+    timeout: float | None = field(default=None, metadata=_opt("--timeout", "stop starting trials after S seconds", kind=float, metavar="S"))
+    sampler: str = field(default="nsga2", metadata=_opt("--sampler", "Optuna sampler [nsga2]", choices="samplers"))
+    population: int | None = field(default=None, metadata=_opt(
+        "--population", "NSGA-II population size [trials/10, between 10 and 50: about ten generations]", kind=int, metavar="N"))
+    seed: int | None = field(default=0, metadata=_opt("--seed", f"sampler and proxy seed, 0 … {MAX_SEED} [0]", kind=int))
+    storage: str | None = field(default=None, metadata=_opt("--storage", "Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [sqlite:///OUT/study.db]"))
+    study_name: str | None = field(default=None, metadata=_opt("--study-name", "study name [derived from space, resolution, device, objective, proxy, target]"))
+    workers: int = field(default=1, metadata=_opt("--workers", "local worker processes sharing the storage, at most 4 × the usable CPUs [1]", kind=int, rerun=False))
+    threads: int | None = field(default=None, metadata=_opt(
+        "--threads", "torch threads of a single-process search [the CPUs this process may use; 1 per worker with --workers]", kind=int, rerun=False))
+    heartbeat: int = field(default=HEARTBEAT_S, metadata=_opt(
+        "--heartbeat", f"on database storages, a running trial's worker beats every S s (1 … {MAX_HEARTBEAT_S}); a trial silent for "
+        f"{GRACE_FACTOR}×S s is failed [{HEARTBEAT_S}]", kind=int, metavar="S", rerun=False))
+    data: str | None = field(default=None, metadata=_opt("--data", "data for data-dependent proxies: cifar10:PATH, imagefolder:PATH, synthetic"))
+    out: str | None = field(default=None, metadata=_opt("--out", "output folder [runs/SPACE-DEVICE]"))
+
+    def __post_init__(self) -> None:
+        for name in ("space", "device", "proxy", "sampler", "table", "objective", "storage", "study_name", "data", "out"):
+            value = getattr(self, name)
+            if isinstance(value, Path):
+                object.__setattr__(self, name, str(value))
+            elif value is not None and not isinstance(value, str):
+                raise NasError(f"{flag(name)} must be a string, got {value!r}")
+        _integer("trials", self.trials, 1, MAX_TRIALS)
+        _integer("resolution", self.resolution, 1, 100_000)
+        _integer("population", self.population, 2, MAX_TRIALS, extra=" of at least 2 (NSGA-II crosses two parents)")
+        _integer("heartbeat", self.heartbeat, 1, MAX_HEARTBEAT_S)
+        _integer("threads", self.threads, 1, MAX_THREADS)
+        _integer("workers", self.workers, 1, max_workers(), extra=f" of at most {max_workers()} (4 × the {usable_cpus()} usable CPUs)")
+        if self.seed is not None and (not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED):
+            raise NasError(f"--seed must be an integer in 0 … {MAX_SEED}, got {self.seed!r}")
+        for name in ("timeout", "latency_target_ms"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise NasError(f"{flag(name)} must be a positive number, got {value!r}")
+        if self.beta is not None and not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta)):
+            raise NasError(f"--beta must be a finite number, got {self.beta!r}")
+
+    @property
+    def torch_threads(self) -> int:
+        """``--threads``, else every usable CPU in one process and one per worker process."""
+        return self.threads or (usable_cpus() if self.workers == 1 else 1)
+
+    def replace(self, **changes: Any) -> SearchSettings:
+        return SearchSettings(**{**asdict(self), **changes})
+
+    def rerun_command(self) -> str:
+        """The ``nas-search`` line that reruns (resumes) this search; credentials of the storage URL masked."""
+        from nas.study.study import mask_url
+
+        parts = ["nas-search"]
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if not spec.metadata["rerun"] or value is None:
+                continue
+            if spec.name == "storage":
+                value = mask_url(value)
+            parts += [spec.metadata["flag"], shlex.quote(str(value))]
+        return " ".join(parts)
+
+
+def flag(name: str) -> str:
+    return SearchSettings.__dataclass_fields__[name].metadata["flag"]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _integer(name: str, value: Any, low: int, high: int, *, extra: str = "") -> None:
+    if value is None:
+        return
+    if not _is_int(value) or value < 1:
+        raise NasError(f"{flag(name)} must be a positive integer{extra}, got {value!r}")
+    if not low <= value <= high:
+        raise NasError(f"{flag(name)} must be a positive integer{extra or f' of at most {high}'}, got {value!r}")
+
+
+_POSITIVE = {"--trials", "--workers", "--resolution", "--population", "--heartbeat", "--threads", "--timeout", "--latency-target"}
+
+
+def add_arguments(parser: Any) -> None:
+    """One CLI option per field (defaults stay in the dataclass: an option not given is not passed)."""
+    for spec in fields(SearchSettings):
+        meta = spec.metadata
+        default = None if spec.default is MISSING else spec.default
+        parser.add_argument(meta["flag"], dest=spec.name, type=_parse(meta["kind"], meta["flag"]), metavar=meta["metavar"],
+                            choices=_choices(meta["choices"]), default=default, help=meta["help"])
+
+
+def settings_from_namespace(options: dict[str, Any]) -> SearchSettings:
+    """The settings from parsed CLI options (other keys, e.g. ``no_progress``, are not settings)."""
+    return SearchSettings(**{spec.name: options[spec.name] for spec in fields(SearchSettings) if spec.name in options})
+
+
+def _parse(kind: type, option: str) -> Any:
+    """The CLI's parse of one option; positive ones refuse ``0`` and negatives already here, as ``argument --x: ...``."""
+    positive = option in _POSITIVE
+
+    def parse(text: str) -> Any:
+        if kind is str:
+            return text
+        import argparse
+
+        what = f"{'a positive' if positive else 'an'} integer" if kind is int else f"{'a positive' if positive else 'a'} number"
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if positive and not value > 0:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = option
+    return parse
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_name(text: str) -> str:
+    """A folder name that stays where it is put: no separators, no ``..``, no control codes."""
+    cleaned = _UNSAFE.sub("_", str(text)).strip("._") or "search"
+    return cleaned[:80]
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: control codes (escape sequences included) shown as ``\\xNN``, not executed."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", str(text))
+
+
+def default_out(space: str, device: str, target_ms: float | None) -> Path:
+    """``runs/SPACE-DEVICE[-tTms]`` under the working folder, whatever the names hold (``../../x``, ``/abs``)."""
+    suffix = f"-t{target_ms:g}ms" if target_ms is not None else ""
+    return Path("runs") / safe_name(f"{space}-{device}{suffix}")
