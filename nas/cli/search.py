@@ -16,13 +16,15 @@ from nas.cli._common import run
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from nas.study.objectives import OBJECTIVES
     from nas.study.settings import add_arguments
+    from nas.study.study import SAMPLERS
 
     parser = argparse.ArgumentParser(
         prog="nas-search",
         description="Search architectures trading an accuracy proxy against a device's table latency; export the best.",
     )
-    add_arguments(parser)  # one option per SearchSettings field
+    add_arguments(parser, choices={"samplers": sorted(SAMPLERS), "objectives": list(OBJECTIVES.names())})  # one option per SearchSettings field
     parser.add_argument("--no-progress", action="store_true", help="no progress bar and no summary table")
     return parser
 

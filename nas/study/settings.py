@@ -54,18 +54,6 @@ def _opt(flag: str, help: str, *, kind: type = str, metavar: str | None = None, 
     return {"flag": flag, "help": help, "kind": kind, "metavar": metavar, "rerun": rerun, "choices": choices}
 
 
-def _choices(registry: str | None) -> list[str] | None:
-    if registry == "samplers":
-        from nas.study.study import SAMPLERS
-
-        return sorted(SAMPLERS)
-    if registry == "objectives":
-        from nas.study.objectives import OBJECTIVES
-
-        return list(OBJECTIVES.names())
-    return None
-
-
 @dataclass(frozen=True, kw_only=True)
 class SearchSettings:
     """What a user typed, checked; ``SearchContext.create`` loads the objects it names."""
@@ -129,8 +117,6 @@ class SearchSettings:
 
     def rerun_command(self) -> str:
         """The ``nas-search`` line that reruns (resumes) this search; credentials of the storage URL masked."""
-        from nas.study.study import mask_url
-
         parts = ["nas-search"]
         for spec in fields(self):
             value = getattr(self, spec.name)
@@ -159,16 +145,37 @@ def _integer(name: str, value: Any, low: int, high: int, *, extra: str = "") -> 
         raise NasError(f"{flag(name)} must be a positive integer{extra or f' of at most {high}'}, got {value!r}")
 
 
+_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@]*:)(?P<password>[^@/]*)@")
+
+
+def mask_url(url: str) -> str:
+    """A storage URL fit to show or write: ``postgresql://user:***@host/db`` (credentials never leave the process)."""
+    return _PASSWORD.sub(lambda match: f"{match.group('head')}***@", str(url))
+
+
+def mask_secrets(text: str, url: str | None) -> str:
+    """``text`` with the password of ``url`` masked wherever it appears (a driver's error may quote it)."""
+    text = mask_url(text)
+    match = _PASSWORD.search(str(url or ""))
+    if match and match.group("password"):
+        text = text.replace(match.group("password"), "***")
+    return text
+
+
 _POSITIVE = {"--trials", "--workers", "--resolution", "--population", "--heartbeat", "--threads", "--timeout", "--latency-target"}
 
 
-def add_arguments(parser: Any) -> None:
-    """One CLI option per field (defaults stay in the dataclass: an option not given is not passed)."""
+def add_arguments(parser: Any, *, choices: dict[str, list[str]]) -> None:
+    """One CLI option per field (defaults stay in the dataclass: an option not given is not passed).
+
+    ``choices`` maps a field's registry name (``samplers``, ``objectives``) to the names the CLI offers;
+    the caller looks them up, so that this module stays below the study and objective modules.
+    """
     for spec in fields(SearchSettings):
         meta = spec.metadata
         default = None if spec.default is MISSING else spec.default
         parser.add_argument(meta["flag"], dest=spec.name, type=_parse(meta["kind"], meta["flag"]), metavar=meta["metavar"],
-                            choices=_choices(meta["choices"]), default=default, help=meta["help"])
+                            choices=choices.get(meta["choices"]) if meta["choices"] else None, default=default, help=meta["help"])
 
 
 def settings_from_namespace(options: dict[str, Any]) -> SearchSettings:

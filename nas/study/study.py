@@ -24,7 +24,7 @@ import optuna
 from optuna.trial import TrialState
 
 from nas.errors import NasError
-from nas.study.settings import GRACE_FACTOR, HEARTBEAT_S  # noqa: F401  (re-exported)
+from nas.study.settings import GRACE_FACTOR, HEARTBEAT_S, mask_secrets, mask_url  # noqa: F401  (re-exported)
 
 JOURNAL_SUFFIXES = (".journal", ".log")
 _RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
@@ -38,21 +38,6 @@ def default_storage(out: Path) -> str:
     return f"sqlite:///{Path(out).resolve() / 'study.db'}"
 
 
-_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@]*:)(?P<password>[^@/]*)@")
-
-
-def mask_url(url: str) -> str:
-    """A storage URL fit to show or write: ``postgresql://user:***@host/db`` (credentials never leave the process)."""
-    return _PASSWORD.sub(lambda match: f"{match.group('head')}***@", str(url))
-
-
-def mask_secrets(text: str, url: str | None) -> str:
-    """``text`` with the password of ``url`` masked wherever it appears (a driver's error may quote it)."""
-    text = mask_url(text)
-    match = _PASSWORD.search(str(url or ""))
-    if match and match.group("password"):
-        text = text.replace(match.group("password"), "***")
-    return text
 
 
 @contextlib.contextmanager
