@@ -24,13 +24,13 @@ def _outside_env() -> dict[str, str]:
 
 
 def _installed_nas(cwd: Path) -> Path | None:
-    """Where `import nas` resolves from outside the checkout, or None when it is this checkout."""
+    """The package `import nas` finds outside the checkout, or None unless it is a wheel-style install (with nas/_data)."""
     done = subprocess.run([sys.executable, "-c", "import nas; print(nas.__file__)"], cwd=cwd, env=_outside_env(),
                           capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         return None
-    path = Path(done.stdout.strip()).resolve()
-    return None if REPO in path.parents else path
+    package = Path(done.stdout.strip()).resolve().parent
+    return package if (package / "_data").is_dir() else None  # an editable install or a checkout has no _data/
 
 
 @pytest.fixture
