@@ -70,4 +70,5 @@ def test_main_job_from_outside(outside: Path) -> None:
     out = outside / "run"
     _run(outside, "nas-search", "--device", "dsp", "--trials", "10", "--out", str(out), "--no-progress")
     assert (out / "pareto.png").stat().st_size > 0
-    assert any(out.glob("*.onnx")), sorted(p.name for p in out.iterdir())
+    assert (out / "report.md").stat().st_size > 0 and (out / "trials.csv").is_file()
+    assert any(out.glob("best/*.onnx")), sorted(p.name for p in out.rglob("*"))
