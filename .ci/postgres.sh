@@ -6,17 +6,17 @@ set -euo pipefail
 port="${NAS_PG_PORT:-54329}"
 data="${NAS_PG_DATA:-/tmp/nas-ci-pgdata}"
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-if [ -z "$bindir" ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >&2
-  bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-fi
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 if [ "${1:-}" = stop ]; then
-  if [ -d "$data" ]; then
+  if [ -n "$bindir" ] && [ -d "$data" ]; then
     as_pg "$bindir/pg_ctl" -D "$data" -m fast -w stop >&2 || true
     rm -rf "$data"
   fi
   exit 0
+fi
+if [ -z "$bindir" ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >&2
+  bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 if ! as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
   rm -rf "$data"; mkdir -p "$data"
