@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Start a throw-away PostgreSQL server on loopback for the multi-machine search tests and print its URL.
 # Installs the distribution's package when the server binaries are missing.
+# `postgres.sh stop` stops the server of the same NAS_PG_DATA folder and deletes that folder.
 set -euo pipefail
 port="${NAS_PG_PORT:-54329}"
 data="${NAS_PG_DATA:-/tmp/nas-ci-pgdata}"
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [ "${1:-}" = stop ]; then
+  if [ -n "$bindir" ] && [ -d "$data" ]; then
+    as_pg "$bindir/pg_ctl" -D "$data" -m fast -w stop >&2 || true
+    rm -rf "$data"
+  fi
+  exit 0
+fi
 if [ -z "$bindir" ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >&2
   bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 if ! as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
   rm -rf "$data"; mkdir -p "$data"
   [ "$(id -u)" = 0 ] && chown postgres "$data"

@@ -55,8 +55,9 @@ def _main(args: argparse.Namespace) -> int:
         "params": report.params,
         "macs": report.macs,
         "layers": [
-            {"name": l.name, "type": l.type, "block": l.token, "in_shape": list(l.in_shape), "out_shape": list(l.out_shape), "params": l.params, "macs": l.macs}
-            for l in report.layers
+            {"name": row.name, "type": row.type, "block": row.token, "in_shape": list(row.in_shape), "out_shape": list(row.out_shape),
+             "params": row.params, "macs": row.macs}
+            for row in report.layers
         ],
         "share_by_type": {k: {"macs": m, "params": p} for k, (m, p) in report.share_by_type().items()},
         "macs_by_kind": report.share_by_kind(),

@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", help="how entries are produced (default: the device's backend)")
     parser.add_argument("--provider", help="onnxruntime execution provider for the ort backend (default: the device's)")
     parser.add_argument("--out", type=Path, help="folder for files the backend writes (bundle; ort keeps the op models there)")
-    parser.add_argument("--table", type=Path, help="table file to write (default: the device's table in latency_tables/)")
+    parser.add_argument("--table", type=Path, help="table file to write (default: the device's table in the per-user folder, $NAS_TABLE_DIR overrides)")
     parser.add_argument("--threads", type=positive_int, default=1, help="intra-op threads for timing (default 1)")
     parser.add_argument("--min-runs", type=positive_int, default=50, help="timed runs per op at least (default 50)")
     parser.add_argument("--min-seconds", type=float, default=0.25, help="timing time per op at least (default 0.25 s)")
@@ -78,12 +78,13 @@ def _main(args: argparse.Namespace) -> int:
     from nas.devices import get_device
     from nas.latency.backends import BackendError, make_backend
     from nas.latency.profile import TimingOptions, build_table, open_table, space_jobs
+    from nas.resources import writable_table
     from nas.space import get_space
 
     device = get_device(args.device)
     precision = args.precision or device.precision
     backend_name = args.backend or device.backend
-    table_path = args.table or _table_for(device, precision, backend_name)
+    table_path = args.table or writable_table(_table_for(device, precision, backend_name))  # shipped tables stay read-only
     try:
         timing = TimingOptions(threads=args.threads, min_runs=args.min_runs, min_seconds=args.min_seconds)
         backend = make_backend(backend_name, device=device, provider=args.provider, out=args.out, threads=args.threads, timing=timing)

@@ -18,10 +18,11 @@ def _import_bundle_csv(args: argparse.Namespace, device: str) -> str:
     from nas.devices import MEASURING_BACKENDS, get_device
     from nas.latency.backends.bundle import read_results
     from nas.latency.table import LatencyTable, new_header
+    from nas.resources import writable_table
 
     target = get_device(device)
     default = target.table_path() if target.backend in MEASURING_BACKENDS else target.measured_table_path()
-    path = args.table or default
+    path = args.table or writable_table(default)  # shipped tables stay read-only
     entries, info = read_results(args.file)
     if not entries:
         raise NasError(f"{args.file}: no timings to import")
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("file", type=Path, help="bundle runner results.csv, or HW-NAS-Bench fbnet_lut.json")
     parser.add_argument("--device", action="append", required=True, help="target device (repeatable for hw-nas-bench: pixel3, raspi4, edgegpu)")
     parser.add_argument("--format", choices=sorted(FORMATS), default="bundle-csv")
-    parser.add_argument("--table", type=Path, help="table file to write (default: the device's table in latency_tables/)")
+    parser.add_argument("--table", type=Path, help="table file to write (default: the device's table in the per-user folder, $NAS_TABLE_DIR overrides)")
     parser.add_argument("--precision", choices=("fp32", "int8"), help="precision of the imported timings (default: the device's)")
     return parser
 

@@ -17,10 +17,14 @@ def plot_pareto(
     references: Sequence[Reference] = (),
     best: TrialRecord | None = None,
     target_ms: float | None = None,
+    budget_ms: float | None = None,
+    budget_label: str = "",
     title: str = "",
     proxy_name: str = "proxy",
     latency_source: str = "measured",
 ) -> Path:
+    """Plot and write atomically. The budget line is the latency budget the best was chosen under:
+    ``budget_ms`` when given, else ``target_ms``, else MobileNetV2 1.0's latency (the driver's default rule)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,12 +39,18 @@ def plot_pareto(
     shown = [ref for ref in references if ref.latency_ms is not None and ref.proxy is not None]
     if shown:
         ax.plot([r.latency_ms for r in shown], [r.proxy for r in shown], "s--", color="tab:red", ms=6, label="MobileNetV2 α", zorder=4)
-        for ref in shown:
-            ax.annotate(f"α={ref.width:g}", (ref.latency_ms, ref.proxy), textcoords="offset points", xytext=(4, -10), fontsize=8, color="tab:red")
+        labels = [ax.annotate(f"α={ref.width:g}", (ref.latency_ms, ref.proxy), textcoords="offset points", xytext=(5, -11),
+                              fontsize=8, color="tab:red", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+                  for ref in sorted(shown, key=lambda r: r.latency_ms)]
     if best is not None and best.proxy is not None:
         ax.scatter([best.latency_ms], [best.proxy], marker="*", s=180, color="gold", edgecolor="black", label=f"chosen: trial {best.number}", zorder=5)
-    if target_ms is not None:
-        ax.axvline(target_ms, color="black", ls=":", lw=1, label=f"target {target_ms:g} ms")
+    if budget_ms is None and target_ms is not None:
+        budget_ms, budget_label = target_ms, budget_label or "--latency-target"
+    reference_1 = next((r for r in shown if r.width == 1.0), None)
+    if budget_ms is None and reference_1 is not None:
+        budget_ms, budget_label = reference_1.latency_ms, budget_label or "latency of MobileNetV2 1.0"
+    if budget_ms is not None:
+        ax.axvline(budget_ms, color="black", ls=":", lw=1.2, label=f"budget {budget_ms:.3g} ms ({budget_label})" if budget_label else f"budget {budget_ms:.3g} ms")
     unit = "ms, MODELLED table" if latency_source == "modelled" else f"ms, {latency_source} table"
     ax.set_xlabel(f"latency ({unit})")
     ax.set_ylabel(f"proxy: {proxy_name} (higher is better)")
@@ -48,8 +58,25 @@ def plot_pareto(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
+    if shown:
+        _spread_labels(fig, labels)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
     return Path(path)
+
+
+def _spread_labels(fig, labels) -> None:  # type: ignore[no-untyped-def]
+    """Move each α label down (then up) in steps of its own height until it overlaps no label placed before it."""
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for label in labels:
+        dx, dy = label.xyann
+        height = label.get_window_extent(renderer).height * 72 / fig.dpi  # pixels -> offset points
+        for step in (0, -1, 1, -2, 2, -3, 3, -4, 4):
+            label.xyann = (dx, dy + step * height)
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        placed.append(label.get_window_extent(renderer))

@@ -13,8 +13,9 @@ from pathlib import Path
 from nas.errors import NasError
 from nas.latency.table import LatencyTable
 from nas.plugins import PluginError, Registry
+from nas.resources import shipped_dir, table_file, user_table_dir
 
-TABLES_DIR = Path(__file__).resolve().parents[2] / "latency_tables"
+TABLES_DIR = shipped_dir("latency_tables")  # read-only shipped tables; built ones go to user_table_dir()
 MEASURING_BACKENDS = ("ort", "torch", "bundle")  # their tables are measurements; other backends' tables are modelled or imported
 
 
@@ -36,11 +37,11 @@ class Device:
         if self.backend not in MEASURING_BACKENDS and measured.exists():
             return measured
         path = Path(self.table)
-        return path if path.is_absolute() else TABLES_DIR / path
+        return path if path.is_absolute() else table_file(path)
 
     def measured_table_path(self) -> Path:
         path = Path(self.table)
-        path = path if path.is_absolute() else TABLES_DIR / path
+        path = path if path.is_absolute() else user_table_dir() / path
         return path.with_name(f"{self.name}-measured.yaml")
 
     def load_table(self) -> LatencyTable:

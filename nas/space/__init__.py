@@ -6,10 +6,11 @@ from pathlib import Path
 
 from nas.errors import SpecError
 from nas.plugins import PluginError, Registry
+from nas.resources import shipped_dir
 from nas.space.schema import SpaceDefinition, load_space_file, parse_space
 from nas.space.space import HeadOp, Op, SearchSpace
 
-SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+SPACES_DIR = shipped_dir("search_spaces")
 
 
 def _is_space_source(obj: object) -> bool:

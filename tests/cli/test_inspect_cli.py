@@ -30,7 +30,7 @@ def test_json_output_and_save(tmp_path: Path) -> None:
     assert {"params", "macs", "layers"} <= set(data)
     layer = data["layers"][1]
     assert {"type", "in_shape", "out_shape", "params", "macs"} <= set(layer)
-    assert sum(l["params"] for l in data["layers"]) == data["params"]
+    assert sum(row["params"] for row in data["layers"]) == data["params"]
     again = json.loads(nas_inspect(str(target), "--json").stdout)
     assert again["params"] == data["params"] and again["arch"] == data["arch"]
     compact = json.loads(nas_inspect(data["arch"], "--json").stdout)
