@@ -33,11 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-
 from experiments._lib.cifar_train import CACHE, finish_training, start_training, training_job
 from nas import ArchSpec, count, get_device, get_space
 from nas.io import atomic_write_text
+
+HERE = Path(__file__).resolve().parent
 
 RESULTS = HERE / "results"
 SPACE, REFERENCE = "mobiledet_cifar", "mobilenet_v2_cifar"

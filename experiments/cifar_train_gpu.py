@@ -42,10 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-
 from nas import ArchSpec, build_model, get_space
 from nas.io import atomic_write_text
+
+HERE = Path(__file__).resolve().parent
 
 RESULTS = HERE / "results"
 NETS = RESULTS / "cifar_gpu_nets.json"

@@ -21,10 +21,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
 os.environ["CIFAR_TRAIN_DEVICE"] = "cpu"  # read when cifar_train_gpu is imported, here and in the workers
 
-import experiments.cifar_train_gpu as gpu
-from nas.io import atomic_write_text
+import experiments.cifar_train_gpu as gpu  # noqa: E402  (imported after CIFAR_TRAIN_DEVICE is set)
+from nas.io import atomic_write_text  # noqa: E402
 
 NET = "band-4254"
 SCHEDULES = {"lr 0.2, warm-up 5 % of steps (first GPU runs)": (0.2, 0.15), "lr 0.1, warm-up 1 epoch (current)": (gpu.LR, gpu.WARMUP_EPOCHS)}

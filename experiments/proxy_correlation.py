@@ -28,8 +28,6 @@ import torch
 from scipy import stats
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from experiments._lib.data import cifar10, load_bench
 from experiments._lib.ensemble_fit import fit_ridge, fit_weights, rank_average
 from nas.counting import count
@@ -37,6 +35,8 @@ from nas.io import atomic_write_text
 from nas.proxies import get_proxy
 from nas.proxies.ensemble import EnsembleProxy, member, member_score
 from nas.space import get_space
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CACHE = ROOT / "experiments" / "cache"
 RESULTS = ROOT / "experiments" / "results"

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-HERE = Path(__file__).resolve().parent
-
 from nas.io import atomic_write_text
 from nas.proxies import get_proxy
 from nas.space import get_space
+
+HERE = Path(__file__).resolve().parent
 
 PROXIES = ("ensemble", "naswot", "swap", "synflow", "zen", "grad_norm", "snip", "zico")
 

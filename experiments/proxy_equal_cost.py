@@ -21,12 +21,12 @@ import torch
 from scipy import stats
 from tqdm import tqdm
 
-HERE = Path(__file__).resolve().parent
-
 from experiments._lib.data import load_bench
 from nas.io import atomic_write_text
 from nas.proxies.ensemble import EnsembleProxy, member, member_score
 from nas.space import get_space
+
+HERE = Path(__file__).resolve().parent
 
 SLICES = 5
 

@@ -39,12 +39,12 @@ import numpy as np
 import torch
 from scipy import stats
 
-HERE = Path(__file__).resolve().parent
-
 from nas import ArchSpec, get_device, get_space
 from nas.io import atomic_write_text
 from nas.proxies import get_proxy
 from nas.proxies.ensemble import EnsembleProxy, member, member_score
+
+HERE = Path(__file__).resolve().parent
 
 RESULTS = HERE / "results"
 PROXIES = ("default", "naswot", "swap", "zen", "synflow", "zico", "depth", "macs", "params")

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-HERE = Path(__file__).resolve().parent
-
 from nas.io import atomic_write_text
+
+HERE = Path(__file__).resolve().parent
 
 RESULTS = HERE / "results"
 # member → its column in proxy_correlation.csv (the data-free variants) and its key in the band rows

@@ -36,10 +36,10 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-HERE = Path(__file__).resolve().parent
-
 from experiments.proxy_generalisation import versus_macs
 from nas.io import atomic_write_text
+
+HERE = Path(__file__).resolve().parent
 
 RESULTS = HERE / "results"
 REPORT = RESULTS / "cifar_gpu_lr01.json"  # written by experiments.cifar_gpu_report ... --name lr01

@@ -29,10 +29,10 @@ import torch
 from scipy import stats
 from tqdm import tqdm
 
-HERE = Path(__file__).resolve().parent
-
 from nas.io import atomic_write_text
 from nas.proxies.train import TrainProxy
+
+HERE = Path(__file__).resolve().parent
 
 RESULTS = HERE / "results"
 BANK = RESULTS / "train_proxy_budget_runs.json"

@@ -278,22 +278,23 @@ def test_hostile_input_fails_cleanly(hostile: tuple[Path, Path], capsys: pytest.
                                      mode: str, command: str, arguments: list[str], message: str, always_subprocess: bool) -> None:
     world, markers = hostile
     argv = [argument.replace("{w}", str(world)) for argument in arguments]
-    if mode == "in-process" and always_subprocess:
-        runner: Callable[[str, list[str]], Outcome] = lambda c, a: run_subprocess(c, a, cwd=world)
-    elif mode == "in-process":
-        monkeypatch.chdir(world)
+    def in_subprocess(c: str, a: list[str]) -> Outcome:
+        return run_subprocess(c, a, cwd=world)
 
-        def runner(c: str, a: list[str]) -> Outcome:
-            capsys.readouterr()
-            try:
-                code = _main(c)(a)
-            except SystemExit as exit_:
-                code = int(exit_.code or 0)
-            return Outcome(code, capsys.readouterr().err)
-    else:
-        if always_subprocess:
-            pytest.skip("already run as a subprocess in the fast pass")
-        runner = lambda c, a: run_subprocess(c, a, cwd=world)
+    def in_process(c: str, a: list[str]) -> Outcome:
+        capsys.readouterr()
+        try:
+            code = _main(c)(a)
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        return Outcome(code, capsys.readouterr().err)
+
+    runner: Callable[[str, list[str]], Outcome] = in_subprocess
+    if mode == "in-process" and not always_subprocess:
+        monkeypatch.chdir(world)
+        runner = in_process
+    elif mode != "in-process" and always_subprocess:
+        pytest.skip("already run as a subprocess in the fast pass")
     check_clean_failure(command, argv, message, root=world, markers=markers, runner=runner)
 
 
