@@ -9,7 +9,7 @@ The public API; everything else is implementation and may change::
 """
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nas.api import export, search
 from nas.arch import ArchSpec, BlockSpec, HeadSpec
@@ -22,6 +22,9 @@ from nas.latency.devices import Device, get_device
 from nas.proxies import Proxy, ProxyError, get_proxy
 from nas.space import SearchSpace, get_space
 from nas.target import load_target
+
+if TYPE_CHECKING:  # for type checkers and the API docs; at run time it loads lazily (below)
+    from nas.builder import build_model
 
 __all__ = [
     "ArchSpec",
