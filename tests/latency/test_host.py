@@ -148,3 +148,25 @@ def test_on_demand_prices_equal_the_analytic_backend() -> None:
     assert table.latency(arch) == table.predict(arch).latency_ms
     cpu = get_device("cpu").load_table()
     assert fill_modelled(cpu, jobs) == 0 and cpu.missing(arch)  # measured tables are never filled with modelled numbers
+
+
+def test_search_note_and_report_carry_the_line(tmp_path: Path) -> None:
+    from nas.exporting.report import provenance
+    from nas.study.driver import table_note
+
+    other = LatencyTable.load(table_with_host(tmp_path, other_host()))
+    assert "WARNING:" in table_note(other, "cpu", "mobiledet") and "--space mobiledet" in table_note(other, "cpu", "mobiledet")
+    assert any(line.startswith("> **Host:**") and "Xeon" in line for line in provenance(other, "mobiledet"))
+    mine = LatencyTable.load(table_with_host(tmp_path, fingerprint()))
+    assert "WARNING" not in table_note(mine, "cpu") and not any("**Host:**" in line for line in provenance(mine))
+
+
+def test_list_devices_names_each_measured_tables_host(tmp_path: Path) -> None:
+    table_with_host(tmp_path, other_host())
+    env = {**os.environ, "NAS_TABLE_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "nas.cli.profile", "--list-devices"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert "host: Intel(R) Xeon(R) Platinum 8480+ (another host)" in rows["cpu"]
+    assert "host: unrecorded (AMD EPYC)" in rows["cpu-int8"]
+    assert "host:" not in rows["dsp"]
