@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nas.latency.host import fingerprint
 from nas.latency.backends import BackendError, Job, MeasureResult, OnEntry
+from nas.latency.host import fingerprint
 from nas.latency.profile import TimingOptions, export_op, op_input_shape, time_model
 
 

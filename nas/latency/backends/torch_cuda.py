@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nas.latency.host import fingerprint
 from nas.latency.backends import BackendError, Job, MeasureResult, OnEntry
+from nas.latency.host import fingerprint
 from nas.latency.table import Entry
 from nas.latency.timing import Measured, summarise
 
