@@ -170,3 +170,15 @@ def test_list_devices_names_each_measured_tables_host(tmp_path: Path) -> None:
     assert "host: Intel(R) Xeon(R) Platinum 8480+ (another host)" in rows["cpu"]
     assert "host: unrecorded (AMD EPYC)" in rows["cpu-int8"]
     assert "host:" not in rows["dsp"]
+
+
+def test_extending_an_unrecorded_hosts_table_keeps_its_host_unknown(tmp_path: Path) -> None:
+    from nas.devices import get_device
+    from nas.latency.backends import make_backend
+    from nas.latency.profile import open_table
+
+    path = LatencyTable.load(SHIPPED_CPU).save(tmp_path / "cpu.yaml")
+    backend = make_backend("ort", device=get_device("cpu"), threads=1)
+    assert "host" not in open_table(path, device=get_device("cpu"), backend=backend, precision="fp32").header
+    fresh = open_table(tmp_path / "new.yaml", device=get_device("cpu"), backend=backend, precision="fp32")
+    assert fresh.header["host"] == fingerprint()
