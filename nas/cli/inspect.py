@@ -65,15 +65,20 @@ def _main(args: argparse.Namespace) -> int:
     predictions = {}
     if args.device:
         from nas.devices import get_device
+        from nas.latency.backends.analytic import fill_modelled
+        from nas.latency.host import host_mismatch
+        from nas.latency.profile import arch_jobs
 
         result["latency_ms"], result["latency_source"], result["latency_breakdown"] = {}, {}, {}
         for name in args.device:
             device = get_device(name)
             table = device.load_table()
+            fill_modelled(table, arch_jobs(arch, table.precision))  # modelled devices price any op on demand
             prediction = table.predict(arch)
             predictions[name] = (prediction, table)
             result["latency_ms"][name] = prediction.latency_ms
             result["latency_source"][name] = table.source
+            result.setdefault("latency_host_warning", {})[name] = host_mismatch(table.header, device=name)
             result["latency_breakdown"][name] = [{"layer": layer, "key": key, "ms": ms} for layer, key, ms in prediction.breakdown]
     if args.proxy:
         from nas.proxies import get_proxy
@@ -124,9 +129,14 @@ def _print_table(result: dict[str, Any], report: Any, predictions: dict[str, Any
     print("share of MACs by primitive:")
     for kind, share in report.share_by_kind().items():
         print(f"  {kind:<14}{share:>8.1%}")
+    from nas.latency.host import host_mismatch
+
     for name, (prediction, table) in predictions.items():
         note = " (MODELLED, not measured)" if table.source == "modelled" else ""
         print(f"latency on {name}: {prediction.latency_ms:.3f} ms from a {table.source} table{note}: {table.path}")
+        mismatch = host_mismatch(table.header, device=name)
+        if mismatch:
+            print(f"WARNING: {mismatch}")
     if "proxy" in result:
         print(f"proxy {result['proxy_name']}: {result['proxy']:.6g} ({result['proxy_seconds']:.2f} s)")
 

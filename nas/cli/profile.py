@@ -157,8 +157,22 @@ def list_devices() -> int:
         except NasError as error:
             print(f"{name:<16} {device.precision:<9} {device.backend:<9} {'?':<9} {'?':>7}  {error}")
             continue
-        print(f"{name:<16} {table.precision:<9} {device.backend:<9} {table.source:<9} {len(table.entries):>7}  {describe_fidelity(table.header)}")
+        print(f"{name:<16} {table.precision:<9} {device.backend:<9} {table.source:<9} {len(table.entries):>7}  {describe_fidelity(table.header)}"
+              f"{describe_host(table.header, name)}")
     return 0
+
+
+def describe_host(header: dict, device: str) -> str:
+    """``; host: <model name> (this host | another host)`` for measured tables, empty for modelled or imported ones."""
+    from nas.latency.host import host_mismatch
+
+    if header.get("source") != "measured" or header.get("backend") == "bundle":
+        return ""
+    host = header.get("host")
+    if not isinstance(host, dict):
+        return f"; host: unrecorded ({header.get('host_cpu') or host or 'no host in header'})"
+    mine = host_mismatch(header, device=device) is None
+    return f"; host: {host.get('model_name', '?')} ({'this host' if mine else 'another host'})"
 
 
 def describe_fidelity(header: dict) -> str:

@@ -23,9 +23,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     return lines
 
 
-def provenance(table: LatencyTable) -> list[str]:
-    """The table's header as a list, with a plain warning when its numbers are modelled."""
+def provenance(table: LatencyTable, space: str = "SPACE") -> list[str]:
+    """The table's header as a list, with a plain warning when its numbers are modelled or from another host."""
+    from nas.latency.host import host_mismatch
+
     lines = []
+    mismatch = host_mismatch(table.header, device=table.device, space=space)
+    if mismatch:
+        lines.append(f"> **Host:** {mismatch}\n")
     if table.source == "modelled":
         lines.append("> **MODELLED latencies.** This device's table comes from a model of the device, not from measurements on it; "
                      "treat the latencies below as estimates and measure the exported model on the device.\n")
@@ -79,7 +84,7 @@ def write_report(
     lines = [f"# Search report: {title}", "", "## Settings", ""]
     lines += _table(["setting", "value"], [[key, "–" if value is None else f"`{value}`"] for key, value in settings.items()])
     lines += ["", f"Rerun or resume with: `{command}`", "", f"## Latency table of device `{table.device}`", ""]
-    lines += provenance(table)
+    lines += provenance(table, str(settings.get("space") or "SPACE"))
     lines += ["", "## Result", ""]
     lines.append(f"{len(rows)} trials: {len(done)} complete, {len(failed)} failed, {len(pruned)} pruned; Pareto front of {len(front)}.")
     lines.append("")

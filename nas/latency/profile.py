@@ -22,6 +22,7 @@ import numpy as np
 
 from nas.arch import ArchSpec
 from nas.latency.backends import Backend, Job, MeasureResult
+from nas.latency.host import MATTERS
 from nas.latency.signature import head_key, op_key
 from nas.latency.table import Entry, LatencyTable, TableError, new_header
 from nas.latency.timing import MAD_TO_SIGMA, OUTLIER_MADS, summarise
@@ -246,8 +247,16 @@ def open_table(path: Path, *, device: Any, backend: Backend, precision: str) -> 
     for key in ("runtime", "runtime_version", "provider", "threads", "graph_optimization"):
         if key in header and key in table.header and header[key] != table.header[key]:
             raise TableError(f"{path}: table {key} is {table.header[key]!r}, this run would use {header[key]!r}; use --table to write another file")
+    before, now = table.header.get("host"), header.get("host")
+    if isinstance(before, dict) and isinstance(now, dict):
+        differ = [name for name in MATTERS if before.get(name) != now.get(name)]
+        if differ:
+            raise TableError(f"{path}: table was measured on another host ({before.get('model_name')!r}; differs in {', '.join(differ)}); "
+                             "entries of two machines must not mix: use --table to write another file")
     keep = {k: v for k, v in table.header.items() if k in ("fidelity", "correction", "spaces", "profiling", "notes")}
     table.header = {**header, **keep}
+    if "host" in header and not isinstance(before, dict):  # entries of an unrecorded host: the table's host stays unknown
+        table.header.pop("host")
     return table
 
 

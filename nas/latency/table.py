@@ -239,7 +239,7 @@ def _entry(key: Any, value: Any, where: str) -> Entry:
 
 
 def _check_header(data: dict[str, Any], where: str) -> None:
-    """Types of the header fields the program reads: ``device``, ``precision``, ``correction``, ``entry_count``."""
+    """Types of the header fields the program reads: ``device``, ``precision``, ``host``, ``correction``, ``entry_count``."""
     device = data.get("device")
     if not (isinstance(device, dict) and isinstance(device.get("name"), str) and device["name"].isprintable() and device["name"]):
         raise TableError(f"{where}: device: expected a mapping {{name: <printable text>, description: <text>}}, got {_short(device)}")
@@ -247,6 +247,12 @@ def _check_header(data: dict[str, Any], where: str) -> None:
         raise TableError(f"{where}: device.description: expected text, got {_short(device['description'])}")
     if not isinstance(data.get("precision", "fp32"), str):
         raise TableError(f"{where}: precision: expected text such as fp32 or int8, got {_short(data.get('precision'))}")
+    if "host" in data:
+        from nas.latency.host import check
+
+        problem = check(data["host"])
+        if problem:
+            raise TableError(f"{where}: host: {problem}, got {_short(data['host'])}")
     count = data.get("entry_count")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
         raise TableError(f"{where}: entry_count: expected an integer >= 0, got {_short(count)}")

@@ -200,6 +200,11 @@ def space_keys(space: SearchSpace, precision: str) -> list[str]:
 
 def check_table(table: LatencyTable, space: SearchSpace, device: Device) -> None:
     """Refuse to start a search the table cannot price (rather than failing at some trial)."""
+    from nas.latency.backends.analytic import fill_modelled
+    from nas.latency.profile import space_jobs
+
+    ops, heads = space.ops()
+    fill_modelled(table, space_jobs(ops, heads, table.precision))  # modelled devices price any op on demand, in memory
     keys = space_keys(space, table.precision)
     missing = [key for key in keys if key not in table.entries]
     if missing:

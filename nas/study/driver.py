@@ -150,7 +150,7 @@ def search(context: SearchContext, *, progress: bool = True, export_formats: tup
                            "written so far: free space (or fix the storage) and rerun the same command to resume") from None
     if progress:
         print(summary(result), file=sys.stdout)
-        print(table_note(context.table, context.device.name), file=sys.stdout)
+        print(table_note(context.table, context.device.name, context.space.name), file=sys.stdout)
     return result
 
 
@@ -168,10 +168,13 @@ def root_cause(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def table_note(table: Any, device: str) -> str:
+def table_note(table: Any, device: str, space: str = "SPACE") -> str:
     """One line saying where the latencies came from; modelled numbers are never passed off as measured."""
     where = f"{table.source} table {table.path}"
     if table.source == "modelled":
         return (f"latencies: {where} -- MODELLED from published whole-network timings, not measured on the device; "
                 f"measure it with `nas-profile --device {device} --backend bundle --out bundle/ --space SPACE` (see README)")
-    return f"latencies: {where}"
+    from nas.latency.host import host_mismatch
+
+    mismatch = host_mismatch(table.header, device=device, space=space)
+    return f"latencies: {where}" + (f"\nWARNING: {mismatch}" if mismatch else "")

@@ -243,3 +243,23 @@ class AnalyticBackend:
             if on_entry is not None:
                 on_entry(job.key, entries[job.key])
         return MeasureResult(entries=entries, note=f"{len(entries)} modelled entries (analytic model of {self.device.name})")
+
+
+def fill_modelled(table: Any, jobs: Sequence[Job]) -> int:
+    """Price the jobs a modelled table lacks with the analytic model in its own header; returns how many.
+
+    In memory only, not cached on disk: pricing an op is a few roofline sums (microseconds), so any
+    architecture works on a modelled device with no profiling step. Other tables are left alone.
+    """
+    if table.source != "modelled" or table.header.get("backend") != "analytic":
+        return 0
+    todo = [job for job in jobs if job.key not in table.entries]
+    if not todo:
+        return 0
+    model = DeviceModel.from_header(table.device, table.header.get("model"))
+    priced = {}
+    for job in todo:
+        ms = model.prims_ms(job_prims(job.op))
+        priced[job.key] = Entry(ms, ms, ms, 0)  # runs = 0: modelled
+    table.merge(priced)
+    return len(todo)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nas.latency.backends import BackendError, Job, MeasureResult, OnEntry
+from nas.latency.host import fingerprint
 from nas.latency.profile import TimingOptions, export_op, op_input_shape, time_model
 
 
@@ -69,6 +70,7 @@ class OrtBackend:
             "graph_optimization": "ORT_ENABLE_ALL",
             **self.timing.header(),
             "host_cpu": host_cpu(),
+            "host": fingerprint(runtime="onnxruntime", provider=self.provider, threads=self.timing.threads),
             "method": "each op exported alone from its torch block (TorchScript exporter, opset 17), int8 by static QDQ quantization",
         }
 

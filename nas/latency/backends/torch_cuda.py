@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nas.latency.backends import BackendError, Job, MeasureResult, OnEntry
+from nas.latency.host import fingerprint
 from nas.latency.table import Entry
 from nas.latency.timing import Measured, summarise
 
@@ -135,7 +136,8 @@ class TorchCudaBackend:
             "gpu": gpu_name(),
             "tf32_convolutions": bool(torch.backends.cudnn.allow_tf32),
             **self.timing.header(),
-            "host": platform.node(),
+            "host_name": platform.node(),
+            "host": fingerprint(runtime="torch", provider="CUDA graphs", threads=1),
             "method": "each op's torch block, BN folded, batch 1, channels-last, fp32, captured as a CUDA graph and timed with CUDA events",
         }
 
