@@ -289,6 +289,8 @@ def build_table(jobs: Sequence[Job], *, table: LatencyTable, backend: Backend, p
             table.entries.setdefault(key, entry)
     finally:
         saver.flush()
-    if result.entries or label or not table.path.exists():
+    # A table with no entry is never written: a bundle (numbers still to come from the device) must not leave
+    # an empty <device>-measured.yaml that the device would then prefer to its modelled table.
+    if table.entries and (result.entries or label or not table.path.exists()):
         table.save(table.path)
     return result, skipped

@@ -83,3 +83,13 @@ def test_import_rejects_a_modelled_table_and_bad_csv(tmp_path: Path, capsys: pyt
     bad.write_text("a,b\n1,2\n")
     assert profile_import.main([str(bad), "--device", "cpu", "--table", str(tmp_path / "t.yaml")]) == 2
     assert "not a bundle runner CSV" in capsys.readouterr().err
+
+
+def test_a_bundle_writes_no_empty_table_that_the_device_would_prefer(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building a bundle for a modelled device measures nothing yet: the device keeps using its modelled table."""
+    monkeypatch.setenv("NAS_TABLE_DIR", str(tmp_path / "store"))
+    dsp = get_device("dsp")
+    assert profile.main(["--device", "dsp", "--backend", "bundle", "--out", str(tmp_path / "bundle"), "--space", str(tiny)]) == 0
+    assert (tmp_path / "bundle" / "manifest.json").exists()
+    assert not dsp.measured_table_path().exists()
+    assert dsp.load_table().source == "modelled"
