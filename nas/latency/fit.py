@@ -10,6 +10,7 @@ Ops that no measured architecture contains get no entry: the table says so when 
 from __future__ import annotations
 
 import csv
+import math
 import random
 import statistics
 from collections.abc import Sequence
@@ -47,12 +48,17 @@ def read_measurements(path: str | Path) -> list[Sample]:
             rows = list(reader)
     except OSError as error:
         raise NasError(f"{path}: cannot read: {error.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise NasError(f"{path}: not a measurements CSV (not UTF-8 text: {type(error).__name__})") from None
     samples = []
     for line, row in enumerate(rows, start=2):
         try:
-            samples.append((ArchSpec.from_string(row["arch"]), float(row["latency_ms"])))
-        except (SpecError, ValueError) as error:
-            raise NasError(f"{path}: line {line}: {error}") from None
+            arch, latency_ms = ArchSpec.from_string(row["arch"]), float(row["latency_ms"])
+        except (SpecError, ValueError, TypeError) as error:
+            raise NasError(f"{path}: line {line}: {error}"[:400]) from None
+        if not (math.isfinite(latency_ms) and latency_ms > 0):
+            raise NasError(f"{path}: line {line}: latency_ms must be a finite number > 0, got {row['latency_ms']!r}"[:400])
+        samples.append((arch, latency_ms))
     return samples
 
 

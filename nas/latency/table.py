@@ -204,7 +204,7 @@ class LatencyTable:
         _check_header(data, where)
         entries = {}
         for key, value in raw.items():
-            entries[key] = _entry(key, value, where)
+            entries[key] = checked_entry(key, value, where)
         count = data.get("entry_count")
         if isinstance(count, int) and count != len(entries):
             raise TableError(f"{where}: truncated latency table: header says {count} entries, file has {len(entries)}; re-run the nas-profile command that wrote it")
@@ -223,7 +223,7 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _entry(key: Any, value: Any, where: str) -> Entry:
+def checked_entry(key: Any, value: Any, where: str) -> Entry:
     """One ``[median_ms, p10_ms, p90_ms, runs]``: finite, non-negative, so no NaN or negative cost reaches a study."""
     shown = key if isinstance(key, str) and key.isprintable() and len(key) <= 120 else _short(key)
     if not isinstance(key, str) or not key.isprintable():

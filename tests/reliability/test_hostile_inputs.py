@@ -157,6 +157,20 @@ def hostile(tiny_table: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
             path = w / name / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+    csvs = {  # measurements that `nas-profile import` (bundle runner CSV) and `nas-profile fit` read
+        "m-nan.csv": "key,median_ms,p10_ms,p90_ms,runs\nconv_k3,nan,0.1,0.2,50\n",
+        "m-negative.csv": "key,median_ms,p10_ms,p90_ms,runs\nconv_k3,-1,0.1,0.2,50\n",
+        "m-inf.csv": "key,median_ms,p10_ms,p90_ms,runs\nconv_k3,inf,0.1,0.2,50\n",
+        "m-columns.csv": "foo,bar\n1,2\n",
+        "m-words.csv": "key,median_ms,p10_ms,p90_ms,runs\nconv_k3,fast,0.1,0.2,50\n",
+        "f-nan.csv": 'arch,latency_ms\n"r32_n10,conv_k3_s2_c16_relu,head_c64_relu",nan\n',
+        "f-negative.csv": 'arch,latency_ms\n"r32_n10,conv_k3_s2_c16_relu,head_c64_relu",-2\n',
+        "f-arch.csv": "arch,latency_ms\nnot-an-arch,1.0\n",
+        "f-columns.csv": "network,ms\nx,1\n",
+    }
+    for name, text in csvs.items():
+        (w / name).write_text(text)
+    (w / "m-binary.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 20)
     (w / "notexport").mkdir()
     (w / "notexport" / "notes.txt").write_text("my notes, not an export\n")
     return w, markers
@@ -255,6 +269,19 @@ CASES: list[tuple[str, str, list[str], str, bool]] = [
     ("imagefolder-bomb-search", "nas-search", [*SEARCH, "--proxy", "synflow", "--data", "imagefolder:{w}/i-bomb"], r"decompression bomb", False),
     ("imagefolder-large", "nas-inspect", [*SYN, "imagefolder:{w}/i-big"], r"i-big/\w/\w\.png: image side 9000 px is larger than 1024", False),
     ("imagefolder-garbage", "nas-inspect", [*SYN, "imagefolder:{w}/i-garbage"], r"i-garbage/\w/\w\.png: cannot decode image", False),
+    # measurement CSVs (nas-profile import / fit): a bad row never reaches a table file
+    ("import-nan", "nas-profile", ["import", "--device", "cpu", "{w}/m-nan.csv", "--table", "{w}/imported.yaml"], r"m-nan\.csv: line 2: .*must be finite", False),
+    ("import-negative", "nas-profile", ["import", "--device", "cpu", "{w}/m-negative.csv", "--table", "{w}/imported.yaml"], r"line 2: .*>= 0 ms", False),
+    ("import-inf", "nas-profile", ["import", "--device", "cpu", "{w}/m-inf.csv", "--table", "{w}/imported.yaml"], r"m-inf\.csv: line 2", False),
+    ("import-columns", "nas-profile", ["import", "--device", "cpu", "{w}/m-columns.csv", "--table", "{w}/imported.yaml"], r"missing column", False),
+    ("import-words", "nas-profile", ["import", "--device", "cpu", "{w}/m-words.csv", "--table", "{w}/imported.yaml"], r"line 2: bad numbers", False),
+    ("import-binary", "nas-profile", ["import", "--device", "cpu", "{w}/m-binary.csv", "--table", "{w}/imported.yaml"], r"not UTF-8 text", False),
+    ("import-into-bad-table", "nas-profile", ["import", "--device", "cpu", "{w}/m-nan.csv", "--table", "{w}/t-nan.yaml"], r"t-nan\.yaml|m-nan\.csv", False),
+    ("fit-nan", "nas-profile", ["fit", "--device", "cpu", "{w}/f-nan.csv", "--table", "{w}/fitted.yaml"], r"f-nan\.csv: line 2: latency_ms must be a finite number > 0", False),
+    ("fit-negative", "nas-profile", ["fit", "--device", "cpu", "{w}/f-negative.csv", "--table", "{w}/fitted.yaml"], r"f-negative\.csv: line 2", False),
+    ("fit-arch", "nas-profile", ["fit", "--device", "cpu", "{w}/f-arch.csv", "--table", "{w}/fitted.yaml"], r"f-arch\.csv: line 2: arch string", False),
+    ("fit-columns", "nas-profile", ["fit", "--device", "cpu", "{w}/f-columns.csv", "--table", "{w}/fitted.yaml"], r"expected columns 'arch'", False),
+    ("fit-binary", "nas-profile", ["fit", "--device", "cpu", "{w}/m-binary.csv", "--table", "{w}/fitted.yaml"], r"not UTF-8 text", False),
     # export folder
     ("export-into-foreign-folder", "nas-export", ["mobilenet_v2", "--out", "{w}/notexport", "--format", "yaml"],
      r"notexport: holds files that are not an export \(notes\.txt\)", True),

@@ -22,7 +22,7 @@ from nas.io import atomic_write_text
 from nas.latency.backends import Job, MeasureResult, OnEntry
 
 if TYPE_CHECKING:  # a runtime import would be circular (the table module loads backends)
-    from nas.latency.table import Entry
+    from nas.latency.table import checked_entry
 
 RUNNER = Path(__file__).with_name("bundle_runner.py")
 MANIFEST_FORMAT = "nas-profiling-bundle"
@@ -76,7 +76,7 @@ def read_results(path: Path) -> tuple[dict[str, Entry], dict[str, str]]:
     """Entries and run info (provider, runtime version, host) from a bundle runner's CSV."""
     import csv
 
-    from nas.latency.table import Entry
+    from nas.latency.table import checked_entry
 
     required = {"key", "median_ms", "p10_ms", "p90_ms", "runs"}
     try:
@@ -88,11 +88,14 @@ def read_results(path: Path) -> tuple[dict[str, Entry], dict[str, str]]:
             rows = list(reader)
     except OSError as error:
         raise NasError(f"{path}: cannot read: {error.strerror}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise NasError(f"{path}: not a bundle runner CSV (not UTF-8 text: {type(error).__name__})") from None
     entries, info = {}, {}
     for line, row in enumerate(rows, start=2):
         try:
-            entries[row["key"]] = Entry(float(row["median_ms"]), float(row["p10_ms"]), float(row["p90_ms"]), int(row["runs"]))
+            values = [float(row["median_ms"]), float(row["p10_ms"]), float(row["p90_ms"]), float(row["runs"])]
         except (TypeError, ValueError):
-            raise NasError(f"{path}: line {line}: bad numbers in {dict(row)}") from None
+            raise NasError(f"{path}: line {line}: bad numbers in {dict(row)}"[:400]) from None
+        entries[row["key"]] = checked_entry(row["key"], values, f"{path}: line {line}")  # finite, >= 0: as a table file
         info = {k: row.get(k, "") for k in ("provider", "runtime_version", "host")}
     return entries, info
