@@ -22,7 +22,7 @@ from nas.io import atomic_write_text
 from nas.latency.backends import Job, MeasureResult, OnEntry
 
 if TYPE_CHECKING:  # a runtime import would be circular (the table module loads backends)
-    from nas.latency.table import checked_entry
+    from nas.latency.table import Entry
 
 RUNNER = Path(__file__).with_name("bundle_runner.py")
 MANIFEST_FORMAT = "nas-profiling-bundle"
