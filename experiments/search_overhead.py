@@ -1,17 +1,24 @@
-"""Search overhead: a latency-only nas-search (--proxy macs) against the bare Optuna sampler on the same space.
+"""Search overhead: per-trial cost of the search layer over the bare Optuna sampler, as the study grows.
 
-bare  = in-memory Optuna study, same sampler and seed, objective = one suggest per parameter
-        of the space, returning two cheap numbers (sum of choice indices) — the sampler's own time;
-search = nas.study.run_trials: sample → ArchSpec → table latency → MACs → study records, once with an
-        Optuna journal file (--storage OUT/study.journal, what large searches should use) and once with
-        the default SQLite file (about 50 ms per 109-parameter trial record on this machine).
-Run: taskset -c 0 python experiments/search_overhead.py  (writes experiments/results/search_overhead.json)
+bare   = in-memory Optuna study, same sampler and seed, objective = one suggest per parameter of the
+         mobiledet space (109), returning two cheap numbers: the sampler's own time per trial.
+search = the ``nas-search --device cpu --proxy macs`` path in-process (``nas.study.run_trials``, so import
+         time is not counted): sample in the mirror → ArchSpec → table latency → MACs → storage record,
+         once on the default SQLite file and once on an Optuna journal file.
+Per-trial time at trial N = mean (and median) of the trial times of the ``WINDOW`` trials ending at N; the
+mean includes the periodic mirror sync, which is part of the amortised cost.
+Run: taskset -c 1 python -m experiments.search_overhead [--samplers nsga2,tpe] [--points 100,1000,2000]
+Writes experiments/results/search_overhead.{json,md}.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
+import os
+import platform
+import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -19,52 +26,95 @@ from pathlib import Path
 import optuna
 import torch
 
-from nas.study import SearchContext, make_sampler, run_trials
+from nas.io import atomic_write_text
 from nas.space import get_space
+from nas.study import SearchContext, make_sampler, run_trials
+from nas.study.study import default_population
 
 RESULTS = Path(__file__).resolve().parent / "results"
-RUNS = {"nsga2": 2000, "tpe": 500}  # TPE's own cost grows with the trial count (~0.1 s/trial): 500 keeps the run short
+WINDOW = 50
+STORAGES = {"sqlite": lambda folder: f"sqlite:///{folder}/study.db", "journal": lambda folder: f"{folder}/study.journal"}
 
 
-def bare(sampler: str, trials: int) -> float:
-    space = get_space("mobiledet")
-    params = space.parameters
+def host() -> str:
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model name")), platform.processor())
+    except OSError:
+        model = platform.processor()
+    return f"{model}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable by this run), {platform.node()}"
+
+
+def durations(stamps: list[float], start: float) -> list[float]:
+    return [b - a for a, b in zip([start, *stamps[:-1]], stamps)]
+
+
+def bare(sampler: str, trials: int) -> list[float]:
+    params = get_space("mobiledet").parameters
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         picks = [values.index(trial.suggest_categorical(name, list(values))) for name, values in params.items()]
         return float(sum(picks)), float(sum(picks[::2]))
 
-    study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(sampler, seed=0))
+    population = default_population(trials) if sampler == "nsga2" else None
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(sampler, seed=0, population=population))
+    stamps: list[float] = []
     start = time.perf_counter()
-    study.optimize(objective, n_trials=trials)
-    return time.perf_counter() - start
+    study.optimize(objective, n_trials=trials, callbacks=[lambda *_: stamps.append(time.perf_counter())])
+    return durations(stamps, start)
 
 
-def search(sampler: str, trials: int, storage: str) -> float:
+def search(sampler: str, trials: int, storage: str) -> list[float]:
     with tempfile.TemporaryDirectory() as folder:
-        url = f"{folder}/study.journal" if storage == "journal" else f"sqlite:///{folder}/study.db"
-        context = SearchContext.create(device="cpu", proxy="macs", sampler=sampler, trials=trials, seed=0, out=folder, storage=url)
+        context = SearchContext.create(device="cpu", proxy="macs", sampler=sampler, trials=trials, seed=0, out=folder, storage=STORAGES[storage](folder))
+        stamps: list[float] = []
         start = time.perf_counter()
-        run_trials(context, progress=False)
-        return time.perf_counter() - start
+        run_trials(context, progress=False, on_trial=lambda state: stamps.append(time.perf_counter()))
+        return durations(stamps, start)
+
+
+def window(times: list[float], point: int) -> dict[str, float]:
+    part = times[max(0, point - WINDOW):point]
+    return {"mean_ms": round(1000 * statistics.fmean(part), 2), "median_ms": round(1000 * statistics.median(part), 2)}
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samplers", default="nsga2", help="comma-separated samplers [nsga2]")
+    parser.add_argument("--points", default="100,1000,2000", help="trial numbers to report [100,1000,2000]")
+    parser.add_argument("--storages", default="sqlite,journal")
+    parser.add_argument("--tag", default="", help="suffix of the result files")
+    args = parser.parse_args()
+    points = [int(p) for p in args.points.split(",")]
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    only = sys.argv[1:] or list(RUNS)
+    load_before = os.getloadavg()
     rows = []
-    for sampler in only:
-        trials = RUNS[sampler]
-        b = bare(sampler, trials)
-        for storage in ("journal", "sqlite"):
-            s = search(sampler, trials, storage)
-            rows.append({"sampler": sampler, "storage": storage, "trials": trials, "bare_s": round(b, 2), "search_s": round(s, 2),
-                         "overhead_s": round(s - b, 2), "bare_ms_per_trial": round(1000 * b / trials, 2),
-                         "search_ms_per_trial": round(1000 * s / trials, 2), "overhead_ms_per_trial": round(1000 * (s - b) / trials, 2)})
-            print(rows[-1], flush=True)
+    for sampler in args.samplers.split(","):
+        b = bare(sampler, max(points))
+        for storage in args.storages.split(","):
+            start = time.perf_counter()
+            s = search(sampler, max(points), storage)
+            total = time.perf_counter() - start
+            for point in points:
+                wb, ws = window(b, point), window(s, point)
+                rows.append({"sampler": sampler, "storage": storage, "trial": point, "bare": wb, "search": ws,
+                             "overhead_mean_ms": round(ws["mean_ms"] - wb["mean_ms"], 2), "overhead_median_ms": round(ws["median_ms"] - wb["median_ms"], 2),
+                             "search_total_s": round(total, 1)})
+                print(rows[-1], flush=True)
+    meta = {"space": "mobiledet (109 parameters)", "device": "cpu", "proxy": "macs", "window_trials": WINDOW, "host": host(),
+            "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+            "command": "python -m experiments.search_overhead " + " ".join(f"--{k} {v}" for k, v in vars(args).items() if v), "runs": rows}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "search_overhead.json").write_text(json.dumps({"space": "mobiledet", "device": "cpu", "proxy": "macs", "runs": rows}, indent=2) + "\n")
+    atomic_write_text(RESULTS / f"search_overhead{args.tag}.json", json.dumps(meta, indent=2) + "\n")
+    lines = [f"# Search overhead over the bare Optuna sampler ({meta['space']}, --device cpu --proxy macs)", "",
+             f"Host: {meta['host']}; load average before {meta['loadavg_before']}, after {meta['loadavg_after']} (shared, noisy machine).",
+             f"Command: `{meta['command']}`. Per-trial ms = mean (median) of the {WINDOW} trials ending at the trial number.", "",
+             "| sampler | storage | trial | bare ms | search ms | overhead ms (mean) | overhead ms (median) |", "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['sampler']} | {r['storage']} | {r['trial']} | {r['bare']['mean_ms']} ({r['bare']['median_ms']}) | "
+                     f"{r['search']['mean_ms']} ({r['search']['median_ms']}) | {r['overhead_mean_ms']} | {r['overhead_median_ms']} |")
+    atomic_write_text(RESULTS / f"search_overhead{args.tag}.md", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

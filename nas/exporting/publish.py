@@ -92,18 +92,38 @@ def staged(out: str | Path) -> Iterator[Path]:
     check_out(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        _sweep(out)
-        stage = Path(tempfile.mkdtemp(prefix=_hidden_prefix(out), dir=out.parent))
     except FileExistsError:  # a file stands where a parent folder should be
         raise PublishError(f"{out}: cannot create the output folder: {os.strerror(errno.ENOTDIR)}") from None
     except OSError as error:
         raise PublishError(f"{out}: cannot create the output folder: {error.strerror}") from None
+    with _exclusive(out.parent):  # two searches finishing together must not sweep each other's live stage
+        try:
+            _sweep(out)
+            stage = Path(tempfile.mkdtemp(prefix=_hidden_prefix(out), dir=out.parent))
+        except OSError as error:
+            raise PublishError(f"{out}: cannot create the output folder: {error.strerror}") from None
+        try:
+            os.chmod(stage, 0o777 & ~_umask())
+            yield stage
+            _publish(stage, out)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)  # the new files on failure, the old export after a swap
+
+
+@contextmanager
+def _exclusive(folder: Path) -> Iterator[None]:
+    """``flock`` on the folder for one export at a time beside it; a killed holder releases it."""
     try:
-        os.chmod(stage, 0o777 & ~_umask())
-        yield stage
-        _publish(stage, out)
+        import fcntl
+    except ImportError:  # not a POSIX system
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
     finally:
-        shutil.rmtree(stage, ignore_errors=True)  # the new files on failure, the old export after a swap
+        os.close(handle)
 
 
 def _publish(stage: Path, out: Path) -> None:

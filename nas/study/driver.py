@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import optuna
 from tqdm import tqdm
@@ -38,8 +38,11 @@ class SearchResult:
         return pareto_front(self.rows)
 
 
-def run_trials(context: SearchContext, *, progress: bool = True) -> WorkerStats:
-    """Bring the study to ``context.trials`` finished trials (a rerun resumes where it stopped)."""
+def run_trials(context: SearchContext, *, progress: bool = True, on_trial: Callable[[Any], None] | None = None) -> WorkerStats:
+    """Bring the study to ``context.trials`` finished trials (a rerun resumes where it stopped).
+
+    ``on_trial(state)`` is called after each trial of a one-process search (experiments/search_overhead.py times trials with it).
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study, finished = prepare_study(context)
     check_out(context, storage=True)
@@ -54,10 +57,12 @@ def run_trials(context: SearchContext, *, progress: bool = True) -> WorkerStats:
 
             torch.set_num_threads(context.settings_in.torch_threads)
 
-            def on_trial(state: Any) -> None:
+            def after_trial(state: Any) -> None:
                 bar.update(state in FINISHED)
+                if on_trial is not None:
+                    on_trial(state)
 
-            stats = Worker(context=context).run(quota=remaining, deadline=deadline, total=context.trials, on_trial=on_trial)
+            stats = Worker(context=context).run(quota=remaining, deadline=deadline, total=context.trials, on_trial=after_trial)
         elif remaining:
             stats = _run_processes(context, study, remaining, deadline, bar)
     finally:

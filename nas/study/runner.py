@@ -37,6 +37,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.counting import count
 from nas.errors import NasError
 from nas.study.context import SearchContext
+from nas.study.insert import create_trial
 from nas.study.settings import SearchSettings
 from nas.study.study import claim_lock, fail_stale_trials, heartbeat_on, is_server, make_sampler, open_storage, worker_id
 
@@ -85,7 +86,12 @@ class Worker:
         self.sync(force=True)
 
     def sync(self, *, force: bool = False) -> None:
-        """Copy finished trials of other workers and earlier runs into the mirror."""
+        """Copy finished trials of other workers and earlier runs into the mirror.
+
+        The storage read is incremental: Optuna's cache over RDB storages fetches only trials newer than the
+        last finished one it holds (plus its unfinished ones), and a journal replays only new log lines; what
+        remains per sync is an in-memory pass over the finished trials (well under 1 ms at 2,000 trials).
+        """
         now = time.monotonic()
         if not force and now - self._synced_at < SYNC_SECONDS:
             return
@@ -206,7 +212,7 @@ class Worker:
 
     def _create(self, trial: optuna.Trial, attrs: dict[str, Any], system_attrs: dict[str, Any], state: TrialState, values: list[float] | None) -> int:
         template = _template(trial.params, attrs, self.distributions, system_attrs, state=state, values=values)
-        return self.storage.create_new_trial(self.study._study_id, template_trial=template)
+        return create_trial(self.storage, self.study._study_id, template)
 
     def _record(self, trial: optuna.Trial, trial_id: int | None, attrs: dict[str, Any], system_attrs: dict[str, Any], state: TrialState,
                 values: list[float] | None, extra: dict[str, Any]) -> TrialState | None:
