@@ -39,7 +39,8 @@ def plot_pareto(
     shown = [ref for ref in references if ref.latency_ms is not None and ref.proxy is not None]
     if shown:
         ax.plot([r.latency_ms for r in shown], [r.proxy for r in shown], "s--", color="tab:red", ms=6, label="MobileNetV2 α", zorder=4)
-        labels = [ax.annotate(f"α={ref.width:g}", (ref.latency_ms, ref.proxy), textcoords="offset points", xytext=(5, -11),
+        labels = [ax.annotate(f"α={ref.width:g}", (ref.latency_ms, ref.proxy), textcoords="offset points", xytext=(-7, 4),
+                              ha="right", va="bottom", zorder=6,  # up-left of its marker: the α line rises to the right
                               fontsize=8, color="tab:red", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
                   for ref in sorted(shown, key=lambda r: r.latency_ms)]
     if best is not None and best.proxy is not None:
