@@ -45,10 +45,16 @@ def export(
 
         study = load_study(storage, study_name)
         chosen = select(study, str(trial))
+        if len(chosen) == 1:
+            row = chosen[0]
+            return list(export_arch(row.arch_spec().with_name(f"{study.study_name}-trial{row.number}"), out, formats=names).values())
+        from nas.exporting.publish import staged
+
         written: list[Path] = []
-        for row in chosen:
-            folder = Path(out) / f"trial-{row.number}" if len(chosen) > 1 else Path(out)
-            written += export_arch(row.arch_spec().with_name(f"{study.study_name}-trial{row.number}"), folder, formats=names).values()
+        with staged(out) as stage:  # the whole front is published at once: no trial-N/ of an earlier front stays beside it
+            for row in chosen:
+                files = export_arch(row.arch_spec().with_name(f"{study.study_name}-trial{row.number}"), stage / f"trial-{row.number}", formats=names)
+                written += [Path(out) / path.relative_to(stage) for path in files.values()]
         return written
     if target is None:
         raise NasError("give a TARGET (space, arch YAML or arch string) or --storage with a study")

@@ -86,3 +86,19 @@ def test_sigkill_during_export_leaves_the_old_or_the_new_folder(tmp_path: Path) 
             assert run_cli("nas-export", SMALL, "--out", out, "--format", "yaml,onnx").returncode == 0
     assert run_cli("nas-export", SMALL, "--out", out, "--format", "yaml,onnx").returncode == 0
     assert _hidden(tmp_path) == [] and SMALL in seen
+
+
+def test_a_front_export_replaces_an_earlier_front_whole(tiny_table: Path, tmp_path: Path) -> None:
+    """``--trial pareto`` publishes all its ``trial-N/`` folders at once: none of an earlier front stays beside them."""
+    from nas.api import export, search
+
+    result = search(space="nas_bench_macro", resolution=16, proxy="macs", device=str(tiny_table), trials=8, out=tmp_path / "run", progress=False)
+    out = tmp_path / "front"
+    export_arch(ArchSpec.from_string(SMALL), out / "trial-999", formats=["yaml"])  # an earlier front's trial
+    written = export(storage=result.storage, trial="pareto", out=out, formats="yaml")
+    assert all(path.is_file() and out in path.parents for path in written)
+    if len(result.front) > 1:
+        assert sorted(p.name for p in out.iterdir()) == sorted(f"trial-{row.number}" for row in result.front)
+    else:
+        assert sorted(p.name for p in out.iterdir()) == ["arch.yaml"]
+    assert _hidden(tmp_path) == []
