@@ -41,7 +41,7 @@ def export(
 
     names = parse_formats(formats)
     if storage is not None:
-        from nas.exporting.study import load_study, select
+        from nas.study.selection import load_study, select
 
         study = load_study(storage, study_name)
         chosen = select(study, str(trial))

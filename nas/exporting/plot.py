@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from nas.io import atomic_write_bytes
-from nas.study.results import Reference, TrialRecord, pareto_front
+from nas.records import Reference, TrialRecord, pareto_front
 
 
 def plot_pareto(

@@ -7,8 +7,8 @@ from typing import Any, Sequence
 
 from nas.io import atomic_write_text
 from nas.latency.table import LatencyTable
-from nas.study.results import Reference, TrialRecord, pareto_front
-from nas.study.results import __doc__ as RULE_DOC
+from nas.records import Reference, TrialRecord, pareto_front
+from nas.records import __doc__ as RULE_DOC
 
 TOP_K = 10
 

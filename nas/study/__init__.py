@@ -8,7 +8,7 @@ from nas.study.context import SearchContext
 from nas.study.settings import DEFAULT_TRIALS, SearchSettings
 from nas.study.driver import SearchResult, finish, run_trials, search, summary
 from nas.study.objectives import OBJECTIVES, Objective, get_objective
-from nas.study.results import TrialRecord, choose_best, hypervolume, pareto_front, records
+from nas.records import TrialRecord, choose_best, hypervolume, pareto_front, records
 from nas.study.study import SAMPLERS, make_sampler, open_storage
 
 __all__ = [

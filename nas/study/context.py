@@ -112,7 +112,7 @@ class SearchContext:
 
     def references(self) -> list[Any]:
         """The space's reference network (MobileNetV2) at each width, priced and scored as this search's trials."""
-        from nas.study.results import references
+        from nas.records import references
 
         return references(table=self.table, proxy=self.proxy, objective=self.objective, resolution=self.space.resolution,
                           num_classes=self.space.num_classes, seed=self.proxy_seed, data=self.data,

@@ -15,7 +15,7 @@ import optuna
 from tqdm import tqdm
 
 from nas.study.context import SearchContext, check_out
-from nas.study.results import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
+from nas.records import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
 from nas.study.runner import FINISHED, Worker, WorkerStats, count_finished, die_with_parent, prepare_study, run_worker_process
 from nas.study.study import StorageError, mask_url
 

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from nas.exporting.plot import _spread_labels, plot_pareto  # noqa: E402
-from nas.study.results import Reference, TrialRecord  # noqa: E402
+from nas.records import Reference, TrialRecord  # noqa: E402
 
 
 def _boxes(fig, labels):  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 def _scored(log: Path) -> Counter[str]:
     """pid → candidates the sleepy proxy scored, without the MobileNetV2-α references each process scores at the end."""
-    from nas.study.results import REFERENCE_WIDTHS
+    from nas.records import REFERENCE_WIDTHS
     from nas.space import get_space
 
     references = {get_space("mobilenet_v2", width=w, resolution=RESOLUTION, num_classes=10).arch().to_string() for w in REFERENCE_WIDTHS}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nas.errors import NasError
-from nas.study.results import TrialRecord, choose_best, hypervolume, pareto_front, to_csv
+from nas.records import TrialRecord, choose_best, hypervolume, pareto_front, to_csv
 
 
 def _row(number: int, proxy: float, latency: float, state: str = "COMPLETE") -> TrialRecord:

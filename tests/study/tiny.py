@@ -11,7 +11,7 @@ from pathlib import Path
 from nas.devices import Device
 from nas.latency.backends.ort import OrtBackend
 from nas.latency.profile import TimingOptions, arch_jobs, build_table, open_table, space_jobs
-from nas.study.results import REFERENCE_WIDTHS
+from nas.records import REFERENCE_WIDTHS
 from nas.space import get_space
 
 SPACE = "nas_bench_macro"

@@ -8,7 +8,7 @@ import optuna
 
 from nas.arch import ArchSpec
 from nas.errors import NasError
-from nas.study.results import TrialRecord, choose_best, pareto_front, records
+from nas.records import TrialRecord, choose_best, pareto_front, records
 
 
 def load_study(storage: str, study_name: str | None) -> optuna.Study:
