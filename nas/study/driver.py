@@ -159,7 +159,7 @@ def search(context: SearchContext, *, progress: bool = True, export_formats: tup
     return result
 
 
-def sqlalchemy_error() -> type:
+def sqlalchemy_error() -> type[Exception]:
     from sqlalchemy.exc import SQLAlchemyError
 
     return SQLAlchemyError

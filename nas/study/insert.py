@@ -38,7 +38,7 @@ def create_trial(storage: optuna.storages.BaseStorage, study_id: int, template: 
                                   datetime_complete=template.datetime_complete)
         session.add(trial)
         session.flush()
-        trial_id = trial.trial_id
+        trial_id = int(trial.trial_id)
         values = [dict(zip(("value", "value_type"), models.TrialValueModel.value_to_stored_repr(v)), trial_id=trial_id, objective=i)
                   for i, v in enumerate(template.values or [])]
         params = [{"trial_id": trial_id, "param_name": name, "param_value": template.distributions[name].to_internal_repr(value),
