@@ -21,6 +21,7 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "counting": ("benchmark", "seconds"),
     "latency_fidelity": ("benchmark", "~30 min"),
     "search_overhead": ("benchmark", "minutes"),
+    "main_job_time": ("benchmark", "about a minute"),
     "search_quality": ("benchmark", "hours"),
     "proxy_correlation": ("benchmark", "~20 min, needs NAS-Bench-Macro"),
     "proxy_cost": ("benchmark", "~1 min"),
