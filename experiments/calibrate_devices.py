@@ -46,7 +46,11 @@ def markdown(results: dict) -> str:
                 f"{r['fitted_ms']:.3f} | {r['loo_ms']:.3f} | {r['loo_error_pct']:+.1f} % |"
             )
         params = ", ".join(f"{k} = {v:.4g}" for k, v in result.params.items())
-        lines += ["", f"Fitted parameters: {params} (fixed at prior: {', '.join(k for k in result.params if k not in result.spec.fitted)}).", ""]
+        lines += [
+            "",
+            f"Fitted parameters: {params} (fixed at prior: {', '.join(k for k in result.params if k not in result.spec.fitted)}).",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -59,7 +63,10 @@ def main() -> int:
         table.save()
         print(f"{device}: {len(table.entries)} modelled entries -> {table.path}; median LOO {result.median_loo_pct:.1f} %")
     RESULTS.mkdir(exist_ok=True)
-    data = {d: {"params": r.params, "median_loo_error_pct": r.median_loo_pct, "median_fit_error_pct": r.median_fit_pct, "networks": r.rows} for d, r in results.items()}
+    data = {
+        d: {"params": r.params, "median_loo_error_pct": r.median_loo_pct, "median_fit_error_pct": r.median_fit_pct, "networks": r.rows}
+        for d, r in results.items()
+    }
     atomic_write_text(RESULTS / "calibration.json", json.dumps(data, indent=2) + "\n")
     atomic_write_text(RESULTS / "calibration.md", markdown(results))
     print(markdown(results))

@@ -32,13 +32,22 @@ def report(runs_files: list[Path], report_name: str | None = None) -> None:
     from nas.proxies import get_proxy
 
     saved = [json.loads(Path(f).read_text()) for f in runs_files]
-    metas = [{**s["meta"], "file": shown(Path(f)), "finished": sum(r.get("top1") is not None for r in s["runs"]),
-              "sets": sorted({r["set"] for r in s["runs"]})} for f, s in zip(runs_files, saved)]
+    metas = [
+        {
+            **s["meta"],
+            "file": shown(Path(f)),
+            "finished": sum(r.get("top1") is not None for r in s["runs"]),
+            "sets": sorted({r["set"] for r in s["runs"]}),
+        }
+        for f, s in zip(runs_files, saved)
+    ]
     for name in ("searched", *RANDOM_SETS):
         schedules = {(m["lr"], m.get("warmup_epochs"), m["epochs"][name]): m["file"] for m in metas if name in m["sets"]}
         if len(schedules) > 1:
-            raise SystemExit(f"{' and '.join(schedules.values())} train the {name} set with different schedules "
-                             f"(lr, warm-up epochs, epochs: {', '.join(map(str, schedules))}); report them separately")
+            raise SystemExit(
+                f"{' and '.join(schedules.values())} train the {name} set with different schedules "
+                f"(lr, warm-up epochs, epochs: {', '.join(map(str, schedules))}); report them separately"
+            )
     runs = [r for s in saved for r in s["runs"] if r.get("top1") is not None]
     seen: dict[tuple, str] = {}
     for file, s in zip(runs_files, saved):
@@ -51,8 +60,12 @@ def report(runs_files: list[Path], report_name: str | None = None) -> None:
     for net, arch in spec["searched"].items():
         values = [r["top1"] for r in runs if r["set"] == "searched" and r["net"] == net]
         if values:
-            result["searched"][net] = {"top1_runs": values, "top1_mean": float(np.mean(values)),
-                                       "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else None, "macs": count(ArchSpec.from_string(arch)).macs}
+            result["searched"][net] = {
+                "top1_runs": values,
+                "top1_mean": float(np.mean(values)),
+                "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
+                "macs": count(ArchSpec.from_string(arch)).macs,
+            }
     for name in RANDOM_SETS:
         trained = [r for r in runs if r["set"] == name]
         if trained:  # a set no runs file trains is left out, not reported as complete and empty
@@ -90,9 +103,18 @@ def random_set(nets: dict[str, str], runs: list[dict], get_proxy) -> dict:  # ty
         rows.append({"net": net, "top1": mean, "top1_seeds": top1[net], **{f"proxy_{k}": v for k, v in scores.items()}})
     every_seed = {net: t for net, t in top1.items() if t and set(t) == set(seeds)}
     runs_done = sum(len(t) for t in top1.values())
-    result = {"rows": rows, "seeds": seeds, "ranked_seeds": ranked, "complete": runs_done == len(nets) * len(seeds),
-              "runs_done": runs_done, "runs_in_set": len(nets) * len(seeds),
-              "seed_to_seed": seed_to_seed(every_seed), "seed_to_seed_n": len(every_seed), "spearman": {}, "vs_macs_90": None}
+    result = {
+        "rows": rows,
+        "seeds": seeds,
+        "ranked_seeds": ranked,
+        "complete": runs_done == len(nets) * len(seeds),
+        "runs_done": runs_done,
+        "runs_in_set": len(nets) * len(seeds),
+        "seed_to_seed": seed_to_seed(every_seed),
+        "seed_to_seed_n": len(every_seed),
+        "spearman": {},
+        "vs_macs_90": None,
+    }
     if ranked and len(rows) > 2:
         truth = {r["net"]: r["top1"] for r in rows}
         scores = {proxy: {r["net"]: r[f"proxy_{proxy}"] for r in rows} for proxy in PROXIES}
@@ -110,15 +132,21 @@ def fmt(entry: dict | None) -> str:
 
 def markdown(result: dict) -> str:
     searched = result["searched"]
-    lines = ["Schedule: batch 256, linear warm-up + cosine, crop + flip, bf16 on a GPU (fp32 on a CPU); trained on the 50,000 "
-             "training images, top-1 on the 10,000 test images. Runs files:", ""]
+    lines = [
+        "Schedule: batch 256, linear warm-up + cosine, crop + flip, bf16 on a GPU (fp32 on a CPU); trained on the 50,000 "
+        "training images, top-1 on the 10,000 test images. Runs files:",
+        "",
+    ]
     for meta in result["meta"]:
         epochs = ", ".join(f"{name} {meta['epochs'][name]}" for name in meta["sets"])
         warmup = f"{meta['warmup_epochs']:g} epoch" if "warmup_epochs" in meta else "5 % of the steps"
-        lines.append(f"- {meta['file']}: {meta['gpu']}, torch {meta['torch']}, epochs ({epochs}), peak lr {meta['lr']:g}, warm-up {warmup}, "
-                     f"{meta['finished']} runs finished"
-                     + (f" of {meta['runs_asked']} queued" if "runs_asked" in meta else "") + f" in {meta['seconds'] / 60:.1f} min wall"
-                     + (f" (last call; {meta['train_s_total'] / 3600:.1f} h of training summed over runs)" if "train_s_total" in meta else ""))
+        lines.append(
+            f"- {meta['file']}: {meta['gpu']}, torch {meta['torch']}, epochs ({epochs}), peak lr {meta['lr']:g}, warm-up {warmup}, "
+            f"{meta['finished']} runs finished"
+            + (f" of {meta['runs_asked']} queued" if "runs_asked" in meta else "")
+            + f" in {meta['seconds'] / 60:.1f} min wall"
+            + (f" (last call; {meta['train_s_total'] / 3600:.1f} h of training summed over runs)" if "train_s_total" in meta else "")
+        )
     if searched:
         lines += ["", "| device | α | MobileNetV2-α top-1 | searched top-1 | Δ |", "|---|---|---|---|---|"]
     for device in ("cpu", "dsp", "edgetpu") if searched else ():
@@ -126,28 +154,51 @@ def markdown(result: dict) -> str:
             ref, got = searched.get(f"MobileNetV2-{width}"), searched.get(f"{device}-{width}")
             delta = f"{got['top1_mean'] - ref['top1_mean']:+.2f}" if ref and got else "—"
             lines.append(f"| {device} | {width} | {fmt(ref)} | {fmt(got)} | {delta} |")
-    titles = {"random": f"Random `{SPACE}` networks", "band": f"Random `{SPACE}` networks in the latency band of experiments/proxy_generalisation.py",
-              "band_fresh": f"A fresh sample of random `{SPACE}` networks in the same band (seeds from {FRESH_FIRST_SEED:,}; held out)"}
+    titles = {
+        "random": f"Random `{SPACE}` networks",
+        "band": f"Random `{SPACE}` networks in the latency band of experiments/proxy_generalisation.py",
+        "band_fresh": f"A fresh sample of random `{SPACE}` networks in the same band (seeds from {FRESH_FIRST_SEED:,}; held out)",
+    }
     for name, title in titles.items():
         entry = result.get(name, {})
         if not entry.get("spearman"):
             if entry.get("runs_done"):
-                lines += ["", f"{title}: being trained, {entry['runs_done']} of {entry['runs_in_set']} runs; "
-                          "no correlations until every network has a seed"]
+                lines += [
+                    "",
+                    f"{title}: being trained, {entry['runs_done']} of {entry['runs_in_set']} runs; "
+                    "no correlations until every network has a seed",
+                ]
             continue
         seeds = ", ".join(map(str, entry.get("ranked_seeds", entry["seeds"])))
-        ceiling = (f"; seed-to-seed Spearman {entry['seed_to_seed']:+.2f} over the {entry.get('seed_to_seed_n', len(entry['rows']))} "
-                   "networks with every seed" if entry.get("seed_to_seed") is not None else "")
-        lines += ["", f"{title} (n = {len(entry['rows'])}, seeds {seeds}{ceiling}): Spearman of each proxy with mean top-1", "",
-                  "| " + " | ".join(PROXIES) + " |", "|---" * len(PROXIES) + "|",
-                  "| " + " | ".join(f"{entry['spearman'][p]:+.2f}" for p in PROXIES) + " |"]
+        ceiling = (
+            f"; seed-to-seed Spearman {entry['seed_to_seed']:+.2f} over the {entry.get('seed_to_seed_n', len(entry['rows']))} "
+            "networks with every seed"
+            if entry.get("seed_to_seed") is not None
+            else ""
+        )
+        lines += [
+            "",
+            f"{title} (n = {len(entry['rows'])}, seeds {seeds}{ceiling}): Spearman of each proxy with mean top-1",
+            "",
+            "| " + " | ".join(PROXIES) + " |",
+            "|---" * len(PROXIES) + "|",
+            "| " + " | ".join(f"{entry['spearman'][p]:+.2f}" for p in PROXIES) + " |",
+        ]
         if entry.get("vs_macs_90"):
-            lines += ["", "Spearman minus that of MACs, 90 % bootstrap interval (2,000 resamples of the networks):", "",
-                      "| " + " | ".join(entry["vs_macs_90"]) + " |", "|---" * len(entry["vs_macs_90"]) + "|",
-                      "| " + " | ".join(f"{lo:+.2f} … {hi:+.2f}" for lo, hi in entry["vs_macs_90"].values()) + " |"]
+            lines += [
+                "",
+                "Spearman minus that of MACs, 90 % bootstrap interval (2,000 resamples of the networks):",
+                "",
+                "| " + " | ".join(entry["vs_macs_90"]) + " |",
+                "|---" * len(entry["vs_macs_90"]) + "|",
+                "| " + " | ".join(f"{lo:+.2f} … {hi:+.2f}" for lo, hi in entry["vs_macs_90"].values()) + " |",
+            ]
         if not entry.get("complete", True):
-            lines += ["", f"Still being trained: {entry['runs_done']} of {entry['runs_in_set']} runs (seeds "
-                      f"{', '.join(map(str, entry['seeds']))}); the ranking above uses only the seeds every network has."]
+            lines += [
+                "",
+                f"Still being trained: {entry['runs_done']} of {entry['runs_in_set']} runs (seeds "
+                f"{', '.join(map(str, entry['seeds']))}); the ranking above uses only the seeds every network has.",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -167,8 +218,12 @@ def plot(result: dict, path: Path) -> None:
     for ax, proxy, label in zip(axes[0][:random_panels], ("default", "macs"), ("default proxy score", "MACs (millions)")):
         scale = 1e-6 if proxy == "macs" else 1.0  # plain millions: a log axis labels a 2x range with overlapping ticks
         for name, entry in sets:
-            ax.scatter([r[f"proxy_{proxy}"] * scale for r in entry["rows"]], [r["top1"] for r in entry["rows"]], s=14,
-                       label=f"{name} (n={len(entry['rows'])}): Spearman {entry['spearman'][proxy]:+.2f}")
+            ax.scatter(
+                [r[f"proxy_{proxy}"] * scale for r in entry["rows"]],
+                [r["top1"] for r in entry["rows"]],
+                s=14,
+                label=f"{name} (n={len(entry['rows'])}): Spearman {entry['spearman'][proxy]:+.2f}",
+            )
         ax.set_title(f"{SPACE}, {label}")
         ax.set_xlabel(label)
         ax.set_ylabel("CIFAR-10 top-1 (%), mean of seeds")
@@ -176,10 +231,21 @@ def plot(result: dict, path: Path) -> None:
     if searched_panel:
         ax = axes[0][-1]
         for prefix, style in (("MobileNetV2-", "ks--"), ("cpu-", "o-"), ("dsp-", "^-"), ("edgetpu-", "v-")):
-            points = [(float(net.rsplit("-", 1)[1]), e["top1_mean"], e["top1_std"] or 0.0) for net, e in result["searched"].items() if net.startswith(prefix)]
+            points = [
+                (float(net.rsplit("-", 1)[1]), e["top1_mean"], e["top1_std"] or 0.0)
+                for net, e in result["searched"].items()
+                if net.startswith(prefix)
+            ]
             if points:
                 x, y, err = zip(*sorted(points))
-                ax.errorbar(x, y, yerr=err, fmt=style, capsize=3, label=prefix.rstrip("-") + (" (reference)" if prefix.startswith("Mobile") else " searched"))
+                ax.errorbar(
+                    x,
+                    y,
+                    yerr=err,
+                    fmt=style,
+                    capsize=3,
+                    label=prefix.rstrip("-") + (" (reference)" if prefix.startswith("Mobile") else " searched"),
+                )
         ax.set_xlabel("latency target = MobileNetV2-α latency (α)")
         ax.set_ylabel("CIFAR-10 top-1 (%)")
         ax.set_title("searched vs MobileNetV2-α (GPU schedule)")

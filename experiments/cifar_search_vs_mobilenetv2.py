@@ -48,9 +48,27 @@ def search(device: str, width: float, target_ms: float, args: argparse.Namespace
     """One constrained ``nas-search`` in a subprocess (resumes a finished or interrupted study)."""
     out = CACHE / f"search-{device}-{width:g}-{args.trials}-{proxy_identity(args.proxy)}"
     proxy = [] if args.proxy == "default" else ["--proxy", args.proxy]
-    command = [shutil.which("nas-search") or "nas-search", "--space", SPACE, "--device", device, "--objective", "constrained", *proxy,
-               "--latency-target", f"{target_ms:.6f}", "--trials", str(args.trials), "--seed", "0", "--out", str(out),
-               "--storage", str(out / "study.journal"), "--no-progress"]  # journal: ~3 ms per trial record instead of SQLite's ~60
+    command = [
+        shutil.which("nas-search") or "nas-search",
+        "--space",
+        SPACE,
+        "--device",
+        device,
+        "--objective",
+        "constrained",
+        *proxy,
+        "--latency-target",
+        f"{target_ms:.6f}",
+        "--trials",
+        str(args.trials),
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        "--storage",
+        str(out / "study.journal"),
+        "--no-progress",
+    ]  # journal: ~3 ms per trial record instead of SQLite's ~60
     # one proxy thread: beside the training processes a 2-thread OpenMP pool spins and runs ~10x slower
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
     return ArchSpec.from_yaml((out / "best" / "arch.yaml").read_text())
@@ -89,27 +107,39 @@ def main() -> None:
     parser.add_argument("--train-devices", nargs="+", default=["cpu", "dsp"], help="devices whose found networks are trained")
     parser.add_argument("--widths", type=float, nargs="+", default=[0.35, 0.5, 0.75])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="SGD steps per training run (another value: results/cifar_search_steps<N>.*)")
+    parser.add_argument(
+        "--steps", type=int, default=DEFAULT_STEPS, help="SGD steps per training run (another value: results/cifar_search_steps<N>.*)"
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--trials", type=int, default=1000, help="trials per search (NSGA-II needs ~400 to reach the α=0.35 budget)")
     parser.add_argument("--processes", type=int, default=2, help="training runs in parallel (one thread each)")
     parser.add_argument("--deadline", type=float, default=None, help="stop training after this many minutes and report what finished")
-    parser.add_argument("--proxy", default="default", help="proxy the searches maximise (e.g. macs: is the proxy the cause?); "
-                        "results then go to results/cifar_search_<proxy>.*")
+    parser.add_argument(
+        "--proxy",
+        default="default",
+        help="proxy the searches maximise (e.g. macs: is the proxy the cause?); results then go to results/cifar_search_<proxy>.*",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 30 steps, 40 trials, results/cifar_search_quick.*")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.steps, args.trials = [0], 30, 40
-    tag = ("cifar_search_quick" if args.quick else "cifar_search") + ("" if args.proxy == "default" else f"_{args.proxy}") \
+    tag = (
+        ("cifar_search_quick" if args.quick else "cifar_search")
+        + ("" if args.proxy == "default" else f"_{args.proxy}")
         + ("" if args.quick or args.steps == DEFAULT_STEPS else f"_steps{args.steps}")
+    )
 
     tables = {d: get_device(d).load_table() for d in args.devices}
     refs = {w: get_space(REFERENCE, width=w).arch(name=f"MobileNetV2-{w:g}") for w in args.widths}
     targets = {d: {w: tables[d].latency(refs[w]) for w in args.widths} for d in args.devices}
 
     def jobs_for(nets: dict[str, ArchSpec], seeds: list[int]) -> list[dict]:
-        return [training_job(name, arch, seed=seed, steps=args.steps, batch=args.batch, lr=args.lr) for seed in seeds for name, arch in nets.items()]
+        return [
+            training_job(name, arch, seed=seed, steps=args.steps, batch=args.batch, lr=args.lr)
+            for seed in seeds
+            for name, arch in nets.items()
+        ]
 
     # Seed-major order: every network gets its first seed before any gets its second, so that a
     # --deadline cut leaves every network trained at least once (a rerun adds the missing seeds).
@@ -123,8 +153,11 @@ def main() -> None:
             for w in args.widths:
                 t0 = time.perf_counter()
                 found[d, w] = search(d, w, targets[d][w], args).with_name(f"{d}-{w:g}")
-                print(f"search {d} α={w:g}: target {targets[d][w]:.4f} ms, found {tables[d].latency(found[d, w]):.4f} ms "
-                      f"({time.perf_counter() - t0:.0f} s)", flush=True)
+                print(
+                    f"search {d} α={w:g}: target {targets[d][w]:.4f} ms, found {tables[d].latency(found[d, w]):.4f} ms "
+                    f"({time.perf_counter() - t0:.0f} s)",
+                    flush=True,
+                )
                 if d in args.train_devices:  # its first seed trains while the next search runs
                     nets[f"{d}-{w:g}"] = found[d, w]
                     pending += start_training(pool, jobs_for({f"{d}-{w:g}": found[d, w]}, args.seeds[:1]))
@@ -156,8 +189,12 @@ def measure_cpu(found: dict, refs: dict, args: argparse.Namespace) -> dict[str, 
 def build_report(args, tables, refs, targets, found, nets, accuracy, runs, measured) -> dict:  # type: ignore[no-untyped-def]
     def stats(name: str) -> dict:
         values = accuracy.get(name, [])
-        return {"top1_mean": float(np.mean(values)) if values else None, "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
-                "top1_runs": values, "n": len(values)}
+        return {
+            "top1_mean": float(np.mean(values)) if values else None,
+            "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
+            "top1_runs": values,
+            "n": len(values),
+        }
 
     from nas.proxies import get_proxy
 
@@ -165,18 +202,42 @@ def build_report(args, tables, refs, targets, found, nets, accuracy, runs, measu
     rows = []
     for name, arch in nets.items():
         cost = count(arch)
-        row = {"net": name, "params": cost.params, "macs": cost.macs, **stats(name), "proxy": proxy.evaluate(arch, seed=0).score,
-               "latency_ms": {d: tables[d].latency(arch) for d in tables}, "structure": structure(arch), "arch": arch.to_string()}
+        row = {
+            "net": name,
+            "params": cost.params,
+            "macs": cost.macs,
+            **stats(name),
+            "proxy": proxy.evaluate(arch, seed=0).score,
+            "latency_ms": {d: tables[d].latency(arch) for d in tables},
+            "structure": structure(arch),
+            "arch": arch.to_string(),
+        }
         if name in measured:
             row["cpu_onnx_ms"] = measured[name]
         rows.append(row)
-    cross = [{"net": f"{d}-{w:g}", "found_for": d, "width": w, "latency_ms": {e: tables[e].latency(found[d, w]) for e in tables},
-              "target_ms": {e: targets[e][w] for e in tables}, "structure": structure(found[d, w]), "macs": count(found[d, w]).macs,
-              **stats(f"{d}-{w:g}")} for d in args.devices for w in args.widths]
+    cross = [
+        {
+            "net": f"{d}-{w:g}",
+            "found_for": d,
+            "width": w,
+            "latency_ms": {e: tables[e].latency(found[d, w]) for e in tables},
+            "target_ms": {e: targets[e][w] for e in tables},
+            "structure": structure(found[d, w]),
+            "macs": count(found[d, w]).macs,
+            **stats(f"{d}-{w:g}"),
+        }
+        for d in args.devices
+        for w in args.widths
+    ]
     train_s = [r["train_s"] for r in runs if "train_s" in r]
-    return {"settings": {k: v for k, v in vars(args).items()}, "targets_ms": {d: {str(w): t for w, t in v.items()} for d, v in targets.items()},
-            "table_source": {d: t.source for d, t in tables.items()}, "rows": rows, "cross_device": cross,
-            "train_s_median": float(np.median(train_s)) if train_s else None}
+    return {
+        "settings": {k: v for k, v in vars(args).items()},
+        "targets_ms": {d: {str(w): t for w, t in v.items()} for d, v in targets.items()},
+        "table_source": {d: t.source for d, t in tables.items()},
+        "rows": rows,
+        "cross_device": cross,
+        "train_s_median": float(np.median(train_s)) if train_s else None,
+    }
 
 
 def fmt(row: dict, seeds: int) -> str:
@@ -190,37 +251,57 @@ def fmt(row: dict, seeds: int) -> str:
 def markdown(report: dict) -> str:
     s = report["settings"]
     rows = {r["net"]: r for r in report["rows"]}
-    lines = [f"Schedule: {s['steps']} SGD steps of batch {s['batch']} ({s['steps'] * s['batch']:,} images, "
-             f"{s['steps'] * s['batch'] / 50000:.2f} epoch), lr {s['lr']} warm-up + cosine, crop + flip; seeds {s['seeds']}; "
-             f"top-1 on the 10,000 test images. Search: {s['trials']} trials, proxy `{s.get('proxy', 'default')}`, constrained objective.", ""]
+    lines = [
+        f"Schedule: {s['steps']} SGD steps of batch {s['batch']} ({s['steps'] * s['batch']:,} images, "
+        f"{s['steps'] * s['batch'] / 50000:.2f} epoch), lr {s['lr']} warm-up + cosine, crop + flip; seeds {s['seeds']}; "
+        f"top-1 on the 10,000 test images. Search: {s['trials']} trials, proxy `{s.get('proxy', 'default')}`, constrained objective.",
+        "",
+    ]
     for device in s["train_devices"]:
-        lines += [f"**{device}** ({report['table_source'][device]} table)", "",
-                  "| α | target ms | MobileNetV2-α top-1 | searched top-1 | Δ | searched table ms | MACs (ref / searched) | proxy (ref / searched) |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"**{device}** ({report['table_source'][device]} table)",
+            "",
+            "| α | target ms | MobileNetV2-α top-1 | searched top-1 | Δ | searched table ms | MACs (ref / searched) | proxy (ref / searched) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for w in s["widths"]:
             ref, got = rows[f"MobileNetV2-{w:g}"], rows[f"{device}-{w:g}"]
             delta = got["top1_mean"] - ref["top1_mean"] if got["top1_mean"] is not None and ref["top1_mean"] is not None else None
-            lines.append(f"| {w:g} | {report['targets_ms'][device][str(w)]:.4f} | {fmt(ref, len(s['seeds']))} | "
-                         f"{fmt(got, len(s['seeds']))} | {'—' if delta is None else f'{delta:+.2f}'} | "
-                         f"{got['latency_ms'][device]:.4f} | {ref['macs'] / 1e6:.1f}M / {got['macs'] / 1e6:.1f}M | {ref['proxy']:.4g} / {got['proxy']:.4g} |")
+            lines.append(
+                f"| {w:g} | {report['targets_ms'][device][str(w)]:.4f} | {fmt(ref, len(s['seeds']))} | "
+                f"{fmt(got, len(s['seeds']))} | {'—' if delta is None else f'{delta:+.2f}'} | "
+                f"{got['latency_ms'][device]:.4f} | {ref['macs'] / 1e6:.1f}M / {got['macs'] / 1e6:.1f}M | {ref['proxy']:.4g} / {got['proxy']:.4g} |"
+            )
         lines.append("")
     timed = [r for r in report["rows"] if "cpu_onnx_ms" in r]
     if timed:
-        lines += ["**cpu, end to end** (onnxruntime, 1 thread, whole network vs table prediction)", "",
-                  "| network | table ms | measured ms (p10–p90) | error |", "|---|---|---|---|"]
+        lines += [
+            "**cpu, end to end** (onnxruntime, 1 thread, whole network vs table prediction)",
+            "",
+            "| network | table ms | measured ms (p10–p90) | error |",
+            "|---|---|---|---|",
+        ]
         for r in timed:
             m = r["cpu_onnx_ms"]
-            lines.append(f"| {r['net']} | {r['latency_ms']['cpu']:.4f} | {m['median_ms']:.4f} ({m['p10_ms']:.4f}–{m['p90_ms']:.4f}) | "
-                         f"{100 * (r['latency_ms']['cpu'] / m['median_ms'] - 1):+.1f} % |")
+            lines.append(
+                f"| {r['net']} | {r['latency_ms']['cpu']:.4f} | {m['median_ms']:.4f} ({m['p10_ms']:.4f}–{m['p90_ms']:.4f}) | "
+                f"{100 * (r['latency_ms']['cpu'] / m['median_ms'] - 1):+.1f} % |"
+            )
         lines.append("")
     devices = list(report["table_source"])
-    lines += ["**Cross-device**: each found network on every table, as a fraction of that device's target (MobileNetV2-α latency)", "",
-              "| found for | " + " | ".join(devices) + " | top-1 | blocks | k5 | e8 | MACs |", "|---" * (len(devices) + 6) + "|"]
+    lines += [
+        "**Cross-device**: each found network on every table, as a fraction of that device's target (MobileNetV2-α latency)",
+        "",
+        "| found for | " + " | ".join(devices) + " | top-1 | blocks | k5 | e8 | MACs |",
+        "|---" * (len(devices) + 6) + "|",
+    ]
     for c in report["cross_device"]:
         cells = " | ".join(f"{c['latency_ms'][d] / c['target_ms'][d]:.2f}" for d in devices)
         types = ", ".join(f"{t} {n}" for t, n in c["structure"]["types"].items()) + f", skip {c['structure']['skips']}"
-        lines.append(f"| {c['net']} | {cells} | {fmt(c, len(s['seeds']))} | {types} | {c['structure']['kernel5']} | "
-                     f"{c['structure']['expansion8']} | {c['macs'] / 1e6:.1f}M |")
+        lines.append(
+            f"| {c['net']} | {cells} | {fmt(c, len(s['seeds']))} | {types} | {c['structure']['kernel5']} | "
+            f"{c['structure']['expansion8']} | {c['macs'] / 1e6:.1f}M |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -235,8 +316,15 @@ def plot(report: dict, path: Path) -> None:
     rows = {r["net"]: r for r in report["rows"]}
     for ax, device in zip(axes[0], devices):
         for prefix, style, label in (("MobileNetV2-", "s--", "MobileNetV2-α"), (f"{device}-", "o-", f"searched for {device}")):
-            points = [(rows[f"{prefix}{w:g}"]["latency_ms"][device], rows[f"{prefix}{w:g}"]["top1_mean"], rows[f"{prefix}{w:g}"]["top1_std"] or 0.0)
-                      for w in report["settings"]["widths"] if rows[f"{prefix}{w:g}"]["top1_mean"] is not None]
+            points = [
+                (
+                    rows[f"{prefix}{w:g}"]["latency_ms"][device],
+                    rows[f"{prefix}{w:g}"]["top1_mean"],
+                    rows[f"{prefix}{w:g}"]["top1_std"] or 0.0,
+                )
+                for w in report["settings"]["widths"]
+                if rows[f"{prefix}{w:g}"]["top1_mean"] is not None
+            ]
             if points:
                 x, y, e = zip(*points)
                 ax.errorbar(x, y, yerr=e, fmt=style, capsize=3, label=label)

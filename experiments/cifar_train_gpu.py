@@ -115,9 +115,14 @@ def load_data(subset: int | None) -> None:
         train_x, train_y = train_x[:: len(train_x) // subset][:subset], train_y[:: len(train_y) // subset][:subset]
         test_x, test_y = test_x[:: 5 * len(test_x) // subset], test_y[:: 5 * len(test_y) // subset]
     mean, std = data.mean_std
-    DATA.update(train_x=torch.from_numpy(train_x).to(DEVICE), train_y=torch.from_numpy(train_y.astype(np.int64)).to(DEVICE),
-                test_x=torch.from_numpy(test_x).to(DEVICE), test_y=torch.from_numpy(test_y.astype(np.int64)).to(DEVICE),
-                mean=mean.to(DEVICE), std=std.to(DEVICE))
+    DATA.update(
+        train_x=torch.from_numpy(train_x).to(DEVICE),
+        train_y=torch.from_numpy(train_y.astype(np.int64)).to(DEVICE),
+        test_x=torch.from_numpy(test_x).to(DEVICE),
+        test_y=torch.from_numpy(test_y.astype(np.int64)).to(DEVICE),
+        mean=mean.to(DEVICE),
+        std=std.to(DEVICE),
+    )
     torch.backends.cudnn.benchmark = True
 
 
@@ -170,7 +175,8 @@ def train(job: dict) -> dict:
     steps = job["epochs"] * per_epoch
     warmup = max(1, round(job["warmup_epochs"] * per_epoch))
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, steps - warmup))))
+        optimiser, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, steps - warmup)))
+    )
     model.train()
     start = time.perf_counter()
     order, peak, max_loss, top1_epochs = None, torch.zeros((), device=DEVICE), [], []
@@ -243,8 +249,10 @@ def run_training(args: argparse.Namespace) -> None:
 
     spec = json.loads(NETS.read_text())
     keep = ("MobileNetV2-", *(f"{d}-" for d in args.devices))
-    sets = {"searched": {net: arch for net, arch in spec["searched"].items() if net.startswith(keep)},
-            **{name: spec.get(name, {}) for name in RANDOM_SETS}}
+    sets = {
+        "searched": {net: arch for net, arch in spec["searched"].items() if net.startswith(keep)},
+        **{name: spec.get(name, {}) for name in RANDOM_SETS},
+    }
     sets = {name: sets[name] for name in args.sets}  # in the order asked: a deadline cut falls on the last
     if args.smoke:
         sets = {name: dict(list(nets.items())[:2]) for name, nets in sets.items()}
@@ -253,9 +261,22 @@ def run_training(args: argparse.Namespace) -> None:
     # seed-major: every network gets its first seed before any gets its second, so a deadline cut
     # leaves every network trained at least once
     subset = 2560 if args.smoke else None
-    jobs = [{"set": name, "net": net, "arch": arch, "seed": seed, "epochs": epochs[name], "batch": BATCH,
-             "lr": args.lr, "warmup_epochs": args.warmup_epochs, "train_images": subset or 50000}
-            for name, nets in sets.items() for seed in seeds[name] for net, arch in nets.items()]
+    jobs = [
+        {
+            "set": name,
+            "net": net,
+            "arch": arch,
+            "seed": seed,
+            "epochs": epochs[name],
+            "batch": BATCH,
+            "lr": args.lr,
+            "warmup_epochs": args.warmup_epochs,
+            "train_images": subset or 50000,
+        }
+        for name, nets in sets.items()
+        for seed in seeds[name]
+        for net, arch in nets.items()
+    ]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     asked, log_file = len(jobs), out / "cifar_gpu_runs.jsonl"
@@ -270,19 +291,36 @@ def run_training(args: argparse.Namespace) -> None:
 
     started = time.time()
     deadline = started + args.deadline if args.deadline else float("inf")
-    meta = {"gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE, "torch": torch.__version__, "epochs": epochs, "workers": args.workers,
-            "batch": BATCH, "lr": args.lr, "warmup_epochs": args.warmup_epochs, "weight_decay": WEIGHT_DECAY, "train_images": subset or 50000,
-            "runs_asked": asked, "smoke": args.smoke}
+    meta = {
+        "gpu": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE,
+        "torch": torch.__version__,
+        "epochs": epochs,
+        "workers": args.workers,
+        "batch": BATCH,
+        "lr": args.lr,
+        "warmup_epochs": args.warmup_epochs,
+        "weight_decay": WEIGHT_DECAY,
+        "train_images": subset or 50000,
+        "runs_asked": asked,
+        "smoke": args.smoke,
+    }
 
     def save() -> None:  # after every run: a kill leaves a runs file that --report reads
         seconds = sum(r.get("train_s", 0.0) for r in runs)  # training time of every run, also of those resumed
-        atomic_write_text(out / "cifar_gpu_runs.json", json.dumps({"meta": {**meta, "seconds": round(time.time() - started, 1),
-                                                                            "train_s_total": round(seconds, 1)}, "runs": runs}, indent=1))
+        atomic_write_text(
+            out / "cifar_gpu_runs.json",
+            json.dumps(
+                {"meta": {**meta, "seconds": round(time.time() - started, 1), "train_s_total": round(seconds, 1)}, "runs": runs}, indent=1
+            ),
+        )
 
     # `kill PID` unwinds the pool below, which stops its workers; by default they would train on, orphaned, for hours
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with multiprocessing.get_context("spawn").Pool(args.workers, initializer=load_data, initargs=(subset,)) as pool, \
-            open(log_file, "a") as log, tqdm(total=len(jobs), desc="training", unit="run") as bar:
+    with (
+        multiprocessing.get_context("spawn").Pool(args.workers, initializer=load_data, initargs=(subset,)) as pool,
+        open(log_file, "a") as log,
+        tqdm(total=len(jobs), desc="training", unit="run") as bar,
+    ):
         waiting = [pool.apply_async(run_job, (job,)) for job in jobs]
         while waiting and time.time() < deadline:
             for item in [item for item in waiting if item.ready()]:
@@ -306,7 +344,9 @@ def main() -> None:
     parser.add_argument("--random-nets", type=int, default=40, help="random mobiledet_cifar networks (with --prepare)")
     parser.add_argument("--band-nets", type=int, default=24, help="random networks in the latency band (with --prepare)")
     parser.add_argument("--fresh-nets", type=int, default=24, help="networks of the fresh band sample (with --prepare)")
-    parser.add_argument("--sets", nargs="+", choices=("searched", *RANDOM_SETS), default=["searched", "random", "band"], help="which sets to train")
+    parser.add_argument(
+        "--sets", nargs="+", choices=("searched", *RANDOM_SETS), default=["searched", "random", "band"], help="which sets to train"
+    )
     parser.add_argument("--epochs", type=int, default=6, help="epochs for the searched set")
     parser.add_argument("--random-epochs", type=int, default=3, help="epochs for the random and band sets")
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
@@ -315,7 +355,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=10, help="training processes sharing the GPU")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the searched set")
     parser.add_argument("--random-seeds", type=int, nargs="+", default=[0], help="seeds of the random and band sets")
-    parser.add_argument("--devices", nargs="+", default=["cpu", "dsp"], help="train the networks found for these devices (and the references)")
+    parser.add_argument(
+        "--devices", nargs="+", default=["cpu", "dsp"], help="train the networks found for these devices (and the references)"
+    )
     parser.add_argument("--out", default=os.environ.get("OUT", str(RESULTS)), help="folder for the runs file (default $OUT or results/)")
     parser.add_argument("--smoke", action="store_true", help="2 + 2 networks on 2,560 images: checks every step in about a minute")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Analytic params / MACs of the reference networks next to the papers' figures.
 
-    python -m experiments.counting        # writes experiments/results/counting.md
+python -m experiments.counting        # writes experiments/results/counting.md
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ def main() -> None:
     def add(label: str, arch, paper_macs: float, paper_params: float | None) -> None:
         report = count(arch)
         params = f"{report.params / 1e6:.2f} (paper {paper_params})" if paper_params else f"{report.params:,}"
-        rows.append(f"| {label} | {report.macs / 1e6:.1f} | {paper_macs} | {(report.macs / 1e6 / paper_macs - 1) * 100:+.2f} % | {params} |")
+        rows.append(
+            f"| {label} | {report.macs / 1e6:.1f} | {paper_macs} | {(report.macs / 1e6 / paper_macs - 1) * 100:+.2f} % | {params} |"
+        )
 
     for width, macs, params in ((1.0, 569, 4.2), (0.75, 325, 2.6), (0.5, 149, 1.3), (0.25, 41, 0.5)):
         add(f"MobileNetV1 α={width}, 224", get_space("mobilenet_v1", width=width).arch(), macs, params)
@@ -46,9 +48,7 @@ def main() -> None:
         space = get_space("nas_bench_macro")
         names = list(space.parameters)
         equal = sum(
-            (r.params, r.macs) == (v["params"], v["flops"])
-            for key, v in data.items()
-            for r in [count(space.arch(dict(zip(names, key))))]
+            (r.params, r.macs) == (v["params"], v["flops"]) for key, v in data.items() for r in [count(space.arch(dict(zip(names, key))))]
         )
         lines.append(f"NAS-Bench-Macro: {equal} of {len(data)} keys have exactly the benchmark's params and FLOPs.")
     RESULTS.mkdir(exist_ok=True)

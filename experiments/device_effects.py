@@ -36,14 +36,54 @@ def ibn(type_: str, *, c_in: int, c_out: int, size: int, kernel: int = 3, expans
 
 # (effect, label, op A, op B): each effect reports B / A on every device
 COMPARISONS = [
-    ("fused vs depthwise IBN, low channels", "56×56×24, e4, k3", ibn("ibn", c_in=24, c_out=24, size=56), ibn("fused_ibn", c_in=24, c_out=24, size=56)),
-    ("fused vs depthwise IBN, low channels", "112×112×16, e4, k3", ibn("ibn", c_in=16, c_out=16, size=112), ibn("fused_ibn", c_in=16, c_out=16, size=112)),
-    ("fused vs depthwise IBN, high channels", "14×14×96, e4, k3", ibn("ibn", c_in=96, c_out=96, size=14), ibn("fused_ibn", c_in=96, c_out=96, size=14)),
-    ("5×5 vs 3×3 depthwise (IBN)", "56×56×24, e4", ibn("ibn", c_in=24, c_out=24, size=56), ibn("ibn", c_in=24, c_out=24, size=56, kernel=5)),
-    ("5×5 vs 3×3 depthwise (IBN)", "14×14×96, e4", ibn("ibn", c_in=96, c_out=96, size=14), ibn("ibn", c_in=96, c_out=96, size=14, kernel=5)),
-    ("h-swish vs ReLU (IBN)", "28×28×40, e4, k3", ibn("ibn", c_in=40, c_out=40, size=28), ibn("ibn", c_in=40, c_out=40, size=28, act="hswish")),
-    ("36 vs 40 channels (IBN)", "28×28, e4, k3: C=36 vs C=40", ibn("ibn", c_in=40, c_out=40, size=28), ibn("ibn", c_in=36, c_out=36, size=28)),
-    ("36 vs 40 channels (IBN)", "28×28, e4, k3: C=32 vs C=40", ibn("ibn", c_in=40, c_out=40, size=28), ibn("ibn", c_in=32, c_out=32, size=28)),
+    (
+        "fused vs depthwise IBN, low channels",
+        "56×56×24, e4, k3",
+        ibn("ibn", c_in=24, c_out=24, size=56),
+        ibn("fused_ibn", c_in=24, c_out=24, size=56),
+    ),
+    (
+        "fused vs depthwise IBN, low channels",
+        "112×112×16, e4, k3",
+        ibn("ibn", c_in=16, c_out=16, size=112),
+        ibn("fused_ibn", c_in=16, c_out=16, size=112),
+    ),
+    (
+        "fused vs depthwise IBN, high channels",
+        "14×14×96, e4, k3",
+        ibn("ibn", c_in=96, c_out=96, size=14),
+        ibn("fused_ibn", c_in=96, c_out=96, size=14),
+    ),
+    (
+        "5×5 vs 3×3 depthwise (IBN)",
+        "56×56×24, e4",
+        ibn("ibn", c_in=24, c_out=24, size=56),
+        ibn("ibn", c_in=24, c_out=24, size=56, kernel=5),
+    ),
+    (
+        "5×5 vs 3×3 depthwise (IBN)",
+        "14×14×96, e4",
+        ibn("ibn", c_in=96, c_out=96, size=14),
+        ibn("ibn", c_in=96, c_out=96, size=14, kernel=5),
+    ),
+    (
+        "h-swish vs ReLU (IBN)",
+        "28×28×40, e4, k3",
+        ibn("ibn", c_in=40, c_out=40, size=28),
+        ibn("ibn", c_in=40, c_out=40, size=28, act="hswish"),
+    ),
+    (
+        "36 vs 40 channels (IBN)",
+        "28×28, e4, k3: C=36 vs C=40",
+        ibn("ibn", c_in=40, c_out=40, size=28),
+        ibn("ibn", c_in=36, c_out=36, size=28),
+    ),
+    (
+        "36 vs 40 channels (IBN)",
+        "28×28, e4, k3: C=32 vs C=40",
+        ibn("ibn", c_in=40, c_out=40, size=28),
+        ibn("ibn", c_in=32, c_out=32, size=28),
+    ),
 ]
 
 
@@ -60,7 +100,10 @@ def modelled_ms(device: str, op: Op) -> tuple[float, str]:
 def measure_cpu(ops: list[Op], precision: str) -> list[float]:
     options = TimingOptions(threads=1)
     with tempfile.TemporaryDirectory() as tmp:
-        models = [(export_op(op, Path(tmp), precision=precision, name=f"op{i}"), (1, op.in_channels, op.in_size, op.in_size)) for i, op in enumerate(tqdm(ops, desc=f"export {precision}"))]
+        models = [
+            (export_op(op, Path(tmp), precision=precision, name=f"op{i}"), (1, op.in_channels, op.in_size, op.in_size))
+            for i, op in enumerate(tqdm(ops, desc=f"export {precision}"))
+        ]
         timed = time_models_interleaved(models, provider="CPUExecutionProvider", options=options, rounds=15, runs_per_round=40)
     return [entry.median_ms for entry, _ in timed]
 

@@ -38,27 +38,49 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="runs in parallel, one thread each")
     args = parser.parse_args()
     arch = json.loads(gpu.NETS.read_text())["band"][NET]
-    jobs = [{"schedule": label, "net": NET, "arch": arch, "seed": seed, "epochs": args.epochs, "lr": lr, "warmup_epochs": warmup,
-             "eval_each_epoch": True} for label, (lr, warmup) in SCHEDULES.items() for seed in args.seeds]
+    jobs = [
+        {
+            "schedule": label,
+            "net": NET,
+            "arch": arch,
+            "seed": seed,
+            "epochs": args.epochs,
+            "lr": lr,
+            "warmup_epochs": warmup,
+            "eval_each_epoch": True,
+        }
+        for label, (lr, warmup) in SCHEDULES.items()
+        for seed in args.seeds
+    ]
     start = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(args.processes, initializer=gpu.load_data, initargs=(None,)) as pool:
         runs = pool.map(gpu.run_job, jobs, chunksize=1)
-    report = {"epochs": args.epochs, "seconds": round(time.perf_counter() - start), "runs": [{k: v for k, v in r.items() if k != "arch"} for r in runs]}
+    report = {
+        "epochs": args.epochs,
+        "seconds": round(time.perf_counter() - start),
+        "runs": [{k: v for k, v in r.items() if k != "arch"} for r in runs],
+    }
     atomic_write_text(HERE / "results" / "gpu_schedule_check.json", json.dumps(report, indent=1))
     atomic_write_text(HERE / "results" / "gpu_schedule_check.md", markdown(report))
     print(markdown(report))
 
 
 def markdown(report: dict) -> str:
-    lines = [f"{NET} (mobiledet_cifar), {report['epochs']} epochs of CIFAR-10 with experiments/cifar_train_gpu.py's code on the CPU "
-             f"(fp32, batch 256, SGD + Nesterov, cosine after the warm-up); {report['seconds'] / 60:.0f} min on 2 cores", "",
-             "| schedule | seed | largest training loss per epoch | test top-1 per epoch (%) |", "|---|---|---|---|"]
+    lines = [
+        f"{NET} (mobiledet_cifar), {report['epochs']} epochs of CIFAR-10 with experiments/cifar_train_gpu.py's code on the CPU "
+        f"(fp32, batch 256, SGD + Nesterov, cosine after the warm-up); {report['seconds'] / 60:.0f} min on 2 cores",
+        "",
+        "| schedule | seed | largest training loss per epoch | test top-1 per epoch (%) |",
+        "|---|---|---|---|",
+    ]
     for run in report["runs"]:
         if run.get("top1") is None:
             lines.append(f"| {run['schedule']} | {run['seed']} | failed: {run.get('error')} | |")
             continue
-        lines.append(f"| {run['schedule']} | {run['seed']} | {' / '.join(f'{x:.2f}' for x in run['max_loss_epochs'])} | "
-                     f"{' / '.join(f'{x:.2f}' for x in run['top1_epochs'])} |")
+        lines.append(
+            f"| {run['schedule']} | {run['seed']} | {' / '.join(f'{x:.2f}' for x in run['max_loss_epochs'])} | "
+            f"{' / '.join(f'{x:.2f}' for x in run['top1_epochs'])} |"
+        )
     return "\n".join(lines) + "\n"
 
 

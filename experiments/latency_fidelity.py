@@ -52,13 +52,30 @@ def plot(report: dict, path: Path) -> None:
     fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 4.8), squeeze=False)
     for ax, (label, group) in zip(axes[0], groups.items()):
         truth = np.array([r["measured"]["median_ms"] for r in group["rows"]])
-        spread = np.array([[r["measured"]["median_ms"] - r["measured"]["p10_ms"], r["measured"]["p90_ms"] - r["measured"]["median_ms"]] for r in group["rows"]]).T
-        for key, name, marker in (("raw_sum_ms", "op sum (no correction)", "x"), ("predicted_ms", "op sum + context correction", "o"), ("flops_ms", "FLOPs-proportional", "^")):
+        spread = np.array(
+            [
+                [r["measured"]["median_ms"] - r["measured"]["p10_ms"], r["measured"]["p90_ms"] - r["measured"]["median_ms"]]
+                for r in group["rows"]
+            ]
+        ).T
+        for key, name, marker in (
+            ("raw_sum_ms", "op sum (no correction)", "x"),
+            ("predicted_ms", "op sum + context correction", "o"),
+            ("flops_ms", "FLOPs-proportional", "^"),
+        ):
             pred = np.array([r[key] for r in group["rows"]])
             kind = {"raw_sum_ms": "uncorrected", "predicted_ms": "corrected", "flops_ms": "flops_baseline"}[key]
             f = group[kind]
-            ax.errorbar(truth, pred, xerr=spread if key == "predicted_ms" else None, fmt=marker, ms=4, alpha=0.8, capsize=0,
-                        label=f"{name}: ±5% {f['within_5pct']:.0%}, ±10% {f['within_10pct']:.0%}, MAPE {f['mape_pct']:.1f}%")
+            ax.errorbar(
+                truth,
+                pred,
+                xerr=spread if key == "predicted_ms" else None,
+                fmt=marker,
+                ms=4,
+                alpha=0.8,
+                capsize=0,
+                label=f"{name}: ±5% {f['within_5pct']:.0%}, ±10% {f['within_10pct']:.0%}, MAPE {f['mape_pct']:.1f}%",
+            )
         lo, hi = truth.min() * 0.85, truth.max() * 1.15
         xs = np.linspace(lo, hi, 10)
         ax.plot(xs, xs, "k-", lw=0.8)
@@ -76,19 +93,25 @@ def markdown(report: dict) -> str:
     lines = [f"# Latency-table fidelity: {report['device']} ({report['precision']})", ""]
     c = report.get("correction")
     if c:
-        lines.append(f"Context correction: scale {c['scale']:.4f}, per-call overhead {c['overhead_ms'] * 1000:.1f} µs, "
-                     f"fitted on {c['calibration_networks']} calibration networks (held out from the figures below).")
+        lines.append(
+            f"Context correction: scale {c['scale']:.4f}, per-call overhead {c['overhead_ms'] * 1000:.1f} µs, "
+            f"fitted on {c['calibration_networks']} calibration networks (held out from the figures below)."
+        )
         lines.append("")
     lines.append("| space | predictor | within ±5 % | within ±10 % | MAPE | bias | Spearman |")
     lines.append("|---|---|---|---|---|---|---|")
     for label, group in report["groups"].items():
         for kind, name in (("corrected", "op sum + correction"), ("uncorrected", "op sum"), ("flops_baseline", "FLOPs-proportional")):
             f = group[kind]
-            lines.append(f"| {label} | {name} | {f['within_5pct']:.0%} | {f['within_10pct']:.0%} | {f['mape_pct']:.2f} % | {f['bias_pct']:+.2f} % | {f['spearman']:.3f} |")
+            lines.append(
+                f"| {label} | {name} | {f['within_5pct']:.0%} | {f['within_10pct']:.0%} | {f['mape_pct']:.2f} % | {f['bias_pct']:+.2f} % | {f['spearman']:.3f} |"
+            )
     lines.append("")
     for label, group in report["groups"].items():
-        lines.append(f"- {label}: end-to-end measurement round-to-round spread (IQR of {report['rounds']} round medians / median, median over nets) "
-                     f"{group['measurement_round_spread_pct']:.1f} %, per-run p10–p90 {group['measurement_p10_p90_pct']:.1f} %")
+        lines.append(
+            f"- {label}: end-to-end measurement round-to-round spread (IQR of {report['rounds']} round medians / median, median over nets) "
+            f"{group['measurement_round_spread_pct']:.1f} %, per-run p10–p90 {group['measurement_p10_p90_pct']:.1f} %"
+        )
     p = report["prediction_cost"]
     lines.append(f"- prediction cost per architecture: {p['cached_us']:.2f} µs cached keys, {p['first_call_us']:.1f} µs first call")
     lines.append(f"- measurement wall time: {report['seconds'] / 60:.1f} min")
@@ -124,8 +147,14 @@ def main(argv: list[str] | None = None) -> int:
         groups[f"{space.name}@{space.resolution}"] = [space.random(i).with_name(f"{name}-s{i}") for i in range(args.samples)]
         calibration += [space.random(CALIBRATION_SEED + i).with_name(f"{name}-cal{i}") for i in range(args.calibrate)]
     start = time.perf_counter()
-    report = validate(table, groups, calibration=calibration, rounds=args.rounds, runs_per_round=args.runs,
-                      timer=network_timer(device.backend, provider=device.provider))
+    report = validate(
+        table,
+        groups,
+        calibration=calibration,
+        rounds=args.rounds,
+        runs_per_round=args.runs,
+        timer=network_timer(device.backend, provider=device.provider),
+    )
     report.update(device=device.name, precision=table.precision, rounds=args.rounds, runs=args.runs, seconds=time.perf_counter() - start)
     if not args.no_store:
         store(table, report)

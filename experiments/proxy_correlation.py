@@ -59,8 +59,10 @@ def check_counts(archs: dict, bench: dict) -> None:
     """Every built network must be the trained one: its MACs equal the benchmark's ``flops`` exactly."""
     wrong = [k for k, arch in archs.items() if count(arch).macs != bench[k]["flops"]]
     if wrong:
-        raise SystemExit(f"{len(wrong)} networks differ from the benchmark's (MACs), e.g. {wrong[0]}: "
-                         f"{count(archs[wrong[0]]).macs} vs flops {bench[wrong[0]]['flops']}")
+        raise SystemExit(
+            f"{len(wrong)} networks differ from the benchmark's (MACs), e.g. {wrong[0]}: "
+            f"{count(archs[wrong[0]]).macs} vs flops {bench[wrong[0]]['flops']}"
+        )
 
 
 def correlations(scores: list[float], truth: list[float]) -> dict[str, float]:
@@ -122,8 +124,13 @@ def main() -> None:
     fit_keys = sorted(half_a)
     fit_members = {n: [c[k] for k in fit_keys] for n, c in members.items()}
     fit_truth = [truth[k] for k in fit_keys]
-    label_of = {"naswot": "naswot (noise batch, data-free)", "synflow": "synflow", "zen": "zen", "zico": "zico (noise batch, data-free)",
-                "swap": "swap (noise batch, data-free)"}
+    label_of = {
+        "naswot": "naswot (noise batch, data-free)",
+        "synflow": "synflow",
+        "zen": "zen",
+        "zico": "zico (noise batch, data-free)",
+        "swap": "swap (noise batch, data-free)",
+    }
     # Terms chosen one by one, non-negative weights (the procedure of the earlier default)
     weights = fit_weights(fit_members, fit_truth)
     columns["non-negative terms fitted on half A"] = EnsembleProxy.combine(weights, members)
@@ -136,8 +143,15 @@ def main() -> None:
         zip(keys, rank_average([[members[n][k] for k in keys] for n in rank_members]))
     )
     # Structural members are analytic (microseconds); the cost is that of the network-evaluating members used.
-    for label, used in zip(list(columns)[-4:], ([member(n) for n, w in weights.items() if w], ridge_choice["members"],
-                                                [member(n) for n, w in EnsembleProxy.weights.items() if w], rank_members)):
+    for label, used in zip(
+        list(columns)[-4:],
+        (
+            [member(n) for n, w in weights.items() if w],
+            ridge_choice["members"],
+            [member(n) for n, w in EnsembleProxy.weights.items() if w],
+            rank_members,
+        ),
+    ):
         seconds[label] = sum(seconds[label_of[n]] for n in set(used) if n in label_of)
         cpu_seconds[label] = sum(cpu_seconds[label_of[n]] for n in set(used) if n in label_of)
 
@@ -150,8 +164,16 @@ def main() -> None:
     seed_pairs = [(0, 1), (0, 2), (1, 2)]
     ceiling = {
         part: {
-            "spearman": float(np.mean([stats.spearmanr([bench[k]["test_acc"][i] for k in s], [bench[k]["test_acc"][j] for k in s])[0] for i, j in seed_pairs])),
-            "kendall": float(np.mean([stats.kendalltau([bench[k]["test_acc"][i] for k in s], [bench[k]["test_acc"][j] for k in s])[0] for i, j in seed_pairs])),
+            "spearman": float(
+                np.mean(
+                    [stats.spearmanr([bench[k]["test_acc"][i] for k in s], [bench[k]["test_acc"][j] for k in s])[0] for i, j in seed_pairs]
+                )
+            ),
+            "kendall": float(
+                np.mean(
+                    [stats.kendalltau([bench[k]["test_acc"][i] for k in s], [bench[k]["test_acc"][j] for k in s])[0] for i, j in seed_pairs]
+                )
+            ),
         }
         for part, s in (("all", keys), ("A", sorted(half_a)), ("B", sorted(half_b)))
     }
@@ -168,7 +190,11 @@ def train_subset(keys, archs, truth, data, args) -> dict:
     proxy = parse_budget(f"{args.train_steps}:{args.train_resolution}:500")
     subset = keys[: args.train_n]
     runs = train_scores(proxy, {k: archs[k] for k in subset}, data, seed=args.seed)
-    return {**summarise(proxy, runs, truth), "scores": {k: runs[k]["top1"] for k in subset}, "curves": {k: runs[k]["curve"] for k in subset}}
+    return {
+        **summarise(proxy, runs, truth),
+        "scores": {k: runs[k]["top1"] for k in subset},
+        "curves": {k: runs[k]["curve"] for k in subset},
+    }
 
 
 def write_results(rows, columns, keys, truth, half_a, weights, training, args, ridge_choice) -> None:
@@ -211,10 +237,14 @@ def write_results(rows, columns, keys, truth, half_a, weights, training, args, r
             f"{training['cpu_seconds_median']:.1f} CPU s per network (median; wall {training['seconds_median']:.1f} s), "
             f"{training['cpu_hours_total'] * 60:.1f} CPU min in all.",
         ]
-    md += ["", f"Weights fitted on half A (5-fold cross-validation inside A): {json.dumps(weights)}",
-           "", f"Ridge: members {ridge_choice['members']} (penalty {ridge_choice['penalty']}, CV Spearman "
-           f"{ridge_choice['cv_spearman']:.3f} ± {ridge_choice['cv_se']:.3f}), the cheapest set within one standard error of the best "
-           f"CV set {ridge_choice['best']['members']} ({ridge_choice['best']['cv_spearman']:.3f} ± {ridge_choice['best']['cv_se']:.3f})."]
+    md += [
+        "",
+        f"Weights fitted on half A (5-fold cross-validation inside A): {json.dumps(weights)}",
+        "",
+        f"Ridge: members {ridge_choice['members']} (penalty {ridge_choice['penalty']}, CV Spearman "
+        f"{ridge_choice['cv_spearman']:.3f} ± {ridge_choice['cv_se']:.3f}), the cheapest set within one standard error of the best "
+        f"CV set {ridge_choice['best']['members']} ({ridge_choice['best']['cv_spearman']:.3f} ± {ridge_choice['best']['cv_se']:.3f}).",
+    ]
     atomic_write_text(RESULTS / "proxy_correlation.md", "\n".join(md) + "\n")
     print("\n".join(md))
 

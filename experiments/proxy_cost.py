@@ -39,10 +39,21 @@ def main() -> None:
             proxy = get_proxy(name)
             proxy.evaluate(archs[0], seed=0)  # warm-up: imports, allocator
             seconds = [proxy.evaluate(arch, seed=0).seconds for arch in archs]
-            rows.append({"proxy": name, "threads": threads, "median_s": float(np.median(seconds)), "max_s": float(np.max(seconds)),
-                         "over_budget": int(sum(s > 0.5 for s in seconds))})
-    lines = [f"Seconds per evaluation on {args.n} random 224-px mobiledet candidates (scored at 32×32), wall clock", "",
-             "| proxy | threads | median s | max s | over 0.5 s |", "|---|---|---|---|---|"]
+            rows.append(
+                {
+                    "proxy": name,
+                    "threads": threads,
+                    "median_s": float(np.median(seconds)),
+                    "max_s": float(np.max(seconds)),
+                    "over_budget": int(sum(s > 0.5 for s in seconds)),
+                }
+            )
+    lines = [
+        f"Seconds per evaluation on {args.n} random 224-px mobiledet candidates (scored at 32×32), wall clock",
+        "",
+        "| proxy | threads | median s | max s | over 0.5 s |",
+        "|---|---|---|---|---|",
+    ]
     lines += [f"| {r['proxy']} | {r['threads']} | {r['median_s']:.3f} | {r['max_s']:.3f} | {r['over_budget']} of {args.n} |" for r in rows]
     atomic_write_text(HERE / "results" / "proxy_cost.json", json.dumps({"n": args.n, "rows": rows}, indent=1))
     atomic_write_text(HERE / "results" / "proxy_cost.md", "\n".join(lines) + "\n")

@@ -56,7 +56,12 @@ def main() -> None:
         per_slice = []
         for part in slices:
             if column is None:
-                rho = np.mean([stats.spearmanr([bench[k]["test_acc"][i] for k in part], [bench[k]["test_acc"][j] for k in part])[0] for i, j in seed_pairs])
+                rho = np.mean(
+                    [
+                        stats.spearmanr([bench[k]["test_acc"][i] for k in part], [bench[k]["test_acc"][j] for k in part])[0]
+                        for i, j in seed_pairs
+                    ]
+                )
             else:
                 rho = stats.spearmanr([column[k] for k in part], [truth[k] for k in part])[0]
             per_slice.append(float(rho))
@@ -64,12 +69,17 @@ def main() -> None:
         rows.append({"proxy": label, "all_500": whole, "slices": per_slice, "slice_median": float(np.median(per_slice))})
     bounds = [(bench[s[0]]["flops"] / 1e6, bench[s[-1]]["flops"] / 1e6) for s in slices]  # the benchmark stores FLOPs as counts
     result = {"networks": len(keys), "slices": SLICES, "flops_bounds_m": [[round(a, 1), round(b, 1)] for a, b in bounds], "rows": rows}
-    lines = [f"Spearman with NAS-Bench-Macro mean accuracy, {len(keys)} networks, inside {SLICES} equal-FLOPs slices of {len(keys) // SLICES}", "",
-             "| proxy | all 500 | " + " | ".join(f"{a:.0f}–{b:.0f} MFLOPs" for a, b in bounds) + " | median slice |",
-             "|---" * (SLICES + 3) + "|"]
+    lines = [
+        f"Spearman with NAS-Bench-Macro mean accuracy, {len(keys)} networks, inside {SLICES} equal-FLOPs slices of {len(keys) // SLICES}",
+        "",
+        "| proxy | all 500 | " + " | ".join(f"{a:.0f}–{b:.0f} MFLOPs" for a, b in bounds) + " | median slice |",
+        "|---" * (SLICES + 3) + "|",
+    ]
     for row in rows:
         whole = "—" if row["all_500"] is None else f"{row['all_500']:.3f}"
-        lines.append(f"| {row['proxy']} | {whole} | " + " | ".join(f"{r:.3f}" for r in row["slices"]) + f" | **{row['slice_median']:.3f}** |")
+        lines.append(
+            f"| {row['proxy']} | {whole} | " + " | ".join(f"{r:.3f}" for r in row["slices"]) + f" | **{row['slice_median']:.3f}** |"
+        )
     results = HERE / "results"
     atomic_write_text(results / "proxy_equal_cost.json", json.dumps(result, indent=1))
     atomic_write_text(results / "proxy_equal_cost.md", "\n".join(lines) + "\n")

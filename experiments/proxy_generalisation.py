@@ -70,7 +70,9 @@ def random_networks(n: int, first_seed: int = 0) -> dict[str, ArchSpec]:
     return nets
 
 
-def train_random(nets: dict[str, ArchSpec], seeds: list[int], processes: int, steps: int, deadline: float | None) -> dict[int, dict[str, float]]:
+def train_random(
+    nets: dict[str, ArchSpec], seeds: list[int], processes: int, steps: int, deadline: float | None
+) -> dict[int, dict[str, float]]:
     """Top-1 of each network and seed after the CIFAR experiment's schedule, or ``steps`` of it (cached per run, as that experiment's),
     with the runs finished by ``deadline`` (epoch s; a rerun trains the rest)."""
     from experiments._lib.cifar_train import CACHE, finish_training, start_training, training_job
@@ -174,10 +176,14 @@ def long_schedule_networks() -> tuple[dict[str, ArchSpec], dict[str, dict[str, d
             warmup = f"{meta['warmup_epochs']:g}-epoch warm-up" if "warmup_epochs" in meta else "warm-up 5 % of steps"
             seeds = report[name].get("ranked_seeds", report[name]["seeds"])  # reports before that field held complete sets only
             sample = {"band": " in the band", "band_fresh": ", fresh band sample (held out)", "random": ", any cost"}[name]
-            label = (f"random mobiledet_cifar{sample}, {meta['epochs'][name]} epochs, "
-                     f"peak lr {meta['lr']:g}, {warmup} ({where}, seeds {', '.join(map(str, seeds))})")
+            label = (
+                f"random mobiledet_cifar{sample}, {meta['epochs'][name]} epochs, "
+                f"peak lr {meta['lr']:g}, {warmup} ({where}, seeds {', '.join(map(str, seeds))})"
+            )
             if not report[name].get("complete", True):
-                progress[label] = f"{report[name]['runs_done']} of {report[name]['runs_in_set']} runs (seeds {', '.join(map(str, report[name]['seeds']))})"
+                progress[label] = (
+                    f"{report[name]['runs_done']} of {report[name]['runs_in_set']} runs (seeds {', '.join(map(str, report[name]['seeds']))})"
+                )
             if not seeds:
                 continue
             for row in rows:
@@ -204,7 +210,9 @@ def pooled(runs: dict[str, dict]) -> dict[str, float]:
     return dict(zip(runs, map(float, z)))
 
 
-def random_ground_truths(n: int, seeds: list[int], processes: int, steps: int, deadline: float | None) -> tuple[dict[str, ArchSpec], dict[str, dict[str, float]], dict[str, float | None], dict[str, str]]:
+def random_ground_truths(
+    n: int, seeds: list[int], processes: int, steps: int, deadline: float | None
+) -> tuple[dict[str, ArchSpec], dict[str, dict[str, float]], dict[str, float | None], dict[str, str]]:
     """Random networks and their top-1 per ground truth: ``n`` band networks trained here (CPU schedule), the sets
     trained for several epochs, and every band run pooled; with each truth's run-to-run Spearman, and what is
     still being trained."""
@@ -245,13 +253,23 @@ def main() -> None:
     parser.add_argument("--random", type=int, default=24, help="random networks to train (0: only the CIFAR experiment's)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="training seeds of the random networks")
     parser.add_argument("--processes", type=int, default=2, help="training runs in parallel (one thread each)")
-    parser.add_argument("--deadline", type=float, help="minutes of training, after which the report uses the random networks trained with every seed (a rerun adds the rest)")
-    parser.add_argument("--steps", type=int, default=SCHEDULE["steps"], help="SGD steps per random network (a longer schedule ranks them more reliably; another value writes results/proxy_generalisation_steps<N>.*)")
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        help="minutes of training, after which the report uses the random networks trained with every seed (a rerun adds the rest)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=SCHEDULE["steps"],
+        help="SGD steps per random network (a longer schedule ranks them more reliably; another value writes results/proxy_generalisation_steps<N>.*)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     archs, truths = experiment_networks()
-    random_archs, random_truths, ceilings, progress = random_ground_truths(args.random, args.seeds, args.processes, args.steps,
-                                                                        None if args.deadline is None else time.time() + 60 * args.deadline)
+    random_archs, random_truths, ceilings, progress = random_ground_truths(
+        args.random, args.seeds, args.processes, args.steps, None if args.deadline is None else time.time() + 60 * args.deadline
+    )
     archs |= random_archs
     truths = {**random_truths, **truths}
     scores = {name: {net: get_proxy(name).evaluate(arch, seed=0).score for net, arch in archs.items()} for name in PROXIES}
@@ -292,30 +310,51 @@ def versus_macs(scores: dict[str, dict[str, float]], truth: dict[str, float], ne
 
 
 def markdown(report: dict) -> str:
-    lines = ["Spearman with trained CIFAR-10 top-1 of `mobiledet_cifar` networks: a random sample with `cpu` table latency "
-             "between MobileNetV2-0.35's and -0.5's (first row, if trained), and the CIFAR experiment's networks "
-             "(MobileNetV2-α references and the networks its searches found)", "",
-             "| schedule | n | " + " | ".join(report["proxies"]) + " |", "|---|---|" + "---|" * len(report["proxies"])]
+    lines = [
+        "Spearman with trained CIFAR-10 top-1 of `mobiledet_cifar` networks: a random sample with `cpu` table latency "
+        "between MobileNetV2-0.35's and -0.5's (first row, if trained), and the CIFAR experiment's networks "
+        "(MobileNetV2-α references and the networks its searches found)",
+        "",
+        "| schedule | n | " + " | ".join(report["proxies"]) + " |",
+        "|---|---|" + "---|" * len(report["proxies"]),
+    ]
     for schedule, entry in report["schedules"].items():
         lines.append(f"| {schedule} | {entry['n']} | " + " | ".join(f"{entry['spearman'][p]:+.2f}" for p in report["proxies"]) + " |")
     for schedule, entry in report["schedules"].items():
         if entry.get("vs_macs_90"):
-            lines += ["", f"{schedule}: Spearman minus that of MACs, 90 % bootstrap interval (2,000 resamples of the {entry['n']} networks)", "",
-                      "| " + " | ".join(entry["vs_macs_90"]) + " |", "|" + "---|" * len(entry["vs_macs_90"]),
-                      "| " + " | ".join(f"{lo:+.2f} … {hi:+.2f}" for lo, hi in entry["vs_macs_90"].values()) + " |"]
+            lines += [
+                "",
+                f"{schedule}: Spearman minus that of MACs, 90 % bootstrap interval (2,000 resamples of the {entry['n']} networks)",
+                "",
+                "| " + " | ".join(entry["vs_macs_90"]) + " |",
+                "|" + "---|" * len(entry["vs_macs_90"]),
+                "| " + " | ".join(f"{lo:+.2f} … {hi:+.2f}" for lo, hi in entry["vs_macs_90"].values()) + " |",
+            ]
     ceilings = {schedule: e["seed_to_seed"] for schedule, e in report["schedules"].items() if e.get("seed_to_seed") is not None}
     if ceilings:
-        lines += ["", "Run-to-run Spearman of top-1 (one run's ranking of the networks against another's, mean over pairs of runs; "
-                  "what a perfect proxy could reach against a single run): " + "; ".join(f"{s}: {c:+.2f}" for s, c in ceilings.items())]
+        lines += [
+            "",
+            "Run-to-run Spearman of top-1 (one run's ranking of the networks against another's, mean over pairs of runs; "
+            "what a perfect proxy could reach against a single run): " + "; ".join(f"{s}: {c:+.2f}" for s, c in ceilings.items()),
+        ]
     if report.get("being_trained"):
-        lines += ["", "Being trained (the figures above use only the seeds every network has): "
-                  + "; ".join(f"{label}: {done}" for label, done in report["being_trained"].items())]
+        lines += [
+            "",
+            "Being trained (the figures above use only the seeds every network has): "
+            + "; ".join(f"{label}: {done}" for label, done in report["being_trained"].items()),
+        ]
     fitted = report.get("fitted", {})
     if fitted:
-        lines += ["", "fit:* = the combinations fitted on NAS-Bench-Macro half A by experiments/proxy_correlation.py: "
-                  + "; ".join(f"{label} {json.dumps(weights)}" for label, weights in fitted.items())]
-    lines += ["", "| network | " + " | ".join(report["proxies"]) + " | " + " | ".join(report["schedules"]) + " |",
-              "|---|" + "---|" * (len(report["proxies"]) + len(report["schedules"]))]
+        lines += [
+            "",
+            "fit:* = the combinations fitted on NAS-Bench-Macro half A by experiments/proxy_correlation.py: "
+            + "; ".join(f"{label} {json.dumps(weights)}" for label, weights in fitted.items()),
+        ]
+    lines += [
+        "",
+        "| network | " + " | ".join(report["proxies"]) + " | " + " | ".join(report["schedules"]) + " |",
+        "|---|" + "---|" * (len(report["proxies"]) + len(report["schedules"])),
+    ]
     for net in report["scores"]["default"]:
         cells = [f"{report['scores'][p][net]:.4g}" for p in report["proxies"]]
         cells += [f"{e['top1'][net]:.2f}" if net in e["top1"] else "—" for e in report["schedules"].values()]

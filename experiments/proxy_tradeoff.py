@@ -32,8 +32,16 @@ HERE = Path(__file__).resolve().parent
 
 RESULTS = HERE / "results"
 # member → its column in proxy_correlation.csv (the data-free variants) and its key in the band rows
-MEMBERS = {"naswot": "naswot (noise batch, data-free)", "swap": "swap (noise batch, data-free)", "synflow": "synflow", "zen": "zen",
-           "zico": "zico (noise batch, data-free)", "macs": "FLOPs (baseline)", "params": "params (baseline)", "depth": "non-identity blocks (baseline)"}
+MEMBERS = {
+    "naswot": "naswot (noise batch, data-free)",
+    "swap": "swap (noise batch, data-free)",
+    "synflow": "synflow",
+    "zen": "zen",
+    "zico": "zico (noise batch, data-free)",
+    "macs": "FLOPs (baseline)",
+    "params": "params (baseline)",
+    "depth": "non-identity blocks (baseline)",
+}
 PENALTIES = (0.01, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0)
 BETAS = tuple(round(b, 2) for b in np.linspace(0.0, 1.0, 21))
 JOINT_PENALTIES = (0.1, 1.0, 10.0)
@@ -49,7 +57,12 @@ def load() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, di
     band = json.loads((RESULTS / "cifar_gpu_lr01.json").read_text())["band"]["rows"]
     band_x = np.log([[r[f"proxy_{m}"] for m in MEMBERS] for r in band])
     band_y = np.array([r["top1"] for r in band])
-    fixed = {"default (fitted on half A)": ([float(r["`ensemble` proxy (registered weights)"]) for r in rows], [r["proxy_default"] for r in band])}
+    fixed = {
+        "default (fitted on half A)": (
+            [float(r["`ensemble` proxy (registered weights)"]) for r in rows],
+            [r["proxy_default"] for r in band],
+        )
+    }
     fixed |= {name: (list(macro_x[:, i]), list(band_x[:, i])) for i, name in enumerate(MEMBERS)}
     points = {name: {"macro": spearman(a, macro_y), "band": spearman(b, band_y)} for name, (a, b) in fixed.items()}
     return macro_x, macro_y, band_x, band_y, points
@@ -88,9 +101,14 @@ def macro_family(macro_x, macro_y, band_x, band_y) -> list[dict]:  # type: ignor
             cols = list(chosen)
             for penalty in PENALTIES:
                 weights = ridge(macro_x[:, cols], macro_y, penalty)
-                found.append({"members": [names[i] for i in cols], "penalty": penalty,
-                              "macro": cv_macro(macro_x[:, cols], macro_y, lambda train: ridge(macro_x[train][:, cols], macro_y[train], penalty)),
-                              "band": spearman(band_x[:, cols] @ weights, band_y)})
+                found.append(
+                    {
+                        "members": [names[i] for i in cols],
+                        "penalty": penalty,
+                        "macro": cv_macro(macro_x[:, cols], macro_y, lambda train: ridge(macro_x[train][:, cols], macro_y[train], penalty)),
+                        "band": spearman(band_x[:, cols] @ weights, band_y),
+                    }
+                )
     return found
 
 
@@ -118,11 +136,19 @@ def joint_family(macro_x, macro_y, band_x, band_y) -> list[dict]:  # type: ignor
             for i in range(len(band_y)):
                 rest_x, rest_y = np.delete(band_x, i, 0), np.delete(band_y, i)
                 left_out.append((band_x[i] - rest_x.mean(0)) @ joint_fit(macro_x, macro_y, rest_x, rest_y, beta, penalty))
-            found.append({"beta": beta, "penalty": penalty,
-                          "macro": cv_macro(macro_x, macro_y, lambda train: joint_fit(macro_x[train], macro_y[train], band_x, band_y, beta, penalty)),
-                          "band": spearman(left_out, band_y),
-                          "macro_in_sample": spearman(macro_x @ weights, macro_y), "band_in_sample": spearman(band_x @ weights, band_y),
-                          "weights": dict(zip(MEMBERS, np.round(weights * (macro_x.std(0)), 3).tolist()))})
+            found.append(
+                {
+                    "beta": beta,
+                    "penalty": penalty,
+                    "macro": cv_macro(
+                        macro_x, macro_y, lambda train: joint_fit(macro_x[train], macro_y[train], band_x, band_y, beta, penalty)
+                    ),
+                    "band": spearman(left_out, band_y),
+                    "macro_in_sample": spearman(macro_x @ weights, macro_y),
+                    "band_in_sample": spearman(band_x @ weights, band_y),
+                    "weights": dict(zip(MEMBERS, np.round(weights * (macro_x.std(0)), 3).tolist())),
+                }
+            )
     return found
 
 
@@ -130,18 +156,30 @@ def reach(found: list[dict], macro: str, band: str, flops_band: float) -> dict:
     """The best band Spearman at ≥ GOAL on half A, and the best half-A Spearman at ≥ FLOPs' band Spearman."""
     at_goal = [f for f in found if f[macro] >= GOAL]
     at_flops = [f for f in found if f[band] >= flops_band]
-    return {"best_band_at_goal": max(at_goal, key=lambda f: f[band]) if at_goal else None,
-            "best_macro_at_flops": max(at_flops, key=lambda f: f[macro]) if at_flops else None}
+    return {
+        "best_band_at_goal": max(at_goal, key=lambda f: f[band]) if at_goal else None,
+        "best_macro_at_flops": max(at_flops, key=lambda f: f[macro]) if at_flops else None,
+    }
 
 
 def main() -> None:
     macro_x, macro_y, band_x, band_y, points = load()
     flops = points["macs"]["band"]
     macro, joint = macro_family(macro_x, macro_y, band_x, band_y), joint_family(macro_x, macro_y, band_x, band_y)
-    result = {"n_macro": len(macro_y), "n_band": len(band_y), "goal_macro": GOAL, "flops_band": flops, "points": points,
-              "reach": {"macro": reach(macro, "macro", "band", flops), "joint": reach(joint, "macro", "band", flops),
-                        "joint_in_sample": reach(joint, "macro_in_sample", "band_in_sample", flops)},
-              "macro": macro, "joint": joint}
+    result = {
+        "n_macro": len(macro_y),
+        "n_band": len(band_y),
+        "goal_macro": GOAL,
+        "flops_band": flops,
+        "points": points,
+        "reach": {
+            "macro": reach(macro, "macro", "band", flops),
+            "joint": reach(joint, "macro", "band", flops),
+            "joint_in_sample": reach(joint, "macro_in_sample", "band_in_sample", flops),
+        },
+        "macro": macro,
+        "joint": joint,
+    }
     # the candidate experiments/proxy_vs_flops_heldout_band.py tests on the fresh sample: the best on the band of those fitted on half A alone
     chosen = result["reach"]["macro"]["best_band_at_goal"]
     cols = [list(MEMBERS).index(m) for m in chosen["members"]]
@@ -155,24 +193,41 @@ def main() -> None:
 def describe(entry: dict | None, macro: str, band: str) -> str:
     if entry is None:
         return "none"
-    what = f"{' + '.join(entry['members'])}, penalty {entry['penalty']:g}" if "members" in entry else f"β {entry['beta']:g}, penalty {entry['penalty']:g}"
+    what = (
+        f"{' + '.join(entry['members'])}, penalty {entry['penalty']:g}"
+        if "members" in entry
+        else f"β {entry['beta']:g}, penalty {entry['penalty']:g}"
+    )
     return f"{entry[band]:+.2f} on the band, {entry[macro]:.3f} on half A ({what})"
 
 
 def markdown(result: dict) -> str:
     flops = result["flops_band"]
-    lines = [f"Half A of NAS-Bench-Macro ({result['n_macro']} networks) against the band ({result['n_band']} networks, 3 epochs, "
-             f"mean of 2 seeds): Spearman with trained top-1. Goal: ≥ {GOAL} on NAS-Bench-Macro and ≥ FLOPs' {flops:+.2f} on the band.", "",
-             "| fit | scored | best band Spearman at ≥ 0.94 on half A | best half-A Spearman at ≥ FLOPs on the band |", "|---|---|---|---|"]
-    for key, fit, scored, macro, band in (("macro", "half A only, ≤ 4 members", "half A by 5-fold CV; band never fitted", "macro", "band"),
-                                          ("joint", "both, 8 members, band weight β", "half A by 5-fold CV, band leave-one-out", "macro", "band"),
-                                          ("joint_in_sample", "both, 8 members, band weight β", "in-sample (optimistic)", "macro_in_sample", "band_in_sample")):
+    lines = [
+        f"Half A of NAS-Bench-Macro ({result['n_macro']} networks) against the band ({result['n_band']} networks, 3 epochs, "
+        f"mean of 2 seeds): Spearman with trained top-1. Goal: ≥ {GOAL} on NAS-Bench-Macro and ≥ FLOPs' {flops:+.2f} on the band.",
+        "",
+        "| fit | scored | best band Spearman at ≥ 0.94 on half A | best half-A Spearman at ≥ FLOPs on the band |",
+        "|---|---|---|---|",
+    ]
+    for key, fit, scored, macro, band in (
+        ("macro", "half A only, ≤ 4 members", "half A by 5-fold CV; band never fitted", "macro", "band"),
+        ("joint", "both, 8 members, band weight β", "half A by 5-fold CV, band leave-one-out", "macro", "band"),
+        ("joint_in_sample", "both, 8 members, band weight β", "in-sample (optimistic)", "macro_in_sample", "band_in_sample"),
+    ):
         entry = result["reach"][key]
-        lines.append(f"| {fit} | {scored} | {describe(entry['best_band_at_goal'], macro, band)} | {describe(entry['best_macro_at_flops'], macro, band)} |")
-    lines += ["", "Single members and the registered default (no fit, except the default's on half A):", "",
-              "| | " + " | ".join(result["points"]) + " |", "|---|" + "---|" * len(result["points"]),
-              "| half A | " + " | ".join(f"{p['macro']:+.3f}" for p in result["points"].values()) + " |",
-              "| band | " + " | ".join(f"{p['band']:+.2f}" for p in result["points"].values()) + " |"]
+        lines.append(
+            f"| {fit} | {scored} | {describe(entry['best_band_at_goal'], macro, band)} | {describe(entry['best_macro_at_flops'], macro, band)} |"
+        )
+    lines += [
+        "",
+        "Single members and the registered default (no fit, except the default's on half A):",
+        "",
+        "| | " + " | ".join(result["points"]) + " |",
+        "|---|" + "---|" * len(result["points"]),
+        "| half A | " + " | ".join(f"{p['macro']:+.3f}" for p in result["points"].values()) + " |",
+        "| band | " + " | ".join(f"{p['band']:+.2f}" for p in result["points"].values()) + " |",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -185,11 +240,22 @@ def plot(result: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7.5, 6.2))
     ax.axvspan(GOAL, 1.0, ymin=0, ymax=1, color="0.93")
     ax.fill_between([GOAL, 1.0], result["flops_band"], 1.0, color="tab:green", alpha=0.15, label="goal: both")
-    ax.scatter([f["macro"] for f in result["macro"]], [f["band"] for f in result["macro"]], s=8, color="0.6",
-               label="fitted on half A (≤ 4 members; CV / band unseen)")
+    ax.scatter(
+        [f["macro"] for f in result["macro"]],
+        [f["band"] for f in result["macro"]],
+        s=8,
+        color="0.6",
+        label="fitted on half A (≤ 4 members; CV / band unseen)",
+    )
     for penalty, style in zip(JOINT_PENALTIES, ("o-", "s-", "^-")):
         runs = [f for f in result["joint"] if f["penalty"] == penalty]
-        ax.plot([f["macro"] for f in runs], [f["band"] for f in runs], style, ms=3, label=f"fitted on both, penalty {penalty:g} (CV / leave-one-out)")
+        ax.plot(
+            [f["macro"] for f in runs],
+            [f["band"] for f in runs],
+            style,
+            ms=3,
+            label=f"fitted on both, penalty {penalty:g} (CV / leave-one-out)",
+        )
         ax.plot([f["macro_in_sample"] for f in runs], [f["band_in_sample"] for f in runs], ":", color=ax.lines[-1].get_color(), lw=1)
     for name, point in result["points"].items():
         ax.plot(point["macro"], point["band"], "k*" if name.startswith("default") else "kx", ms=9 if name.startswith("default") else 6)

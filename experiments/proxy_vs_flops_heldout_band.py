@@ -60,8 +60,14 @@ def ranking(truth: dict[str, float], scores: dict[str, dict[str, float]]) -> dic
     nets = list(truth)
     spearman = {p: float(stats.spearmanr([scores[p][n] for n in nets], [truth[n] for n in nets])[0]) for p in SHOWN}
     intervals = versus_macs(scores, truth, nets)
-    return {"n": len(nets), "spearman": spearman, "delta": spearman["default"] - spearman["macs"], "delta_90": intervals["default"],
-            "candidate_delta": spearman["candidate"] - spearman["macs"], "candidate_delta_90": intervals["candidate"]}
+    return {
+        "n": len(nets),
+        "spearman": spearman,
+        "delta": spearman["default"] - spearman["macs"],
+        "delta_90": intervals["default"],
+        "candidate_delta": spearman["candidate"] - spearman["macs"],
+        "candidate_delta_90": intervals["candidate"],
+    }
 
 
 def verdict(fresh: dict, pooled: dict) -> str:
@@ -75,11 +81,18 @@ def verdict(fresh: dict, pooled: dict) -> str:
 def main() -> None:
     report = json.loads(REPORT.read_text())
     band, fresh = report.get("band", {}), report.get("band_fresh", {})
-    result: dict = {"report": REPORT.name, "band_seeds": band.get("ranked_seeds"), "fresh_seeds": fresh.get("ranked_seeds"),
-                    "fresh_runs": [fresh.get("runs_done", 0), fresh.get("runs_in_set", 0)]}
+    result: dict = {
+        "report": REPORT.name,
+        "band_seeds": band.get("ranked_seeds"),
+        "fresh_seeds": fresh.get("ranked_seeds"),
+        "fresh_runs": [fresh.get("runs_done", 0), fresh.get("runs_in_set", 0)],
+    }
     if not fresh.get("ranked_seeds"):
-        result["verdict"] = (f"being trained: {fresh['runs_done']} of {fresh['runs_in_set']} runs of the fresh sample" if fresh else
-                             f"not trained yet: {REPORT.name} has no runs of the fresh sample")
+        result["verdict"] = (
+            f"being trained: {fresh['runs_done']} of {fresh['runs_in_set']} runs of the fresh sample"
+            if fresh
+            else f"not trained yet: {REPORT.name} has no runs of the fresh sample"
+        )
     else:
         seeds = sorted(set(band["ranked_seeds"]) & set(fresh["ranked_seeds"]))  # one seed set for both samples
         fresh_truth, fresh_scores = truth_and_scores(fresh["rows"], fresh["ranked_seeds"])
@@ -88,30 +101,47 @@ def main() -> None:
         both_truth, both_scores = truth_and_scores(band["rows"] + fresh["rows"], seeds)
         result["band"], result["pooled"], result["pooled_seeds"] = ranking(band_truth, band_scores), ranking(both_truth, both_scores), seeds
         final = {0, 1} <= set(fresh["ranked_seeds"])
-        result["verdict"] = verdict(result["fresh"], result["pooled"]) + ("" if final else " (provisional: seed 0 only; final with seeds 0 and 1)")
+        result["verdict"] = verdict(result["fresh"], result["pooled"]) + (
+            "" if final else " (provisional: seed 0 only; final with seeds 0 and 1)"
+        )
         passed = result["fresh"]["candidate_delta"] >= 0
-        result["candidate_verdict"] = ("at least as good as FLOPs on the fresh sample (next: its one check on NAS-Bench-Macro half B)" if passed
-                                       else "below FLOPs on the fresh sample: not a replacement") + ("" if final else " (provisional)")
+        result["candidate_verdict"] = (
+            "at least as good as FLOPs on the fresh sample (next: its one check on NAS-Bench-Macro half B)"
+            if passed
+            else "below FLOPs on the fresh sample: not a replacement"
+        ) + ("" if final else " (provisional)")
     atomic_write_text(RESULTS / "band_holdout.json", json.dumps(result, indent=1))
     atomic_write_text(RESULTS / "band_holdout.md", markdown(result))
     print(markdown(result))
 
 
 def markdown(result: dict) -> str:
-    lines = ["Held-out check of the band finding (experiments/proxy_vs_flops_heldout_band.py; reading fixed before the fresh sample was trained)", "",
-             f"**Verdict: {result['verdict']}.**"]
+    lines = [
+        "Held-out check of the band finding (experiments/proxy_vs_flops_heldout_band.py; reading fixed before the fresh sample was trained)",
+        "",
+        f"**Verdict: {result['verdict']}.**",
+    ]
     if "candidate_verdict" in result:
         lines += ["", f"Candidate replacement: {result['candidate_verdict']}."]
     if "fresh" not in result:
         return "\n".join(lines) + "\n"
-    lines += ["", "| networks | n | seeds | " + " | ".join(SHOWN) + " | default − FLOPs (90 % interval) | candidate − FLOPs (90 % interval) |",
-              "|---|---|---|" + "---|" * (len(SHOWN) + 2)]
-    for key, label, seeds in (("fresh", "fresh sample (held out)", result["fresh_seeds"]), ("band", "band sample (looked at)", result["pooled_seeds"]),
-                              ("pooled", "both samples", result["pooled_seeds"])):
+    lines += [
+        "",
+        "| networks | n | seeds | " + " | ".join(SHOWN) + " | default − FLOPs (90 % interval) | candidate − FLOPs (90 % interval) |",
+        "|---|---|---|" + "---|" * (len(SHOWN) + 2),
+    ]
+    for key, label, seeds in (
+        ("fresh", "fresh sample (held out)", result["fresh_seeds"]),
+        ("band", "band sample (looked at)", result["pooled_seeds"]),
+        ("pooled", "both samples", result["pooled_seeds"]),
+    ):
         entry = result[key]
         (lo, hi), (clo, chi) = entry["delta_90"], entry["candidate_delta_90"]
-        lines.append(f"| {label} | {entry['n']} | {', '.join(map(str, seeds))} | " + " | ".join(f"{entry['spearman'][p]:+.2f}" for p in SHOWN)
-                     + f" | {entry['delta']:+.2f} ({lo:+.2f} … {hi:+.2f}) | {entry['candidate_delta']:+.2f} ({clo:+.2f} … {chi:+.2f}) |")
+        lines.append(
+            f"| {label} | {entry['n']} | {', '.join(map(str, seeds))} | "
+            + " | ".join(f"{entry['spearman'][p]:+.2f}" for p in SHOWN)
+            + f" | {entry['delta']:+.2f} ({lo:+.2f} … {hi:+.2f}) | {entry['candidate_delta']:+.2f} ({clo:+.2f} … {chi:+.2f}) |"
+        )
     return "\n".join(lines) + "\n"
 
 

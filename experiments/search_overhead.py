@@ -66,7 +66,9 @@ def bare(sampler: str, trials: int) -> list[float]:
 
 def search(sampler: str, trials: int, storage: str) -> list[float]:
     with tempfile.TemporaryDirectory() as folder:
-        context = SearchContext.create(device="cpu", proxy="macs", sampler=sampler, trials=trials, seed=0, out=folder, storage=STORAGES[storage](folder))
+        context = SearchContext.create(
+            device="cpu", proxy="macs", sampler=sampler, trials=trials, seed=0, out=folder, storage=STORAGES[storage](folder)
+        )
         stamps: list[float] = []
         start = time.perf_counter()
         run_trials(context, progress=False, on_trial=lambda state: stamps.append(time.perf_counter()))
@@ -74,7 +76,7 @@ def search(sampler: str, trials: int, storage: str) -> list[float]:
 
 
 def window(times: list[float], point: int) -> dict[str, float]:
-    part = times[max(0, point - WINDOW):point]
+    part = times[max(0, point - WINDOW) : point]
     return {"mean_ms": round(1000 * statistics.fmean(part), 2), "median_ms": round(1000 * statistics.median(part), 2)}
 
 
@@ -98,22 +100,46 @@ def main() -> None:
             total = time.perf_counter() - start
             for point in points:
                 wb, ws = window(b, point), window(s, point)
-                rows.append({"sampler": sampler, "storage": storage, "trial": point, "bare": wb, "search": ws,
-                             "overhead_mean_ms": round(ws["mean_ms"] - wb["mean_ms"], 2), "overhead_median_ms": round(ws["median_ms"] - wb["median_ms"], 2),
-                             "search_total_s": round(total, 1)})
+                rows.append(
+                    {
+                        "sampler": sampler,
+                        "storage": storage,
+                        "trial": point,
+                        "bare": wb,
+                        "search": ws,
+                        "overhead_mean_ms": round(ws["mean_ms"] - wb["mean_ms"], 2),
+                        "overhead_median_ms": round(ws["median_ms"] - wb["median_ms"], 2),
+                        "search_total_s": round(total, 1),
+                    }
+                )
                 print(rows[-1], flush=True)
-    meta = {"space": "mobiledet (109 parameters)", "device": "cpu", "proxy": "macs", "window_trials": WINDOW, "host": host(),
-            "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-            "command": "python -m experiments.search_overhead " + " ".join(f"--{k} {v}" for k, v in vars(args).items() if v), "runs": rows}
+    meta = {
+        "space": "mobiledet (109 parameters)",
+        "device": "cpu",
+        "proxy": "macs",
+        "window_trials": WINDOW,
+        "host": host(),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "command": "python -m experiments.search_overhead " + " ".join(f"--{k} {v}" for k, v in vars(args).items() if v),
+        "runs": rows,
+    }
     RESULTS.mkdir(exist_ok=True)
     atomic_write_text(RESULTS / f"search_overhead{args.tag}.json", json.dumps(meta, indent=2) + "\n")
-    lines = [f"# Search overhead over the bare Optuna sampler ({meta['space']}, --device cpu --proxy macs)", "",
-             f"Host: {meta['host']}; load average before {meta['loadavg_before']}, after {meta['loadavg_after']} (shared, noisy machine).",
-             f"Command: `{meta['command']}`. Per-trial ms = mean (median) of the {WINDOW} trials ending at the trial number.", "",
-             "| sampler | storage | trial | bare ms | search ms | overhead ms (mean) | overhead ms (median) |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# Search overhead over the bare Optuna sampler ({meta['space']}, --device cpu --proxy macs)",
+        "",
+        f"Host: {meta['host']}; load average before {meta['loadavg_before']}, after {meta['loadavg_after']} (shared, noisy machine).",
+        f"Command: `{meta['command']}`. Per-trial ms = mean (median) of the {WINDOW} trials ending at the trial number.",
+        "",
+        "| sampler | storage | trial | bare ms | search ms | overhead ms (mean) | overhead ms (median) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['sampler']} | {r['storage']} | {r['trial']} | {r['bare']['mean_ms']} ({r['bare']['median_ms']}) | "
-                     f"{r['search']['mean_ms']} ({r['search']['median_ms']}) | {r['overhead_mean_ms']} | {r['overhead_median_ms']} |")
+        lines.append(
+            f"| {r['sampler']} | {r['storage']} | {r['trial']} | {r['bare']['mean_ms']} ({r['bare']['median_ms']}) | "
+            f"{r['search']['mean_ms']} ({r['search']['median_ms']}) | {r['overhead_mean_ms']} | {r['overhead_median_ms']} |"
+        )
     atomic_write_text(RESULTS / f"search_overhead{args.tag}.md", "\n".join(lines) + "\n")
 
 

@@ -45,8 +45,16 @@ SEEDS = (0, 1, 2)
 def run(config: str, seed: int, args: argparse.Namespace) -> dict:
     sampler, population = CONFIGS[config]
     with tempfile.TemporaryDirectory() as folder:
-        context = SearchContext.create(device=args.device, proxy=args.proxy, sampler=sampler, population=population, trials=args.trials,
-                                       seed=seed, out=folder, storage=f"{folder}/study.journal")
+        context = SearchContext.create(
+            device=args.device,
+            proxy=args.proxy,
+            sampler=sampler,
+            population=population,
+            trials=args.trials,
+            seed=seed,
+            out=folder,
+            storage=f"{folder}/study.journal",
+        )
         start = time.perf_counter()
         run_trials(context, progress=False)
         seconds = time.perf_counter() - start
@@ -54,8 +62,16 @@ def run(config: str, seed: int, args: argparse.Namespace) -> dict:
         refs = context.references()
     budget = max(r.latency_ms for r in refs)  # MobileNetV2-1.0, the report's budget without --latency-target
     best = max((r.proxy for r in rows if r.latency_ms <= budget), default=float("nan"))
-    return {"config": config, "seed": seed, "points": [(r.proxy, r.latency_ms) for r in rows], "seconds": round(seconds, 1), "budget_ms": budget,
-            "best_within_budget": best, "best_reference": max(r.proxy for r in refs), "margin": best - max(r.proxy for r in refs)}
+    return {
+        "config": config,
+        "seed": seed,
+        "points": [(r.proxy, r.latency_ms) for r in rows],
+        "seconds": round(seconds, 1),
+        "budget_ms": budget,
+        "best_within_budget": best,
+        "best_reference": max(r.proxy for r in refs),
+        "margin": best - max(r.proxy for r in refs),
+    }
 
 
 def main() -> None:
@@ -78,23 +94,38 @@ def main() -> None:
     summary = {}
     for c in CONFIGS:
         mine = [r for r in runs if r["config"] == c]
-        summary[c] = {key: {"median": statistics.median(r[key] for r in mine), "values": [r[key] for r in mine]}
-                      for key in ("margin", "hypervolume", "seconds")}
+        summary[c] = {
+            key: {"median": statistics.median(r[key] for r in mine), "values": [r[key] for r in mine]}
+            for key in ("margin", "hypervolume", "seconds")
+        }
         summary[c]["beats_references"] = sum(r["margin"] > 0 for r in mine)
-    result = {"space": "mobiledet", "device": args.device, "proxy": args.proxy, "trials": args.trials, "seeds": list(SEEDS), "runs": runs,
-              "summary": summary, "normalisation": {"proxy": [q_lo, q_hi], "latency_ms": [t_lo, t_hi]}}
+    result = {
+        "space": "mobiledet",
+        "device": args.device,
+        "proxy": args.proxy,
+        "trials": args.trials,
+        "seeds": list(SEEDS),
+        "runs": runs,
+        "summary": summary,
+        "normalisation": {"proxy": [q_lo, q_hi], "latency_ms": [t_lo, t_hi]},
+    }
     RESULTS.mkdir(exist_ok=True)
     stem = f"search_quality_{args.device}_{args.proxy}"
     atomic_write_text(RESULTS / f"{stem}.json", json.dumps(result, indent=2) + "\n")
-    lines = [f"mobiledet on the {args.device} table, proxy {args.proxy}, {args.trials} trials, seeds {list(SEEDS)}. Margin = best proxy within "
-             f"MobileNetV2-1.0's latency ({runs[0]['budget_ms']:.3f} ms) minus the best MobileNetV2-α reference's "
-             f"({runs[0]['best_reference']:.4f}); hypervolume normalised, higher is better.", "",
-             "| sampler | margin, median (per seed) | beats every reference | hypervolume, median (per seed) | seconds, median |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"mobiledet on the {args.device} table, proxy {args.proxy}, {args.trials} trials, seeds {list(SEEDS)}. Margin = best proxy within "
+        f"MobileNetV2-1.0's latency ({runs[0]['budget_ms']:.3f} ms) minus the best MobileNetV2-α reference's "
+        f"({runs[0]['best_reference']:.4f}); hypervolume normalised, higher is better.",
+        "",
+        "| sampler | margin, median (per seed) | beats every reference | hypervolume, median (per seed) | seconds, median |",
+        "|---|---|---|---|---|",
+    ]
     for c, v in summary.items():
-        lines.append(f"| {c} | {v['margin']['median']:+.4f} ({', '.join(f'{x:+.4f}' for x in v['margin']['values'])}) | "
-                     f"{v['beats_references']} of {len(SEEDS)} | {v['hypervolume']['median']:.4f} ({', '.join(f'{x:.4f}' for x in v['hypervolume']['values'])}) | "
-                     f"{v['seconds']['median']:.0f} |")
+        lines.append(
+            f"| {c} | {v['margin']['median']:+.4f} ({', '.join(f'{x:+.4f}' for x in v['margin']['values'])}) | "
+            f"{v['beats_references']} of {len(SEEDS)} | {v['hypervolume']['median']:.4f} ({', '.join(f'{x:.4f}' for x in v['hypervolume']['values'])}) | "
+            f"{v['seconds']['median']:.0f} |"
+        )
     atomic_write_text(RESULTS / f"{stem}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 

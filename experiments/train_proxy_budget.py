@@ -73,8 +73,9 @@ def summarise(proxy: TrainProxy, runs: dict[str, dict], truth: dict[str, float])
         "budget": proxy.budget(),
         "n": len(keys),
         **correlations([runs[k]["top1"] for k in keys], [truth[k] for k in keys]),
-        "at_step": {step: correlations([runs[k]["curve"][i][1] for k in keys], [truth[k] for k in keys])["spearman"]
-                    for i, step in enumerate(steps)},
+        "at_step": {
+            step: correlations([runs[k]["curve"][i][1] for k in keys], [truth[k] for k in keys])["spearman"] for i, step in enumerate(steps)
+        },
         "top1_range": [float(min(runs[k]["top1"] for k in keys)), float(max(runs[k]["top1"] for k in keys))],
         "seconds_median": float(np.median([runs[k]["seconds"] for k in keys])),
         "cpu_seconds_median": float(np.median([runs[k]["cpu_seconds"] for k in keys])),
@@ -95,8 +96,9 @@ def band_comparison() -> dict | None:
     band = json.loads(BAND_LONG.read_text())["band"]
     rows = [row for row in band["rows"] if row["net"] in short]
     truth = [row["top1"] for row in rows]
-    zero_cost = {name: correlations([row[f"proxy_{name}"] for row in rows], truth)["spearman"]
-                 for name in ("default", "naswot", "macs", "depth")}
+    zero_cost = {
+        name: correlations([row[f"proxy_{name}"] for row in rows], truth)["spearman"] for name in ("default", "naswot", "macs", "depth")
+    }
     return {
         "n": len(rows),
         "truth": f"3 epochs, peak lr 0.1, mean of seeds {band['ranked_seeds']}",
@@ -125,31 +127,42 @@ def main() -> None:
     archs = {k: space.arch(dict(zip(space.parameters, k)), name=f"macro-{k}") for k in keys}
     truth = {k: bench[k]["mean_acc"] for k in keys}
     data = cifar10()
-    result = {"benchmark": "NAS-Bench-Macro CIFAR-10 mean_acc", "torch": torch.__version__,
-              "budgets": [summarise(proxy, train_scores(proxy, archs, data, seed=0), truth) for proxy in proxies],
-              "band": band_comparison()}
+    result = {
+        "benchmark": "NAS-Bench-Macro CIFAR-10 mean_acc",
+        "torch": torch.__version__,
+        "budgets": [summarise(proxy, train_scores(proxy, archs, data, seed=0), truth) for proxy in proxies],
+        "band": band_comparison(),
+    }
     atomic_write_text(RESULTS / "train_proxy_budget.json", json.dumps(result, indent=1))
     atomic_write_text(RESULTS / "train_proxy_budget.md", markdown(result))
     print(markdown(result))
 
 
 def markdown(result: dict) -> str:
-    lines = ["Short-training proxy `train` on NAS-Bench-Macro (experiments/train_proxy_budget.py): Spearman of its accuracy with "
-             "`mean_acc`, at the end and at each accuracy it reports to a pruner; CPU seconds per network on one thread.", "",
-             "| budget | n | Spearman | Kendall | Spearman of the accuracy reported at step … | top-1 range | CPU s / net (median, range) | CPU h in all |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "Short-training proxy `train` on NAS-Bench-Macro (experiments/train_proxy_budget.py): Spearman of its accuracy with "
+        "`mean_acc`, at the end and at each accuracy it reports to a pruner; CPU seconds per network on one thread.",
+        "",
+        "| budget | n | Spearman | Kendall | Spearman of the accuracy reported at step … | top-1 range | CPU s / net (median, range) | CPU h in all |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for entry in result["budgets"]:
         at_step = ", ".join(f"{step}: {rho:+.2f}" for step, rho in entry["at_step"].items())
         (lo, hi), (clo, chi) = entry["top1_range"], entry["cpu_seconds_range"]
-        lines.append(f"| {entry['budget']} | {entry['n']} | {entry['spearman']:+.3f} | {entry['kendall']:+.3f} | {at_step} | "
-                     f"{lo:.3f} … {hi:.3f} | {entry['cpu_seconds_median']:.0f} ({clo:.0f} … {chi:.0f}) | {entry['cpu_hours_total']:.2f} |")
+        lines.append(
+            f"| {entry['budget']} | {entry['n']} | {entry['spearman']:+.3f} | {entry['kendall']:+.3f} | {at_step} | "
+            f"{lo:.3f} … {hi:.3f} | {entry['cpu_seconds_median']:.0f} ({clo:.0f} … {chi:.0f}) | {entry['cpu_hours_total']:.2f} |"
+        )
     band = result.get("band")
     if band:
         zero = ", ".join(f"{name} {rho:+.2f}" for name, rho in band["zero_cost"].items())
-        lines += ["", f"Band ({band['n']} random `mobiledet_cifar` networks of equal cpu latency; truth: {band['truth']}): "
-                  f"the CIFAR experiment's trainer at {band['short']} ranks them at Spearman {band['mean_of_2_runs']['spearman']:+.2f} "
-                  f"(mean of 2 runs; one run {band['one_run'][0]:+.2f} / {band['one_run'][1]:+.2f}) at a median "
-                  f"{band['train_seconds_median']:.0f} s per run on one thread. Zero-cost proxies on the same truth: {zero}."]
+        lines += [
+            "",
+            f"Band ({band['n']} random `mobiledet_cifar` networks of equal cpu latency; truth: {band['truth']}): "
+            f"the CIFAR experiment's trainer at {band['short']} ranks them at Spearman {band['mean_of_2_runs']['spearman']:+.2f} "
+            f"(mean of 2 runs; one run {band['one_run'][0]:+.2f} / {band['one_run'][1]:+.2f}) at a median "
+            f"{band['train_seconds_median']:.0f} s per run on one thread. Zero-cost proxies on the same truth: {zero}.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -53,7 +53,9 @@ def export(
         written: list[Path] = []
         with staged(out) as stage:  # the whole front is published at once: no trial-N/ of an earlier front stays beside it
             for row in chosen:
-                files = export_arch(row.arch_spec().with_name(f"{study.study_name}-trial{row.number}"), stage / f"trial-{row.number}", formats=names)
+                files = export_arch(
+                    row.arch_spec().with_name(f"{study.study_name}-trial{row.number}"), stage / f"trial-{row.number}", formats=names
+                )
                 written += [Path(out) / path.relative_to(stage) for path in files.values()]
         return written
     if target is None:

@@ -25,6 +25,7 @@ from nas.errors import SpecError
 
 __all__ = ["ACTIVATIONS", "ArchSpec", "BlockSpec", "HeadSpec", "LayerPosition", "block_from_dict"]
 
+
 @dataclass(frozen=True)
 class HeadSpec:
     """1×1 conv + BN + act before global pooling and the classifier."""

@@ -77,7 +77,16 @@ def count(arch: ArchSpec) -> CostReport:
         convs = get_block(pos.spec.type).convs(pos.spec, in_channels=pos.in_channels)
         params, macs, kinds = _sum(convs, pos.in_size)
         layers.append(
-            LayerCost(pos.name, pos.spec.type, pos.spec.token(), (pos.in_channels, pos.in_size, pos.in_size), (pos.spec.out, pos.out_size, pos.out_size), params, macs, kinds)
+            LayerCost(
+                pos.name,
+                pos.spec.type,
+                pos.spec.token(),
+                (pos.in_channels, pos.in_size, pos.in_size),
+                (pos.spec.out, pos.out_size, pos.out_size),
+                params,
+                macs,
+                kinds,
+            )
         )
     size, channels = arch.final_size, arch.out_channels
     head_convs = [Conv(channels, arch.head.out)] if arch.head is not None else []

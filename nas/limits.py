@@ -39,14 +39,23 @@ def check_name(name: Any, *, key: str = "name") -> str:
     bad = next((ch for ch in name if not (ch.isalnum() or ch in NAME_PUNCTUATION)), None)
     if bad is not None or name[0] in ".- " or name[-1] == " " or len(name) > MAX_NAME_LENGTH:
         shown = repr(bad) if bad is not None else "its first or last character" if len(name) <= MAX_NAME_LENGTH else "its length"
-        raise SpecError(f"{_clip(name)} is not allowed ({shown}): use up to {MAX_NAME_LENGTH} letters, digits and {NAME_PUNCTUATION.strip()} "
-                        "(inner spaces allowed), not starting with '.', '-' or a space", key=key)
+        raise SpecError(
+            f"{_clip(name)} is not allowed ({shown}): use up to {MAX_NAME_LENGTH} letters, digits and {NAME_PUNCTUATION.strip()} "
+            "(inner spaces allowed), not starting with '.', '-' or a space",
+            key=key,
+        )
     return name
 
 
 def _clip(value: Any, limit: int = 60) -> str:
     """``repr`` cut to ``limit`` characters: error messages never print a huge value."""
-    text = repr(value) if not isinstance(value, (int, float)) or isinstance(value, bool) else f"{value:.6g}" if isinstance(value, float) else _int_text(value)
+    text = (
+        repr(value)
+        if not isinstance(value, (int, float)) or isinstance(value, bool)
+        else f"{value:.6g}"
+        if isinstance(value, float)
+        else _int_text(value)
+    )
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -79,7 +79,7 @@ class Registry(Generic[T]):
 
     def _load(self, registration: Registration) -> T:
         if registration.reference.startswith("file:"):
-            return Path(registration.reference[len("file:"):])  # type: ignore[return-value]
+            return Path(registration.reference[len("file:") :])  # type: ignore[return-value]
         module_name, _, attribute = registration.reference.partition(":")
         where = f"{self.kind} {registration.name!r} from {registration.origin} -> {registration.reference}"
         try:

@@ -169,4 +169,15 @@ def write_csvs(rows: Sequence[TrialRecord], out: Any) -> None:
     atomic_write_text(Path(out) / "pareto.csv", to_csv(pareto_front(rows)))
 
 
-__all__ = ["REFERENCE_WIDTHS", "Reference", "TrialRecord", "choose_best", "hypervolume", "pareto_front", "records", "references", "to_csv", "write_csvs"]
+__all__ = [
+    "REFERENCE_WIDTHS",
+    "Reference",
+    "TrialRecord",
+    "choose_best",
+    "hypervolume",
+    "pareto_front",
+    "records",
+    "references",
+    "to_csv",
+    "write_csvs",
+]

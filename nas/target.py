@@ -51,7 +51,9 @@ def load_target(
         if space.is_fixed():
             arch = space.arch()
         elif sample is None:
-            raise SpecError(f"space {space.name!r} has {len(space.parameters)} choices; pass --sample SEED to draw one architecture", key="--sample")
+            raise SpecError(
+                f"space {space.name!r} has {len(space.parameters)} choices; pass --sample SEED to draw one architecture", key="--sample"
+            )
         else:
             arch = space.random(sample).with_name(f"{space.name}-sample{sample}")
     else:

@@ -44,7 +44,9 @@ def test_spec_is_frozen_and_hashable() -> None:
 
 
 def test_head_null_and_hidden() -> None:
-    text = ISSUE_EXAMPLE.replace("head: {out: 1280, act: relu6}", "head: null").replace("expansion: 6, act: relu6}", "hidden: 96, act: relu6}")
+    text = ISSUE_EXAMPLE.replace("head: {out: 1280, act: relu6}", "head: null").replace(
+        "expansion: 6, act: relu6}", "hidden: 96, act: relu6}"
+    )
     arch = ArchSpec.from_yaml(text)
     assert arch.head is None and arch.blocks[1].hidden == 96
     assert ArchSpec.from_string(arch.to_string(), name=arch.name) == arch

@@ -142,7 +142,9 @@ def test_the_pages_have_examples_and_markers_are_understood() -> None:
         lines = page.read_text(encoding="utf-8").splitlines()
         for number, line in enumerate(lines):
             if MARKER.match(line):
-                assert number + 1 < len(lines) and FENCE.match(lines[number + 1]), f"{page.name}:{number + 1}: marker not before a code block"
+                assert number + 1 < len(lines) and FENCE.match(lines[number + 1]), (
+                    f"{page.name}:{number + 1}: marker not before a code block"
+                )
 
 
 def test_readme_starts_with_the_two_commands() -> None:
@@ -164,7 +166,11 @@ def test_readme_links_point_at_files() -> None:
 
 def test_command_line_splitting() -> None:
     code = 'nas-search --device dsp --trials 3 && nas-export x --out "a b"  # note\npython x.py | nas-inspect --list 2> err.txt\n'
-    assert command_lines(code) == [["nas-search", "--device", "dsp", "--trials", "3"], ["nas-export", "x", "--out", "a b"], ["nas-inspect", "--list"]]
+    assert command_lines(code) == [
+        ["nas-search", "--device", "dsp", "--trials", "3"],
+        ["nas-export", "x", "--out", "a b"],
+        ["nas-inspect", "--list"],
+    ]
 
 
 @pytest.mark.parametrize("block", BASH_BLOCKS, ids=[block.where() for block in BASH_BLOCKS])
@@ -211,7 +217,11 @@ def _environment() -> dict[str, str]:
 
 def _shipped_files() -> dict[str, int]:
     """Names and sizes under the shipped data folders: a docs example must not write there."""
-    return {str(path.relative_to(REPO)): path.stat().st_size for folder in ("latency_tables", "search_spaces") for path in (REPO / folder).rglob("*")}
+    return {
+        str(path.relative_to(REPO)): path.stat().st_size
+        for folder in ("latency_tables", "search_spaces")
+        for path in (REPO / folder).rglob("*")
+    }
 
 
 def run_block(block: Block, folder: Path) -> None:

@@ -25,8 +25,9 @@ def _outside_env() -> dict[str, str]:
 
 def _installed_nas(cwd: Path) -> Path | None:
     """The package `import nas` finds outside the checkout, or None unless it is a wheel-style install (with nas/_data)."""
-    done = subprocess.run([sys.executable, "-c", "import nas; print(nas.__file__)"], cwd=cwd, env=_outside_env(),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", "import nas; print(nas.__file__)"], cwd=cwd, env=_outside_env(), capture_output=True, text=True, timeout=120
+    )
     if done.returncode != 0:
         return None
     package = Path(done.stdout.strip()).resolve().parent
@@ -46,8 +47,9 @@ def outside(tmp_path: Path) -> Path:
 
 
 def _run(folder: Path, *command: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(BIN / command[0]), *command[1:]], cwd=folder, env=_outside_env(),
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(BIN / command[0]), *command[1:]], cwd=folder, env=_outside_env(), capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, f"{command} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     return done
 

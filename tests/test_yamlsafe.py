@@ -29,7 +29,9 @@ def test_small_aliases_still_load() -> None:
     assert load_yaml(_bomb(3))["a3"][0][0][0][0] == "x"  # 10**4 leaves: fine
 
 
-@pytest.mark.parametrize("text", ["!!python/object/apply:os.system ['touch /tmp/nas-yaml-marker']", "x: !!python/name:os.system", "x: *undefined"])
+@pytest.mark.parametrize(
+    "text", ["!!python/object/apply:os.system ['touch /tmp/nas-yaml-marker']", "x: !!python/name:os.system", "x: *undefined"]
+)
 def test_python_tags_and_bad_aliases_are_yaml_errors(text: str, tmp_path) -> None:
     with pytest.raises(yaml.YAMLError):
         load_yaml(text)

@@ -103,7 +103,11 @@ CALIBRATIONS: dict[str, CalibrationSpec] = {
     "edgetpu": CalibrationSpec(
         device="edgetpu",
         description="Coral USB Accelerator (Edge TPU) on USB 3.0, int8, TFLite + libedgetpu",
-        select=lambda r: r["target"] == "edgetpu" and r["device"].startswith("Coral USB Accelerator (USB 3.0) on desktop CPU host") and "benchmarks" in r["source"],
+        select=lambda r: (
+            r["target"] == "edgetpu"
+            and r["device"].startswith("Coral USB Accelerator (USB 3.0) on desktop CPU host")
+            and "benchmarks" in r["source"]
+        ),
         networks={
             "MobileNet v1": "mobilenet_v1",
             "MobileNet v2": "mobilenet_v2",
@@ -200,7 +204,11 @@ class CalibrationResult:
             "notes": (
                 "MODELLED, not measured: per-op latencies from an analytic int8 cost model fitted to published whole-network "
                 f"latencies ({self.spec.source_note}). The per-inference overhead is the header correction's offset_ms"
-                + (", and weights beyond the on-chip cache (streamed over USB) are not in per-op entries" if model.onchip_weight_bytes else "")
+                + (
+                    ", and weights beyond the on-chip cache (streamed over USB) are not in per-op entries"
+                    if model.onchip_weight_bytes
+                    else ""
+                )
                 + f". Replace with measured entries: `nas-profile --device {self.spec.device} --backend bundle --out bundle/ --space SPACE`, run "
                 "bundle/run_bundle.py on the device, then `nas-profile import --device "
                 f"{self.spec.device} results.csv --table NEW.yaml`; or on the device itself `nas-profile --device {self.spec.device} --backend ort "

@@ -39,7 +39,8 @@ def train_run(job: dict) -> dict:
     optimiser = torch.optim.SGD(model.parameters(), lr=job["lr"], momentum=0.9, nesterov=True, weight_decay=5e-4)
     warmup = max(1, steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, steps - warmup))))
+        optimiser, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, steps - warmup)))
+    )
     order = np.concatenate([rng.permutation(len(data.train_images)) for _ in range(math.ceil(steps * batch / len(data.train_images)))])
     start = time.perf_counter()
     model.train()
@@ -70,7 +71,9 @@ def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     padded = np.pad(images, ((0, 0), (4, 4), (4, 4), (0, 0)), mode="reflect")
     out = np.empty_like(images)
     size = images.shape[1]
-    for i, (dy, dx, flip) in enumerate(zip(rng.integers(0, 9, len(images)), rng.integers(0, 9, len(images)), rng.random(len(images)) < 0.5)):
+    for i, (dy, dx, flip) in enumerate(
+        zip(rng.integers(0, 9, len(images)), rng.integers(0, 9, len(images)), rng.random(len(images)) < 0.5)
+    ):
         crop = padded[i, dy : dy + size, dx : dx + size]
         out[i] = crop[:, ::-1] if flip else crop
     return out
@@ -79,8 +82,16 @@ def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def training_job(name: str, arch: ArchSpec, *, seed: int, steps: int, batch: int, lr: float) -> dict:
     """One run's job; its key (network, arch digest, seed, schedule) names its cache file."""
     digest = hashlib.sha1(arch.to_string().encode()).hexdigest()[:10]
-    return {"net": name, "arch": arch.to_string(), "seed": seed, "steps": steps, "batch": batch, "lr": lr, "threads": 1,
-            "key": f"{name}-{digest}-seed{seed}-s{steps}b{batch}lr{lr:g}"}
+    return {
+        "net": name,
+        "arch": arch.to_string(),
+        "seed": seed,
+        "steps": steps,
+        "batch": batch,
+        "lr": lr,
+        "threads": 1,
+        "key": f"{name}-{digest}-seed{seed}-s{steps}b{batch}lr{lr:g}",
+    }
 
 
 def start_training(pool, jobs: list[dict]) -> list:  # type: ignore[no-untyped-def]

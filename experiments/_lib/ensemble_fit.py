@@ -47,8 +47,9 @@ def _nnls_fit(matrix: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return coef[: matrix.shape[1]] / std
 
 
-def fit_weights(members: Mapping[str, Sequence[float]], truth: Sequence[float], *, max_members: int = 3, folds: int = 5,
-                signed: bool = False) -> dict[str, float]:
+def fit_weights(
+    members: Mapping[str, Sequence[float]], truth: Sequence[float], *, max_members: int = 3, folds: int = 5, signed: bool = False
+) -> dict[str, float]:
     """Choose ≤ ``max_members`` terms by k-fold cross-validated Spearman, then fit their weights on all given data.
 
     Only the data passed in is used (the caller passes the fitting half), so the
@@ -99,8 +100,14 @@ def _ridge(matrix: np.ndarray, truth: np.ndarray, penalty: float) -> np.ndarray:
     return coef / std
 
 
-def fit_ridge(members: Mapping[str, Sequence[float]], truth: Sequence[float], *, cost: Mapping[str, float] | None = None,
-              max_members: int = 4, folds: int = 5) -> tuple[dict[str, float], dict[str, Any]]:
+def fit_ridge(
+    members: Mapping[str, Sequence[float]],
+    truth: Sequence[float],
+    *,
+    cost: Mapping[str, float] | None = None,
+    max_members: int = 4,
+    folds: int = 5,
+) -> tuple[dict[str, float], dict[str, Any]]:
     """Member set and ridge weights by k-fold CV on the data given; one-standard-error rule towards the cheapest set.
 
     Returns the weights (largest magnitude 1) and what was chosen: the members, the
@@ -130,6 +137,11 @@ def fit_ridge(members: Mapping[str, Sequence[float]], truth: Sequence[float], *,
     mean, se, names, penalty, terms, matrix = chosen
     weights = _ridge(matrix, target, penalty)
     top = np.abs(weights).max() or 1.0
-    record = {"members": list(names), "penalty": penalty, "cv_spearman": mean, "cv_se": se,
-              "best": {"members": list(best[2]), "penalty": best[3], "cv_spearman": best[0], "cv_se": best[1]}}
+    record = {
+        "members": list(names),
+        "penalty": penalty,
+        "cv_spearman": mean,
+        "cv_se": se,
+        "best": {"members": list(best[2]), "penalty": best[3], "cv_spearman": best[0], "cv_se": best[1]},
+    }
     return {t: round(float(w / top), 6) for t, w in zip(terms, weights)}, record

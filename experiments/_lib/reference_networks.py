@@ -105,7 +105,13 @@ def googlenet(resolution: int = 224) -> list[Prim]:
     inception(64, 96, 128, 16, 32, 32)
     inception(128, 128, 192, 32, 96, 64)
     net.pool(3, 2)
-    for config in ((192, 96, 208, 16, 48, 64), (160, 112, 224, 24, 64, 64), (128, 128, 256, 24, 64, 64), (112, 144, 288, 32, 64, 64), (256, 160, 320, 32, 128, 128)):
+    for config in (
+        (192, 96, 208, 16, 48, 64),
+        (160, 112, 224, 24, 64, 64),
+        (128, 128, 256, 24, 64, 64),
+        (112, 144, 288, 32, 64, 64),
+        (256, 160, 320, 32, 128, 128),
+    ):
         inception(*config)
     net.pool(3, 2)
     inception(256, 160, 320, 32, 128, 128)
@@ -173,7 +179,11 @@ def from_space(space: str, *, width: float = 1.0, resolution: int = 224) -> list
     prims = [p for pos in arch.positions() for p in block_prims(pos.spec, in_channels=pos.in_channels, in_size=pos.in_size)]
     head = arch.head
     return prims + head_prims(
-        in_channels=arch.out_channels, in_size=arch.final_size, out=head.out if head else None, act=head.act if head else None, num_classes=arch.num_classes
+        in_channels=arch.out_channels,
+        in_size=arch.final_size,
+        out=head.out if head else None,
+        act=head.act if head else None,
+        num_classes=arch.num_classes,
     )
 
 

@@ -77,7 +77,9 @@ class InvertedBottleneck(_InvertedResidual):
     def _groups(self, spec: BlockSpec, in_channels: int, hidden: int) -> int:
         groups = spec.option("groups", 1)
         if in_channels % groups or hidden % groups or spec.out % groups:
-            raise SpecError(f"groups={groups} must divide the input ({in_channels}), hidden ({hidden}) and output ({spec.out}) widths", key="groups")
+            raise SpecError(
+                f"groups={groups} must divide the input ({in_channels}), hidden ({hidden}) and output ({spec.out}) widths", key="groups"
+            )
         return groups
 
     def module(self, spec: BlockSpec, *, in_channels: int) -> nn.Module:
@@ -92,7 +94,9 @@ class InvertedBottleneck(_InvertedResidual):
             layers.append(ConvBNAct(in_channels=in_channels, out_channels=hidden, groups=groups, act=spec.act))
             if groups > 1:
                 layers.append(ChannelShuffle(groups))
-        layers.append(ConvBNAct(in_channels=hidden, out_channels=hidden, kernel=spec.kernel, stride=spec.stride, groups=hidden, act=spec.act))
+        layers.append(
+            ConvBNAct(in_channels=hidden, out_channels=hidden, kernel=spec.kernel, stride=spec.stride, groups=hidden, act=spec.act)
+        )
         layers += self._se(spec, hidden)
         layers.append(ConvBNAct(in_channels=hidden, out_channels=spec.out, groups=groups))
         return self._wrap(nn.Sequential(*layers), spec, in_channels)
@@ -115,7 +119,9 @@ class FusedInvertedBottleneck(_InvertedResidual):
         from nas.blocks.layers import ConvBNAct
 
         hidden = expanded_channels(spec, in_channels)
-        layers: list[nn.Module] = [ConvBNAct(in_channels=in_channels, out_channels=hidden, kernel=spec.kernel, stride=spec.stride, act=spec.act)]
+        layers: list[nn.Module] = [
+            ConvBNAct(in_channels=in_channels, out_channels=hidden, kernel=spec.kernel, stride=spec.stride, act=spec.act)
+        ]
         layers += self._se(spec, hidden)
         layers.append(ConvBNAct(in_channels=hidden, out_channels=spec.out))
         return self._wrap(nn.Sequential(*layers), spec, in_channels)

@@ -20,7 +20,9 @@ def activation(name: str | None) -> nn.Module:
 class ConvBNAct(nn.Sequential):
     """k×k conv (no bias, padding k//2) + BatchNorm + optional activation."""
 
-    def __init__(self, *, in_channels: int, out_channels: int, kernel: int = 1, stride: int = 1, groups: int = 1, act: str | None = None) -> None:
+    def __init__(
+        self, *, in_channels: int, out_channels: int, kernel: int = 1, stride: int = 1, groups: int = 1, act: str | None = None
+    ) -> None:
         super().__init__(
             nn.Conv2d(in_channels, out_channels, kernel, stride, kernel // 2, groups=groups, bias=False),
             nn.BatchNorm2d(out_channels),

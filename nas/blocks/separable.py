@@ -21,7 +21,9 @@ class SeparableBlock(Block):
         from nas.blocks.layers import ConvBNAct
 
         return nn.Sequential(
-            ConvBNAct(in_channels=in_channels, out_channels=in_channels, kernel=spec.kernel, stride=spec.stride, groups=in_channels, act=spec.act),
+            ConvBNAct(
+                in_channels=in_channels, out_channels=in_channels, kernel=spec.kernel, stride=spec.stride, groups=in_channels, act=spec.act
+            ),
             ConvBNAct(in_channels=in_channels, out_channels=spec.out, act=spec.act),
         )
 

@@ -39,8 +39,18 @@ def _main(args: argparse.Namespace) -> int:
     from nas.api import export
 
     _show_progress()
-    written = export(args.target, out=args.out, formats=args.format, storage=args.storage, study_name=args.study_name, trial=args.trial,
-                     width=args.width, resolution=args.resolution, num_classes=args.num_classes, sample=args.sample)
+    written = export(
+        args.target,
+        out=args.out,
+        formats=args.format,
+        storage=args.storage,
+        study_name=args.study_name,
+        trial=args.trial,
+        width=args.width,
+        resolution=args.resolution,
+        num_classes=args.num_classes,
+        sample=args.sample,
+    )
     for path in written:
         print(path)
     return 0

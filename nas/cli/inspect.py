@@ -55,8 +55,15 @@ def _main(args: argparse.Namespace) -> int:
         "params": report.params,
         "macs": report.macs,
         "layers": [
-            {"name": row.name, "type": row.type, "block": row.token, "in_shape": list(row.in_shape), "out_shape": list(row.out_shape),
-             "params": row.params, "macs": row.macs}
+            {
+                "name": row.name,
+                "type": row.type,
+                "block": row.token,
+                "in_shape": list(row.in_shape),
+                "out_shape": list(row.out_shape),
+                "params": row.params,
+                "macs": row.macs,
+            }
             for row in report.layers
         ],
         "share_by_type": {k: {"macs": m, "params": p} for k, (m, p) in report.share_by_type().items()},
@@ -121,7 +128,9 @@ def _print_table(result: dict[str, Any], report: Any, predictions: dict[str, Any
         row += "".join(f"{per_layer[n][layer.name]:>12.3f}" for n in names)
         print(row)
     print("-" * len(header))
-    total = f"{'total':<75}{report.params:>11,}{report.macs / 1e6:>10.2f}" + "".join(f"{predictions[n][0].latency_ms:>12.3f}" for n in names)
+    total = f"{'total':<75}{report.params:>11,}{report.macs / 1e6:>10.2f}" + "".join(
+        f"{predictions[n][0].latency_ms:>12.3f}" for n in names
+    )
     print(total)
     print("\nshare by layer type (MACs / params):")
     for kind, (macs, params) in sorted(report.share_by_type().items(), key=lambda kv: -kv[1][0]):

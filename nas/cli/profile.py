@@ -1,10 +1,10 @@
 """``nas-profile``: build or extend a device's latency table, list devices, and the table subcommands.
 
-    nas-profile --device cpu --space mobiledet [--resolution 224] [--precision int8]
-    nas-profile --list-devices
-    nas-profile validate --device cpu --space mobiledet --samples 30
-    nas-profile import --device dsp results.csv
-    nas-profile fit --device X measurements.csv
+nas-profile --device cpu --space mobiledet [--resolution 224] [--precision int8]
+nas-profile --list-devices
+nas-profile validate --device cpu --space mobiledet --samples 30
+nas-profile import --device dsp results.csv
+nas-profile fit --device X measurements.csv
 """
 
 from __future__ import annotations
@@ -36,17 +36,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="target device (see --list-devices)")
     parser.add_argument("--space", action="append", default=[], help="search space name or YAML (repeatable)")
     parser.add_argument("--resolution", type=positive_int, help="input resolution (default: the space's)")
-    parser.add_argument("--width", type=positive_float, action="append", default=[], help="width multiplier α (repeatable; default: the space's)")
+    parser.add_argument(
+        "--width", type=positive_float, action="append", default=[], help="width multiplier α (repeatable; default: the space's)"
+    )
     parser.add_argument("--precision", choices=("fp32", "int8"), help="default: the device's precision")
     parser.add_argument("--backend", help="how entries are produced (default: the device's backend)")
     parser.add_argument("--provider", help="onnxruntime execution provider for the ort backend (default: the device's)")
     parser.add_argument("--out", type=Path, help="folder for files the backend writes (bundle; ort keeps the op models there)")
-    parser.add_argument("--table", type=Path, help="table file to write (default: the device's table in the per-user folder, $NAS_TABLE_DIR overrides)")
+    parser.add_argument(
+        "--table", type=Path, help="table file to write (default: the device's table in the per-user folder, $NAS_TABLE_DIR overrides)"
+    )
     parser.add_argument("--threads", type=positive_int, default=1, help="intra-op threads for timing (default 1)")
     parser.add_argument("--min-runs", type=positive_int, default=50, help="timed runs per op at least (default 50)")
     parser.add_argument("--min-seconds", type=float, default=0.25, help="timing time per op at least (default 0.25 s)")
-    parser.add_argument("--remeasure-noisy", type=positive_float, metavar="SPREAD",
-                        help="re-time existing entries whose (p90-p10)/median exceeds SPREAD (e.g. 0.3)")
+    parser.add_argument(
+        "--remeasure-noisy",
+        type=positive_float,
+        metavar="SPREAD",
+        help="re-time existing entries whose (p90-p10)/median exceeds SPREAD (e.g. 0.3)",
+    )
     parser.add_argument("--save-every", type=positive_int, default=5, help="save the table after this many new entries")
     parser.add_argument("--list-devices", action="store_true", help="list devices with the source and fidelity of their tables")
     return parser
@@ -65,7 +73,10 @@ def _subcommand(name: str, argv: list[str]) -> int:
     except ModuleNotFoundError as error:
         if error.name != SUBCOMMANDS[name]:
             raise
-        print(f"nas-profile: error: 'nas-profile {name}' is not available in this installation ({SUBCOMMANDS[name]} is missing)", file=sys.stderr)
+        print(
+            f"nas-profile: error: 'nas-profile {name}' is not available in this installation ({SUBCOMMANDS[name]} is missing)",
+            file=sys.stderr,
+        )
         return 2
     return int(module.main(argv) or 0)
 
@@ -100,10 +111,19 @@ def _main(args: argparse.Namespace) -> int:
             jobs = space_jobs(ops, heads, precision)
             label = f"{space.name}@{space.resolution}" + (f"-a{space.width:g}" if args.width else "")
             start = time.perf_counter()
-            result, skipped = build_table(jobs, table=table, backend=backend, precision=precision, save_every=args.save_every, label=label,
-                                          remeasure_spread=args.remeasure_noisy)
+            result, skipped = build_table(
+                jobs,
+                table=table,
+                backend=backend,
+                precision=precision,
+                save_every=args.save_every,
+                label=label,
+                remeasure_spread=args.remeasure_noisy,
+            )
             seconds = time.perf_counter() - start
-            print(f"{label}: {len(jobs)} distinct ops, {skipped} already in the table, {len(result.entries)} new ({seconds / 60:.2f} min) -> {table_path}")
+            print(
+                f"{label}: {len(jobs)} distinct ops, {skipped} already in the table, {len(result.entries)} new ({seconds / 60:.2f} min) -> {table_path}"
+            )
             if result.note:
                 print(result.note)
     return 0
@@ -157,8 +177,10 @@ def list_devices() -> int:
         except NasError as error:
             print(f"{name:<16} {device.precision:<9} {device.backend:<9} {'?':<9} {'?':>7}  {error}")
             continue
-        print(f"{name:<16} {table.precision:<9} {device.backend:<9} {table.source:<9} {len(table.entries):>7}  {describe_fidelity(table.header)}"
-              f"{describe_host(table.header, name)}")
+        print(
+            f"{name:<16} {table.precision:<9} {device.backend:<9} {table.source:<9} {len(table.entries):>7}  {describe_fidelity(table.header)}"
+            f"{describe_host(table.header, name)}"
+        )
     return 0
 
 

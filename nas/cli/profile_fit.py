@@ -16,10 +16,14 @@ from nas.errors import NasError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nas-profile fit", description="Fit per-op latency costs from end-to-end latencies of many architectures.")
+    parser = argparse.ArgumentParser(
+        prog="nas-profile fit", description="Fit per-op latency costs from end-to-end latencies of many architectures."
+    )
     parser.add_argument("measurements", type=Path, help="CSV with columns arch, latency_ms")
     parser.add_argument("--device", required=True)
-    parser.add_argument("--table", type=Path, help="table file to write (default: <device>-fitted.yaml in the per-user folder, $NAS_TABLE_DIR overrides)")
+    parser.add_argument(
+        "--table", type=Path, help="table file to write (default: <device>-fitted.yaml in the per-user folder, $NAS_TABLE_DIR overrides)"
+    )
     parser.add_argument("--precision", choices=("fp32", "int8"), help="default: the device's")
     parser.add_argument("--holdout", type=positive_float, default=0.2, help="share of archs held out for the reported error (default 0.2)")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,7 +1,7 @@
 """``nas-profile import``: merge timings measured elsewhere into a device's latency table.
 
-    nas-profile import --device dsp results.csv [--table dsp-measured.yaml]     # bundle runner CSV
-    nas-profile import --format hw-nas-bench --device pixel3 PATH/TO/fbnet_lut.json   # HW-NAS-Bench's FBNet-space LUT
+nas-profile import --device dsp results.csv [--table dsp-measured.yaml]     # bundle runner CSV
+nas-profile import --format hw-nas-bench --device pixel3 PATH/TO/fbnet_lut.json   # HW-NAS-Bench's FBNet-space LUT
 """
 
 from __future__ import annotations
@@ -68,9 +68,13 @@ FORMATS: dict[str, Callable[[argparse.Namespace, str], str]] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nas-profile import", description="Merge timings measured elsewhere into a latency table.")
     parser.add_argument("file", type=Path, help="bundle runner results.csv, or HW-NAS-Bench fbnet_lut.json")
-    parser.add_argument("--device", action="append", required=True, help="target device (repeatable for hw-nas-bench: pixel3, raspi4, edgegpu)")
+    parser.add_argument(
+        "--device", action="append", required=True, help="target device (repeatable for hw-nas-bench: pixel3, raspi4, edgegpu)"
+    )
     parser.add_argument("--format", choices=sorted(FORMATS), default="bundle-csv")
-    parser.add_argument("--table", type=Path, help="table file to write (default: the device's table in the per-user folder, $NAS_TABLE_DIR overrides)")
+    parser.add_argument(
+        "--table", type=Path, help="table file to write (default: the device's table in the per-user folder, $NAS_TABLE_DIR overrides)"
+    )
     parser.add_argument("--precision", choices=("fp32", "int8"), help="precision of the imported timings (default: the device's)")
     return parser
 

@@ -22,13 +22,17 @@ CALIBRATION_SEED = 100_000  # calibration networks never coincide with validatio
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nas-profile validate", description="Fidelity of a device's latency table against end-to-end timings.")
+    parser = argparse.ArgumentParser(
+        prog="nas-profile validate", description="Fidelity of a device's latency table against end-to-end timings."
+    )
     parser.add_argument("--device", required=True)
     parser.add_argument("--space", action="append", required=True, help="search space (repeatable)")
     parser.add_argument("--samples", type=positive_int, default=30, help="random architectures per space (default 30)")
     parser.add_argument("--seed", type=int, default=0, help="first sampling seed")
     parser.add_argument("--resolution", type=positive_int)
-    parser.add_argument("--calibrate", type=int, default=0, metavar="N", help="fit the context correction first (reference nets + N per space)")
+    parser.add_argument(
+        "--calibrate", type=int, default=0, metavar="N", help="fit the context correction first (reference nets + N per space)"
+    )
     parser.add_argument("--rounds", type=positive_int, default=10, help="interleaved timing rounds per network")
     parser.add_argument("--runs", type=positive_int, default=20, help="runs per network per round")
     parser.add_argument("--table", type=Path, help="table file (default: the device's table)")
@@ -51,7 +55,9 @@ def _main(args: argparse.Namespace) -> int:
     groups, calibration = {}, []
     for name in args.space:
         space = get_space(name, resolution=args.resolution)
-        groups[f"{space.name}@{space.resolution}"] = [space.random(args.seed + i).with_name(f"{space.name}-s{args.seed + i}") for i in range(args.samples)]
+        groups[f"{space.name}@{space.resolution}"] = [
+            space.random(args.seed + i).with_name(f"{space.name}-s{args.seed + i}") for i in range(args.samples)
+        ]
         calibration += [space.random(CALIBRATION_SEED + i).with_name(f"{space.name}-cal{i}") for i in range(max(args.calibrate, 0))]
     if args.calibrate:
         calibration = reference_networks() + calibration
@@ -64,13 +70,17 @@ def _main(args: argparse.Namespace) -> int:
         return 0
     if "correction" in report:
         c = report["correction"]
-        print(f"correction: scale {c['scale']:.4f}, per-call overhead {c['overhead_ms'] * 1000:.1f} µs ({c['calibration_networks']} calibration networks)")
+        print(
+            f"correction: scale {c['scale']:.4f}, per-call overhead {c['overhead_ms'] * 1000:.1f} µs ({c['calibration_networks']} calibration networks)"
+        )
     for label, group in report["groups"].items():
         print(f"{label}: measurement round-to-round spread {group['measurement_round_spread_pct']:.1f}% (median)")
         for kind in ("corrected", "uncorrected", "flops_baseline"):
             f = group[kind]
-            print(f"  {kind:<15} ±5%: {f['within_5pct']:.0%}  ±10%: {f['within_10pct']:.0%}  MAPE {f['mape_pct']:.2f}%  "
-                  f"bias {f['bias_pct']:+.2f}%  Spearman {f['spearman']:.3f}  (n={f['n']})")
+            print(
+                f"  {kind:<15} ±5%: {f['within_5pct']:.0%}  ±10%: {f['within_10pct']:.0%}  MAPE {f['mape_pct']:.2f}%  "
+                f"bias {f['bias_pct']:+.2f}%  Spearman {f['spearman']:.3f}  (n={f['n']})"
+            )
     if not args.no_store:
         print(f"stored in {table.path}")
     return 0

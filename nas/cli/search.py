@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nas-search",
         description="Search architectures trading an accuracy proxy against a device's table latency; export the best.",
     )
-    add_arguments(parser, choices={"samplers": sorted(SAMPLERS), "objectives": list(OBJECTIVES.names())})  # one option per SearchSettings field
+    add_arguments(
+        parser, choices={"samplers": sorted(SAMPLERS), "objectives": list(OBJECTIVES.names())}
+    )  # one option per SearchSettings field
     parser.add_argument("--no-progress", action="store_true", help="no progress bar and no summary table")
     return parser
 

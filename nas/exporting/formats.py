@@ -67,7 +67,9 @@ def export_onnx(arch: ArchSpec, model: Any, out: Path) -> Path:
         got = onnx_outputs(tmp, x)
         if got.shape != expected.shape or not np.allclose(got, expected, rtol=ONNX_RTOL, atol=ONNX_ATOL):
             diff = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else float("nan")
-            raise ExportError(f"{path}: onnxruntime output differs from torch (max abs diff {diff:.3g}, shapes {got.shape} vs {expected.shape})")
+            raise ExportError(
+                f"{path}: onnxruntime output differs from torch (max abs diff {diff:.3g}, shapes {got.shape} vs {expected.shape})"
+            )
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

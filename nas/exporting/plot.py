@@ -35,23 +35,51 @@ def plot_pareto(
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     ax.scatter([r.latency_ms for r in done], [r.proxy for r in done], s=8, color="0.7", label=f"trials ({len(done)})")
     ax.step([r.latency_ms for r in front], [r.proxy for r in front], where="post", color="tab:blue", lw=1.5)
-    ax.scatter([r.latency_ms for r in front], [r.proxy for r in front], s=18, color="tab:blue", label=f"Pareto front ({len(front)})", zorder=3)
+    ax.scatter(
+        [r.latency_ms for r in front], [r.proxy for r in front], s=18, color="tab:blue", label=f"Pareto front ({len(front)})", zorder=3
+    )
     shown = [ref for ref in references if ref.latency_ms is not None and ref.proxy is not None]
     if shown:
         ax.plot([r.latency_ms for r in shown], [r.proxy for r in shown], "s--", color="tab:red", ms=6, label="MobileNetV2 α", zorder=4)
-        labels = [ax.annotate(f"α={ref.width:g}", (ref.latency_ms, ref.proxy), textcoords="offset points", xytext=(-7, 4),
-                              ha="right", va="bottom", zorder=6,  # up-left of its marker: the α line rises to the right
-                              fontsize=8, color="tab:red", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-                  for ref in sorted(shown, key=lambda r: r.latency_ms)]
+        labels = [
+            ax.annotate(
+                f"α={ref.width:g}",
+                (ref.latency_ms, ref.proxy),
+                textcoords="offset points",
+                xytext=(-7, 4),
+                ha="right",
+                va="bottom",
+                zorder=6,  # up-left of its marker: the α line rises to the right
+                fontsize=8,
+                color="tab:red",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
+            for ref in sorted(shown, key=lambda r: r.latency_ms)
+        ]
     if best is not None and best.proxy is not None:
-        ax.scatter([best.latency_ms], [best.proxy], marker="*", s=180, color="gold", edgecolor="black", label=f"chosen: trial {best.number}", zorder=5)
+        ax.scatter(
+            [best.latency_ms],
+            [best.proxy],
+            marker="*",
+            s=180,
+            color="gold",
+            edgecolor="black",
+            label=f"chosen: trial {best.number}",
+            zorder=5,
+        )
     if budget_ms is None and target_ms is not None:
         budget_ms, budget_label = target_ms, budget_label or "--latency-target"
     reference_1 = next((r for r in shown if r.width == 1.0), None)
     if budget_ms is None and reference_1 is not None:
         budget_ms, budget_label = reference_1.latency_ms, budget_label or "latency of MobileNetV2 1.0"
     if budget_ms is not None:
-        ax.axvline(budget_ms, color="black", ls=":", lw=1.2, label=f"budget {budget_ms:.3g} ms ({budget_label})" if budget_label else f"budget {budget_ms:.3g} ms")
+        ax.axvline(
+            budget_ms,
+            color="black",
+            ls=":",
+            lw=1.2,
+            label=f"budget {budget_ms:.3g} ms ({budget_label})" if budget_label else f"budget {budget_ms:.3g} ms",
+        )
     unit = "ms, MODELLED table" if latency_source == "modelled" else f"ms, {latency_source} table"
     ax.set_xlabel(f"latency ({unit})")
     ax.set_ylabel(f"proxy: {proxy_name} (higher is better)")

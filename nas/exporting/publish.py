@@ -57,7 +57,9 @@ def check_out(out: Path) -> None:
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise PublishError(f"{out}: cannot create the output folder: it is a file or a link, not a folder")
     if out.is_dir() and not _is_earlier_export(out):
-        raise PublishError(f"{out}: holds files that are not an export ({_foreign(out)}); an export replaces its --out whole: choose a new or empty folder")
+        raise PublishError(
+            f"{out}: holds files that are not an export ({_foreign(out)}); an export replaces its --out whole: choose a new or empty folder"
+        )
 
 
 def _sweep(out: Path) -> None:

@@ -32,8 +32,10 @@ def provenance(table: LatencyTable, space: str = "SPACE") -> list[str]:
     if mismatch:
         lines.append(f"> **Host:** {mismatch}\n")
     if table.source == "modelled":
-        lines.append("> **MODELLED latencies.** This device's table comes from a model of the device, not from measurements on it; "
-                     "treat the latencies below as estimates and measure the exported model on the device.\n")
+        lines.append(
+            "> **MODELLED latencies.** This device's table comes from a model of the device, not from measurements on it; "
+            "treat the latencies below as estimates and measure the exported model on the device.\n"
+        )
     for key, value in table.header.items():
         if key in ("format", "version"):
             continue
@@ -49,7 +51,9 @@ def provenance(table: LatencyTable, space: str = "SPACE") -> list[str]:
 
 def comparison(best: TrialRecord, references: Sequence[Reference], budget_ms: float | None) -> str:
     """Does the chosen architecture beat every MobileNetV2-α that fits the same budget on the objective's score?"""
-    within = [r for r in references if r.latency_ms is not None and r.score is not None and (budget_ms is None or r.latency_ms <= budget_ms)]
+    within = [
+        r for r in references if r.latency_ms is not None and r.score is not None and (budget_ms is None or r.latency_ms <= budget_ms)
+    ]
     if not within:
         return "No MobileNetV2-α reference fits the latency budget (or the table cannot price them), so there is nothing to compare."
     beaten = [r for r in within if best.score is not None and best.score > r.score]
@@ -102,20 +106,43 @@ def write_report(
     lines += _table(
         ["network", "latency (ms)", "proxy", "score", "params", "MMACs", "within budget"],
         [
-            [r.name, _fmt(r.latency_ms, ".3f"), _fmt(r.proxy), _fmt(r.score), f"{r.params:,}", f"{r.macs / 1e6:.1f}",
-             "–" if r.latency_ms is None else ("yes" if budget_ms is None or r.latency_ms <= budget_ms else "no")]
+            [
+                r.name,
+                _fmt(r.latency_ms, ".3f"),
+                _fmt(r.proxy),
+                _fmt(r.score),
+                f"{r.params:,}",
+                f"{r.macs / 1e6:.1f}",
+                "–" if r.latency_ms is None else ("yes" if budget_ms is None or r.latency_ms <= budget_ms else "no"),
+            ]
             for r in references
         ],
     )
-    lines += ["", "## Chosen architecture", "", f"`{best.arch}`", "", f"Per-layer latency from the table ({prediction.source}; "
-              f"sum of entries {prediction.raw_sum_ms:.3f} ms, with the table's correction {prediction.latency_ms:.3f} ms):", ""]
+    lines += [
+        "",
+        "## Chosen architecture",
+        "",
+        f"`{best.arch}`",
+        "",
+        f"Per-layer latency from the table ({prediction.source}; "
+        f"sum of entries {prediction.raw_sum_ms:.3f} ms, with the table's correction {prediction.latency_ms:.3f} ms):",
+        "",
+    ]
     total = prediction.latency_ms or 1.0
-    lines += _table(["layer", "table key", "ms", "share"], [[layer, f"`{key}`", f"{ms:.3f}", f"{ms / total:.1%}"] for layer, key, ms in prediction.breakdown])
-    ranked = sorted((r for r in done if budget_ms is None or r.latency_ms <= budget_ms), key=lambda r: (-(r.score or 0.0), r.latency_ms))[:TOP_K]
+    lines += _table(
+        ["layer", "table key", "ms", "share"],
+        [[layer, f"`{key}`", f"{ms:.3f}", f"{ms / total:.1%}"] for layer, key, ms in prediction.breakdown],
+    )
+    ranked = sorted((r for r in done if budget_ms is None or r.latency_ms <= budget_ms), key=lambda r: (-(r.score or 0.0), r.latency_ms))[
+        :TOP_K
+    ]
     lines += ["", f"## Top {TOP_K} within the budget", ""]
     lines += _table(
         ["trial", "proxy", "latency (ms)", "params", "MMACs", "score", "arch"],
-        [[r.number, _fmt(r.proxy), f"{r.latency_ms:.3f}", f"{r.params:,}", f"{r.macs / 1e6:.1f}", _fmt(r.score), f"`{r.arch[:60]}…`"] for r in ranked],
+        [
+            [r.number, _fmt(r.proxy), f"{r.latency_ms:.3f}", f"{r.params:,}", f"{r.macs / 1e6:.1f}", _fmt(r.score), f"`{r.arch[:60]}…`"]
+            for r in ranked
+        ],
     )
     if failed:
         lines += ["", "## Failed trials", ""]

@@ -111,7 +111,9 @@ EDGETPU = Device(
     table="edgetpu.yaml",
     build_hint=_REPLACE_MODELLED.format(name="edgetpu"),
 )
-_IMPORT_HINT = "nas-profile import --format hw-nas-bench --device {name} PATH/TO/fbnet_lut.json (HW-NAS-Bench's FBNet-space LUT; fbnet space only)"
+_IMPORT_HINT = (
+    "nas-profile import --format hw-nas-bench --device {name} PATH/TO/fbnet_lut.json (HW-NAS-Bench's FBNet-space LUT; fbnet space only)"
+)
 PIXEL3 = Device(
     name="pixel3",
     description="Google Pixel 3 CPU, TFLite fp32 (HW-NAS-Bench FBNet-space LUT, imported)",
@@ -140,9 +142,17 @@ EDGEGPU = Device(
 DEVICES: Registry[Device] = Registry(
     kind="device",
     group="nas.devices",
-    builtins={"cpu": "nas.latency.devices:CPU", "cpu-int8": "nas.latency.devices:CPU_INT8", "gpu": "nas.latency.devices:GPU",
-              "dsp": "nas.latency.devices:DSP", "dsp-sm8550": "nas.latency.devices:DSP_SM8550", "edgetpu": "nas.latency.devices:EDGETPU",
-              "pixel3": "nas.latency.devices:PIXEL3", "raspi4": "nas.latency.devices:RASPI4", "edgegpu": "nas.latency.devices:EDGEGPU"},
+    builtins={
+        "cpu": "nas.latency.devices:CPU",
+        "cpu-int8": "nas.latency.devices:CPU_INT8",
+        "gpu": "nas.latency.devices:GPU",
+        "dsp": "nas.latency.devices:DSP",
+        "dsp-sm8550": "nas.latency.devices:DSP_SM8550",
+        "edgetpu": "nas.latency.devices:EDGETPU",
+        "pixel3": "nas.latency.devices:PIXEL3",
+        "raspi4": "nas.latency.devices:RASPI4",
+        "edgegpu": "nas.latency.devices:EDGEGPU",
+    },
     check=lambda obj: isinstance(obj, Device),
     expected="a nas.devices.Device",
 )

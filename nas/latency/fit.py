@@ -97,7 +97,9 @@ def split(samples: Sequence[Sample], holdout: float, seed: int) -> tuple[list[Sa
     return [samples[i] for i in order[cut:]], [samples[i] for i in order[:cut]]
 
 
-def fit_table(samples: Sequence[Sample], *, device: Any, precision: str, holdout: float = 0.2, seed: int = 0, path: Path | None = None) -> LatencyTable:
+def fit_table(
+    samples: Sequence[Sample], *, device: Any, precision: str, holdout: float = 0.2, seed: int = 0, path: Path | None = None
+) -> LatencyTable:
     """Held-out evaluation first, then a ``source: fitted`` table from all samples."""
     if len(samples) < 10:
         raise NasError(f"fitting needs whole-model latencies of at least 10 architectures, got {len(samples)}")

@@ -115,15 +115,21 @@ def host_mismatch(header: dict[str, Any], *, device: str, space: str = "SPACE", 
     command = f"nas-profile --device {device} --space {space}"
     table = header.get("host")
     if not isinstance(table, dict):
-        known = ", ".join(f"{key}: {header[key]}" for key in ("host", "host_cpu", "runtime", "runtime_version") if key in header) or "nothing"
-        return (f"latency table of {device!r} was measured on an unrecorded host (header: {known}); this host is {describe(here)} "
-                f"with {here['runtime']} {here['runtime_version']}; if they differ, measure this one: {command}")
+        known = (
+            ", ".join(f"{key}: {header[key]}" for key in ("host", "host_cpu", "runtime", "runtime_version") if key in header) or "nothing"
+        )
+        return (
+            f"latency table of {device!r} was measured on an unrecorded host (header: {known}); this host is {describe(here)} "
+            f"with {here['runtime']} {here['runtime_version']}; if they differ, measure this one: {command}"
+        )
     differ = [name for name in MATTERS if str(table.get(name, "")) != str(here.get(name, "")) and name != "flags"]
     only_there = sorted(set(table.get("flags", [])) - set(here["flags"]))
     only_here = sorted(set(here["flags"]) - set(table.get("flags", [])))
     if not differ and not only_there and not only_here:
         return None
     what = ", ".join(differ + (["flags"] if only_there or only_here else []))
-    return (f"latency table of {device!r} was measured on another host ({describe(table, only_there)}, "
-            f"{table.get('runtime', '?')} {table.get('runtime_version', '?')}), this host is {describe(here, only_here)} "
-            f"({here['runtime']} {here['runtime_version']}); they differ in {what}: measure this one with: {command}")
+    return (
+        f"latency table of {device!r} was measured on another host ({describe(table, only_there)}, "
+        f"{table.get('runtime', '?')} {table.get('runtime_version', '?')}), this host is {describe(here, only_here)} "
+        f"({here['runtime']} {here['runtime_version']}); they differ in {what}: measure this one with: {command}"
+    )

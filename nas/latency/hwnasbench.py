@@ -36,7 +36,9 @@ def lut_keys(op: Any) -> list[str]:
         return [f"ConvNorm_H{h}_W{h}_Cin{cin}_Cout{spec.out}_kernel{spec.kernel}_stride{spec.stride}_group1"]
     if spec.type == "ibn":
         expansion = int(spec.expansion or 1)
-        return [f"ConvBlock_H{h}_W{h}_Cin{cin}_Cout{spec.out}_exp{expansion}_kernel{spec.kernel}_stride{spec.stride}_group{spec.option('groups', 1)}"]
+        return [
+            f"ConvBlock_H{h}_W{h}_Cin{cin}_Cout{spec.out}_exp{expansion}_kernel{spec.kernel}_stride{spec.stride}_group{spec.option('groups', 1)}"
+        ]
     raise NasError(f"HW-NAS-Bench has no latency for block type {spec.type!r} (fbnet space ops only)")
 
 
@@ -55,7 +57,9 @@ def import_hw_nas_bench(path: str | Path, device: str, *, table_path: Path | Non
         raise NasError(f"{path}: cannot read HW-NAS-Bench LUT JSON: {error}") from None
     lut = data.get(METRICS[device]) if isinstance(data, dict) else None
     if not isinstance(lut, dict):
-        raise NasError(f"{path}: no '{METRICS[device]}' mapping (expected HW-NAS-Bench fbnet_lut.json, metrics {', '.join(METRICS.values())})")
+        raise NasError(
+            f"{path}: no '{METRICS[device]}' mapping (expected HW-NAS-Bench fbnet_lut.json, metrics {', '.join(METRICS.values())})"
+        )
     target = get_device(device)
     space = get_space(SPACE)
     ops, heads = space.ops()

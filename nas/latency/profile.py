@@ -190,8 +190,15 @@ def time_model(path: Path, shape: Sequence[int], *, provider: str, options: Timi
     return best
 
 
-def time_models_interleaved(models: Sequence[tuple[Path, Sequence[int]]], *, provider: str, options: TimingOptions, rounds: int, runs_per_round: int,
-                            progress: Callable[[int], None] | None = None) -> list[tuple[Entry, list[float]]]:
+def time_models_interleaved(
+    models: Sequence[tuple[Path, Sequence[int]]],
+    *,
+    provider: str,
+    options: TimingOptions,
+    rounds: int,
+    runs_per_round: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[Entry, list[float]]]:
     """Round-robin timing of several models, so a noisy spell of the machine hits them all alike.
 
     Returns, per model, the summary over all runs and the median of each round (its run-to-run spread).
@@ -243,16 +250,22 @@ def open_table(path: Path, *, device: Any, backend: Backend, precision: str) -> 
     if table.precision != precision:
         raise TableError(f"{path}: table precision is {table.precision}, not {precision}; use --table to write another file")
     if table.source != backend.source:
-        raise TableError(f"{path}: table is {table.source}, backend {backend.name} gives {backend.source} entries; use --table to write another file")
+        raise TableError(
+            f"{path}: table is {table.source}, backend {backend.name} gives {backend.source} entries; use --table to write another file"
+        )
     for key in ("runtime", "runtime_version", "provider", "threads", "graph_optimization"):
         if key in header and key in table.header and header[key] != table.header[key]:
-            raise TableError(f"{path}: table {key} is {table.header[key]!r}, this run would use {header[key]!r}; use --table to write another file")
+            raise TableError(
+                f"{path}: table {key} is {table.header[key]!r}, this run would use {header[key]!r}; use --table to write another file"
+            )
     before, now = table.header.get("host"), header.get("host")
     if isinstance(before, dict) and isinstance(now, dict):
         differ = [name for name in MATTERS if before.get(name) != now.get(name)]
         if differ:
-            raise TableError(f"{path}: table was measured on another host ({before.get('model_name')!r}; differs in {', '.join(differ)}); "
-                             "entries of two machines must not mix: use --table to write another file")
+            raise TableError(
+                f"{path}: table was measured on another host ({before.get('model_name')!r}; differs in {', '.join(differ)}); "
+                "entries of two machines must not mix: use --table to write another file"
+            )
     keep = {k: v for k, v in table.header.items() if k in ("fidelity", "correction", "spaces", "profiling", "notes")}
     table.header = {**header, **keep}
     if "host" in header and not isinstance(before, dict):  # entries of an unrecorded host: the table's host stays unknown
@@ -260,8 +273,16 @@ def open_table(path: Path, *, device: Any, backend: Backend, precision: str) -> 
     return table
 
 
-def build_table(jobs: Sequence[Job], *, table: LatencyTable, backend: Backend, precision: str, save_every: int = 5,
-                label: str | None = None, remeasure_spread: float | None = None) -> tuple[MeasureResult, int]:
+def build_table(
+    jobs: Sequence[Job],
+    *,
+    table: LatencyTable,
+    backend: Backend,
+    precision: str,
+    save_every: int = 5,
+    label: str | None = None,
+    remeasure_spread: float | None = None,
+) -> tuple[MeasureResult, int]:
     """Measure the jobs the table lacks; returns the backend's result and how many were skipped.
 
     With a ``label`` (``mobiledet@224``), the header's ``profiling`` section records the

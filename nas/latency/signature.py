@@ -30,5 +30,10 @@ def head_key(head: HeadSpec | None, *, in_channels: int, in_size: int, num_class
 def arch_keys(arch: ArchSpec, precision: str) -> tuple[tuple[str, str], ...]:
     """(layer name, table key) for every layer, the head last. Cached: specs are hashable."""
     keys = [(pos.name, op_key(pos.spec, in_channels=pos.in_channels, in_size=pos.in_size, precision=precision)) for pos in arch.positions()]
-    keys.append(("head", head_key(arch.head, in_channels=arch.out_channels, in_size=arch.final_size, num_classes=arch.num_classes, precision=precision)))
+    keys.append(
+        (
+            "head",
+            head_key(arch.head, in_channels=arch.out_channels, in_size=arch.final_size, num_classes=arch.num_classes, precision=precision),
+        )
+    )
     return tuple(keys)

@@ -154,7 +154,11 @@ class LatencyTable:
         target = Path(path or self.path or "")
         if not str(target):
             raise TableError("no path to save the latency table to")
-        header = {"format": FORMAT, "version": FORMAT_VERSION, **{k: v for k, v in self.header.items() if k not in ("format", "version", "entry_count")}}
+        header = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            **{k: v for k, v in self.header.items() if k not in ("format", "version", "entry_count")},
+        }
         header["entry_count"] = len(self.entries)  # lets load() tell a table cut at a line end from a complete one
         lines = [yaml.safe_dump(header, sort_keys=False, width=120).rstrip(), "entries:"]
         for key in sorted(self.entries):
@@ -195,7 +199,9 @@ class LatencyTable:
             raise TableError(f"{where}: not a latency table (expected 'format: {FORMAT}')")
         version = data.get("version")
         if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise TableError(f"{where}: table format version {version!r} is newer than this program reads ({FORMAT_VERSION}); upgrade the framework")
+            raise TableError(
+                f"{where}: table format version {version!r} is newer than this program reads ({FORMAT_VERSION}); upgrade the framework"
+            )
         if data.get("source") not in SOURCES:
             raise TableError(f"{where}: source must be one of {', '.join(SOURCES)}, got {data.get('source')!r}")
         raw = data.get("entries") or {}
@@ -207,7 +213,9 @@ class LatencyTable:
             entries[key] = checked_entry(key, value, where)
         count = data.get("entry_count")
         if isinstance(count, int) and count != len(entries):
-            raise TableError(f"{where}: truncated latency table: header says {count} entries, file has {len(entries)}; re-run the nas-profile command that wrote it")
+            raise TableError(
+                f"{where}: truncated latency table: header says {count} entries, file has {len(entries)}; re-run the nas-profile command that wrote it"
+            )
         header = {k: v for k, v in data.items() if k not in ("entries", "entry_count")}
         return cls(header=header, entries=entries, path=path)
 
@@ -229,7 +237,9 @@ def checked_entry(key: Any, value: Any, where: str) -> Entry:
     if not isinstance(key, str) or not key.isprintable():
         raise TableError(f"{where}: entries: op key {shown} must be a printable string")
     if not (isinstance(value, list) and len(value) == 4):
-        raise TableError(f"{where}: entries.{shown}: expected [median_ms, p10_ms, p90_ms, runs], got {_short(value)} (truncated or corrupted file?)")
+        raise TableError(
+            f"{where}: entries.{shown}: expected [median_ms, p10_ms, p90_ms, runs], got {_short(value)} (truncated or corrupted file?)"
+        )
     if not all(_finite(v) and v >= 0 for v in value[:3]):
         raise TableError(f"{where}: entries.{shown}: latencies must be finite numbers >= 0 ms, got {_short(value)}")
     runs = value[3]
@@ -260,7 +270,9 @@ def _check_header(data: dict[str, Any], where: str) -> None:
     if correction is None:
         return
     if not isinstance(correction, dict):
-        raise TableError(f"{where}: correction: expected a mapping with scale, per_layer_ms, offset_ms, type_scale, got {_short(correction)}")
+        raise TableError(
+            f"{where}: correction: expected a mapping with scale, per_layer_ms, offset_ms, type_scale, got {_short(correction)}"
+        )
     for name in _CORRECTION_NUMBERS:
         if name in correction and not _finite(correction[name]):
             raise TableError(f"{where}: correction.{name}: expected a finite number, got {_short(correction[name])}")

@@ -47,7 +47,13 @@ class Measured:
     round_spread: float  # interquartile range of the per-round medians / median: run-to-run repeatability
 
     def to_dict(self) -> dict[str, float]:
-        return {"median_ms": self.median_ms, "p10_ms": self.p10_ms, "p90_ms": self.p90_ms, "runs": self.runs, "round_spread": self.round_spread}
+        return {
+            "median_ms": self.median_ms,
+            "p10_ms": self.p10_ms,
+            "p90_ms": self.p90_ms,
+            "runs": self.runs,
+            "round_spread": self.round_spread,
+        }
 
     @classmethod
     def of(cls, entry: Any, round_medians: Sequence[float]) -> Measured:

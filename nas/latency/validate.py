@@ -24,8 +24,16 @@ from nas.latency.timing import Measured
 from nas.onnx_export import onnx_graph
 
 
-def measure_archs(archs: Sequence[ArchSpec], *, precision: str, provider: str = "CPUExecutionProvider", timing: TimingOptions | None = None,
-                  rounds: int = 10, runs_per_round: int = 20, progress: bool = True) -> list[Measured]:
+def measure_archs(
+    archs: Sequence[ArchSpec],
+    *,
+    precision: str,
+    provider: str = "CPUExecutionProvider",
+    timing: TimingOptions | None = None,
+    rounds: int = 10,
+    runs_per_round: int = 20,
+    progress: bool = True,
+) -> list[Measured]:
     """Export and time whole networks, interleaved (``rounds`` × ``runs_per_round`` runs each)."""
     from tqdm import tqdm
 
@@ -36,8 +44,9 @@ def measure_archs(archs: Sequence[ArchSpec], *, precision: str, provider: str = 
             path = export_network(arch, Path(scratch), precision=precision, name=f"net{i:04d}")
             models.append((path, (1, arch.in_channels, arch.resolution, arch.resolution)))
         bar = tqdm(total=rounds, desc="timing networks (interleaved rounds)", unit="round", disable=not progress)
-        results = time_models_interleaved(models, provider=provider, options=timing, rounds=rounds, runs_per_round=runs_per_round,
-                                          progress=lambda _: bar.update())
+        results = time_models_interleaved(
+            models, provider=provider, options=timing, rounds=rounds, runs_per_round=runs_per_round, progress=lambda _: bar.update()
+        )
         bar.close()
     return [Measured.of(entry, medians) for entry, medians in results]
 
@@ -80,8 +89,9 @@ def class_sums(table: LatencyTable, arch: ArchSpec) -> dict[str, float]:
     return sums
 
 
-def fit_correction(sums: Sequence[dict[str, float]], layers: Sequence[int], measured: Sequence[float], *, overhead_ms: float,
-                   prior_weight: float = 0.5) -> dict[str, Any]:
+def fit_correction(
+    sums: Sequence[dict[str, float]], layers: Sequence[int], measured: Sequence[float], *, overhead_ms: float, prior_weight: float = 0.5
+) -> dict[str, Any]:
     """Context correction: ``latency = Σ_class type_scale[class] × Σ entries − overhead × (layers − 1)``.
 
     An op timed alone differs from the same op inside a network in two ways.
@@ -113,7 +123,7 @@ def fit_correction(sums: Sequence[dict[str, float]], layers: Sequence[int], meas
         "offset_ms": round(overhead_ms, 6),
         "overhead_ms": round(overhead_ms, 6),
         "method": "per-call overhead measured with an identity model, counted once per network instead of once per op; "
-                  "per-op-class context factors fitted by NNLS (relative error, pulled towards 1) on calibration networks",
+        "per-op-class context factors fitted by NNLS (relative error, pulled towards 1) on calibration networks",
         "calibration_networks": len(x),
         "calibration_mape_pct": round(float(np.mean(np.abs(fitted / np.asarray(measured, float) - 1)) * 100), 3),
     }
@@ -168,11 +178,22 @@ def network_timer(backend: str, *, provider: str = "CPUExecutionProvider") -> Ne
         from nas.latency.backends.torch_cuda import time_networks
 
         return NetworkTimer(lambda archs, *, precision, **options: time_networks(archs, **options), lambda: 0.0)
-    return NetworkTimer(lambda archs, **options: measure_archs(archs, provider=provider, **options), lambda: call_overhead_ms(provider=provider))
+    return NetworkTimer(
+        lambda archs, **options: measure_archs(archs, provider=provider, **options), lambda: call_overhead_ms(provider=provider)
+    )
 
 
-def validate(table: LatencyTable, groups: dict[str, list[ArchSpec]], *, calibration: Sequence[ArchSpec] = (), provider: str = "CPUExecutionProvider",
-             rounds: int = 10, runs_per_round: int = 20, progress: bool = True, timer: NetworkTimer | None = None) -> dict[str, Any]:
+def validate(
+    table: LatencyTable,
+    groups: dict[str, list[ArchSpec]],
+    *,
+    calibration: Sequence[ArchSpec] = (),
+    provider: str = "CPUExecutionProvider",
+    rounds: int = 10,
+    runs_per_round: int = 20,
+    progress: bool = True,
+    timer: NetworkTimer | None = None,
+) -> dict[str, Any]:
     """Time every network end to end, fit the context correction on ``calibration`` (if any), score each group.
 
     Returns a report with per-network rows and, per group, the fidelity of the raw
@@ -190,22 +211,35 @@ def validate(table: LatencyTable, groups: dict[str, list[ArchSpec]], *, calibrat
     measured = timer.measure(everything, precision=table.precision, rounds=rounds, runs_per_round=runs_per_round, progress=progress)
     rows = []
     for arch, m in zip(everything, measured):
-        rows.append({"name": arch.name, "arch": arch.to_string(), "layers": layer_count(arch), "macs": count(arch).macs,
-                     "raw_sum_ms": table.predict(arch).raw_sum_ms, "class_sums": class_sums(table, arch), "measured": m.to_dict()})
-    cal_rows, rest = rows[: len(calibration)], rows[len(calibration):]
+        rows.append(
+            {
+                "name": arch.name,
+                "arch": arch.to_string(),
+                "layers": layer_count(arch),
+                "macs": count(arch).macs,
+                "raw_sum_ms": table.predict(arch).raw_sum_ms,
+                "class_sums": class_sums(table, arch),
+                "measured": m.to_dict(),
+            }
+        )
+    cal_rows, rest = rows[: len(calibration)], rows[len(calibration) :]
     report: dict[str, Any] = {"calibration": cal_rows, "groups": {}}
     correction = table.correction
     if calibration:
         overhead = timer.overhead_ms()
-        correction = fit_correction([r["class_sums"] for r in cal_rows], [r["layers"] for r in cal_rows],
-                                    [r["measured"]["median_ms"] for r in cal_rows], overhead_ms=overhead)
+        correction = fit_correction(
+            [r["class_sums"] for r in cal_rows],
+            [r["layers"] for r in cal_rows],
+            [r["measured"]["median_ms"] for r in cal_rows],
+            overhead_ms=overhead,
+        )
         report["correction"] = correction
     flops_rows = cal_rows or rest
     c = macs_scale([r["macs"] for r in flops_rows], [r["measured"]["median_ms"] for r in flops_rows])
     corrected_table = LatencyTable(header={**table.header, "correction": correction}, entries=table.entries)
     start = 0
     for label, archs in groups.items():
-        group = rest[start: start + len(archs)]
+        group = rest[start : start + len(archs)]
         start += len(archs)
         truth = [r["measured"]["median_ms"] for r in group]
         corrected = [corrected_table.latency(arch) for arch in archs]
@@ -218,8 +252,9 @@ def validate(table: LatencyTable, groups: dict[str, list[ArchSpec]], *, calibrat
             "uncorrected": fidelity([r["raw_sum_ms"] for r in group], truth),
             "flops_baseline": fidelity([r["flops_ms"] for r in group], truth),
             "measurement_round_spread_pct": round(float(np.median([r["measured"]["round_spread"] for r in group])) * 100, 3),
-            "measurement_p10_p90_pct": round(float(np.median([(r["measured"]["p90_ms"] - r["measured"]["p10_ms"]) / r["measured"]["median_ms"]
-                                                             for r in group])) * 100, 3),
+            "measurement_p10_p90_pct": round(
+                float(np.median([(r["measured"]["p90_ms"] - r["measured"]["p10_ms"]) / r["measured"]["median_ms"] for r in group])) * 100, 3
+            ),
         }
     return report
 

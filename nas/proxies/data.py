@@ -139,7 +139,11 @@ def _allowed_globals() -> dict[tuple[str, str], object]:
 
     reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]  # the function ndarray pickles itself with
     frombuffer = np.ndarray.__reduce_ex__(np.zeros(1), 5)[0]
-    allowed: dict[tuple[str, str], object] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): codecs.encode}
+    allowed: dict[tuple[str, str], object] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): codecs.encode,
+    }
     scalar = np.int64(0).__reduce__()[0]  # numpy scalars (labels saved as np.int64 rather than int)
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
         allowed[(module, "_reconstruct")] = reconstruct
@@ -168,7 +172,9 @@ def _unpickle(file: Path) -> dict:
         raise DataError(f"{file}: cannot read: {error.strerror}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as error:
         reason = str(error) if isinstance(error, pickle.UnpicklingError) and str(error).startswith("refused") else type(error).__name__
-        raise DataError(f"{file}: not a CIFAR-10 pickle batch ({_printable(reason)[:120]}; only numpy arrays, bytes, lists and dicts are read)") from None
+        raise DataError(
+            f"{file}: not a CIFAR-10 pickle batch ({_printable(reason)[:120]}; only numpy arrays, bytes, lists and dicts are read)"
+        ) from None
     if not isinstance(entry, dict):
         raise DataError(f"{file}: not a CIFAR-10 pickle batch (expected a dict, got {type(entry).__name__})")
     return entry
@@ -279,7 +285,9 @@ def _decode(files: list[tuple[Path, int]], size: int, label: str) -> tuple[np.nd
         try:
             with Image.open(file) as image:
                 if image.width * image.height > MAX_IMAGE_SIDE**2:  # checked on the header, before decoding
-                    raise DataError(f"{file}: image of {image.width}×{image.height} px is larger than {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE}; refused")
+                    raise DataError(
+                        f"{file}: image of {image.width}×{image.height} px is larger than {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE}; refused"
+                    )
                 image = image.convert("RGB")
                 if image.size != (size, size):
                     image = image.resize((size, size), Image.BILINEAR)
@@ -302,7 +310,9 @@ def _synthetic(argument: str) -> ImageData:
     except ValueError:
         n = 0
     if not 1 <= n <= MAX_SYNTHETIC:
-        raise DataError(f"--data synthetic:{_printable(argument)[:40]}: expected synthetic or synthetic:N with N training images in 1..{MAX_SYNTHETIC}")
+        raise DataError(
+            f"--data synthetic:{_printable(argument)[:40]}: expected synthetic or synthetic:N with N training images in 1..{MAX_SYNTHETIC}"
+        )
     return synthetic_data(n_train=n, n_val=max(64, n // 2))
 
 
@@ -318,7 +328,9 @@ def load_data(spec: str) -> ImageData:
     kind, _, argument = spec.partition(":")
     loader = LOADERS.get(kind)
     if loader is None:
-        raise DataError(f"--data {spec!r}: unknown kind {kind!r} (known: {', '.join(f'{k}:PATH' if k != 'synthetic' else k for k in LOADERS)})")
+        raise DataError(
+            f"--data {spec!r}: unknown kind {kind!r} (known: {', '.join(f'{k}:PATH' if k != 'synthetic' else k for k in LOADERS)})"
+        )
     if kind != "synthetic" and not argument:
         raise DataError(f"--data {spec!r}: give a path, e.g. {kind}:/data/{kind}")
     return loader(argument)

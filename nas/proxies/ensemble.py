@@ -29,9 +29,12 @@ class EnsembleProxy(Proxy):
     # its log. Read as: expressivity (naswot) up, with diminishing returns in depth (log up, raw down), and
     # synflow (a size-like saliency) down once those are known. Only ratios matter.
     weights: ClassVar[dict[str, float]] = {
-        "naswot": 0.000758, "log:naswot": 1.0,
-        "synflow": -0.005426, "log:synflow": -0.079557,
-        "depth": -0.021382, "log:depth": 0.322874,
+        "naswot": 0.000758,
+        "log:naswot": 1.0,
+        "synflow": -0.005426,
+        "log:synflow": -0.079557,
+        "depth": -0.021382,
+        "log:depth": 0.322874,
     }
 
     def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:

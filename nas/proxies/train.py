@@ -68,7 +68,10 @@ class TrainProxy(Proxy):
         optimiser = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, nesterov=True, weight_decay=self.weight_decay)
         warmup = max(1, self.steps // 10)
         schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimiser, lambda step: (step + 1) / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, self.steps - warmup)))
+            optimiser,
+            lambda step: (
+                (step + 1) / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, self.steps - warmup)))
+            ),
         )
         order = rng.permutation(len(data.train_images))
         accuracy = 0.0

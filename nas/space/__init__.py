@@ -38,7 +38,9 @@ def _to_space(obj: object) -> SearchSpace:
     raise SpecError(f"a space plugin returned {type(obj).__name__}, not a SearchSpace")
 
 
-def get_space(name_or_path: str | Path, *, width: float | None = None, resolution: int | None = None, num_classes: int | None = None) -> SearchSpace:
+def get_space(
+    name_or_path: str | Path, *, width: float | None = None, resolution: int | None = None, num_classes: int | None = None
+) -> SearchSpace:
     """A registered space by name, or a space YAML by path, with α / resolution applied."""
     text = str(name_or_path)
     if text.endswith((".yaml", ".yml")) or "/" in text:

@@ -177,7 +177,10 @@ def _check_layer_choices(stage: Stage, key: str, stride: int, defaults: Mapping[
                     block_from_dict({**base, name: value}, key=f"{key}.block")
     unused = [name for name in {**dict(stage.block), **dict(stage.first)} if name not in used]
     if unused:
-        raise SpecError(f"no block type of this stage uses this key (types: {', '.join(map(str, dict(stage.block)['type']))})", key=f"{key}.block.{unused[0]}")
+        raise SpecError(
+            f"no block type of this stage uses this key (types: {', '.join(map(str, dict(stage.block)['type']))})",
+            key=f"{key}.block.{unused[0]}",
+        )
 
 
 def _parse(data: Any, source: str) -> SpaceDefinition:
@@ -216,7 +219,9 @@ def _parse(data: Any, source: str) -> SpaceDefinition:
     reference = data.get("reference", "mobilenet_v2")
     if not isinstance(reference, str) or not reference:
         raise SpecError(f"must be the name or YAML path of a fixed space, got {reference!r}", key="reference")
-    return SpaceDefinition(name, str(description), resolution, num_classes, float(width), stem, head, stages, tuple(targets), source, reference)
+    return SpaceDefinition(
+        name, str(description), resolution, num_classes, float(width), stem, head, stages, tuple(targets), source, reference
+    )
 
 
 def _check_space_limits(stages: tuple[Stage, ...]) -> None:

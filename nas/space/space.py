@@ -42,7 +42,9 @@ class HeadOp:
 class SearchSpace:
     """A space definition with a width multiplier α and an input resolution applied."""
 
-    def __init__(self, *, definition: SpaceDefinition, width: float | None = None, resolution: int | None = None, num_classes: int | None = None) -> None:
+    def __init__(
+        self, *, definition: SpaceDefinition, width: float | None = None, resolution: int | None = None, num_classes: int | None = None
+    ) -> None:
         self.definition = definition
         self.name = definition.name
         self.width = definition.width if width is None else float(width)

@@ -65,14 +65,18 @@ class SearchContext:
         population = settings.population
         if settings.sampler == "nsga2" and population is None:
             population = default_population(settings.trials)
-        make_sampler(settings.sampler, seed=settings.seed, population=population)  # an unknown sampler or a misplaced --population fails here
+        make_sampler(
+            settings.sampler, seed=settings.seed, population=population
+        )  # an unknown sampler or a misplaced --population fails here
         the_objective = get_objective(settings.objective, target_ms=settings.latency_target_ms, beta=settings.beta)
         the_space = get_space(settings.space, resolution=settings.resolution)
         if the_space.is_fixed():
             raise NasError(f"space {the_space.name!r} has no choices to search; pick a space such as mobiledet")
         reference = the_space.definition.reference  # the report compares with it: fail now, not after the last trial
         if reference not in space_names() and not Path(reference).is_file():
-            raise NasError(f"{the_space.definition.source}: reference: unknown search space {reference!r} (known: {', '.join(space_names())})")
+            raise NasError(
+                f"{the_space.definition.source}: reference: unknown search space {reference!r} (known: {', '.join(space_names())})"
+            )
         the_device, the_table = resolve_device(settings.device, settings.table)
         check_table(the_table, the_space, the_device)
         from nas.proxies import get_proxy
@@ -83,10 +87,23 @@ class SearchContext:
             from nas.proxies import load_data
 
             loaded = load_data(settings.data or "synthetic")
-        out_dir = Path(settings.out) if settings.out is not None else default_out(the_space.name, the_device.name, settings.latency_target_ms)
+        out_dir = (
+            Path(settings.out) if settings.out is not None else default_out(the_space.name, the_device.name, settings.latency_target_ms)
+        )
         settings = settings.replace(out=str(out_dir))
-        context = cls(settings_in=settings, space=the_space, device=the_device, table=the_table, proxy=the_proxy, objective=the_objective,
-                      data=loaded, population=population, storage_url=settings.storage or default_storage(out_dir), study_name="", out=out_dir)
+        context = cls(
+            settings_in=settings,
+            space=the_space,
+            device=the_device,
+            table=the_table,
+            proxy=the_proxy,
+            objective=the_objective,
+            data=loaded,
+            population=population,
+            storage_url=settings.storage or default_storage(out_dir),
+            study_name="",
+            out=out_dir,
+        )
         context.study_name = settings.study_name or name_from_settings(context.settings())
         check_out(context)
         return context
@@ -114,14 +131,23 @@ class SearchContext:
         """The space's reference network (MobileNetV2) at each width, priced and scored as this search's trials."""
         from nas.records import references
 
-        return references(table=self.table, proxy=self.proxy, objective=self.objective, resolution=self.space.resolution,
-                          num_classes=self.space.num_classes, seed=self.proxy_seed, data=self.data,
-                          reference=self.space.definition.reference)
+        return references(
+            table=self.table,
+            proxy=self.proxy,
+            objective=self.objective,
+            resolution=self.space.resolution,
+            num_classes=self.space.num_classes,
+            seed=self.proxy_seed,
+            data=self.data,
+            reference=self.space.definition.reference,
+        )
 
     def open_study(self) -> optuna.Study:
         storage = open_storage(self.storage_url, heartbeat_s=self.heartbeat_s)
         names = ["proxy", "latency_ms"] if len(self.objective.directions) == 2 else [self.objective.name]
-        return load_or_create(storage, name=self.study_name, directions=self.objective.directions, settings=self.settings(), metric_names=names)
+        return load_or_create(
+            storage, name=self.study_name, directions=self.objective.directions, settings=self.settings(), metric_names=names
+        )
 
     def identity(self) -> dict[str, str]:
         """Which search an output folder belongs to (``OUT/search.json``): its study, on its storage (masked)."""
@@ -164,9 +190,11 @@ def check_out(context: SearchContext, *, storage: bool = False) -> None:
         raise NasError(f"{path}: unreadable; this folder belongs to an earlier search: pass another --out") from None
     keys = ("study_name", "storage") if storage else ("study_name",)
     if any(held.get(key) != context.identity()[key] for key in keys):
-        raise NasError(f"--out {printable(str(context.out))} holds the search {printable(str(held.get('study_name')))!r} "
-                       f"(storage {printable(str(held.get('storage')))}), not {printable(context.study_name)!r}: pass another --out, "
-                       "or the same settings to resume it")
+        raise NasError(
+            f"--out {printable(str(context.out))} holds the search {printable(str(held.get('study_name')))!r} "
+            f"(storage {printable(str(held.get('storage')))}), not {printable(context.study_name)!r}: pass another --out, "
+            "or the same settings to resume it"
+        )
 
 
 def resolve_device(device: str, table: str | Path | None = None) -> tuple[Device, LatencyTable]:
@@ -183,8 +211,13 @@ def resolve_device(device: str, table: str | Path | None = None) -> tuple[Device
         return the_device, loaded
     if str(device).endswith((".yaml", ".yml")):
         table = LatencyTable.load(device)
-        described = Device(name=table.device, description=str(table.header.get("device", {}).get("description", "")),
-                           precision=table.precision, backend=table.source, table=str(Path(device).resolve()))
+        described = Device(
+            name=table.device,
+            description=str(table.header.get("device", {}).get("description", "")),
+            precision=table.precision,
+            backend=table.source,
+            table=str(Path(device).resolve()),
+        )
         return described, table
     the_device = get_device(device)
     return the_device, the_device.load_table()

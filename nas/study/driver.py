@@ -75,8 +75,9 @@ def _run_processes(context: SearchContext, study: Any, remaining: int, deadline:
     n = min(context.workers, remaining)
     quotas = [remaining // n + (1 if i < remaining % n else 0) for i in range(n)]
     stats = WorkerStats()
-    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
-                             initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         futures = [pool.submit(run_worker_process, context.args, i, quota, deadline, context.trials) for i, quota in enumerate(quotas)]
         pending = set(futures)
         while pending:
@@ -109,28 +110,68 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
     refs = context.references()
     target = context.objective.target_ms
     reference_1 = next((r for r in refs if r.width == 1.0), None)
-    budget, label = (target, "--latency-target") if target is not None else (
-        (reference_1.latency_ms, "latency of MobileNetV2 1.0") if reference_1 and reference_1.latency_ms is not None else (None, ""))
+    budget, label = (
+        (target, "--latency-target")
+        if target is not None
+        else ((reference_1.latency_ms, "latency of MobileNetV2 1.0") if reference_1 and reference_1.latency_ms is not None else (None, ""))
+    )
     best, fits = choose_best(rows, budget)
     formats = export_formats or (("yaml", "onnx", "int8") if context.device.precision == "int8" else ("yaml", "onnx"))
-    files = {f"best/{path.name}": path for path in export_arch(best.arch_spec().with_name(f"{context.space.name}-trial{best.number}"), out / "best", formats=formats).values()}
+    files = {
+        f"best/{path.name}": path
+        for path in export_arch(
+            best.arch_spec().with_name(f"{context.space.name}-trial{best.number}"), out / "best", formats=formats
+        ).values()
+    }
     title = f"{context.study_name} ({context.device.name}, {context.table.source} table)"
-    files["pareto.png"] = plot_pareto(rows, out / "pareto.png", references=refs, best=best, target_ms=target, title=title,
-                                      proxy_name=context.proxy.name, latency_source=context.table.source)
+    files["pareto.png"] = plot_pareto(
+        rows,
+        out / "pareto.png",
+        references=refs,
+        best=best,
+        target_ms=target,
+        title=title,
+        proxy_name=context.proxy.name,
+        latency_source=context.table.source,
+    )
     files["trials.csv"], files["pareto.csv"] = out / "trials.csv", out / "pareto.csv"
     storage = context.storage_url
     settings = {**context.settings(), "study_name": context.study_name, "storage": mask_url(storage)}
     files["report.md"] = out / "report.md"
-    write_report(out / "report.md", title=context.study_name, settings=settings, command=command_line(context), table=context.table, rows=rows,
-                 best=best, fits=fits, budget_ms=budget, budget_label=label, references=refs, files=files)
-    return SearchResult(out=out, study_name=context.study_name, storage=storage, rows=rows, best=best, fits=fits, budget_ms=budget,
-                        references=refs, files=files, stats=stats or WorkerStats())
+    write_report(
+        out / "report.md",
+        title=context.study_name,
+        settings=settings,
+        command=command_line(context),
+        table=context.table,
+        rows=rows,
+        best=best,
+        fits=fits,
+        budget_ms=budget,
+        budget_label=label,
+        references=refs,
+        files=files,
+    )
+    return SearchResult(
+        out=out,
+        study_name=context.study_name,
+        storage=storage,
+        rows=rows,
+        best=best,
+        fits=fits,
+        budget_ms=budget,
+        references=refs,
+        files=files,
+        stats=stats or WorkerStats(),
+    )
 
 
 def summary(result: SearchResult, *, top: int = 5) -> str:
     """A short table for the terminal: chosen trial, best few within the budget, the references."""
     done = [r for r in result.rows if r.complete]
-    ranked = sorted((r for r in done if result.budget_ms is None or r.latency_ms <= result.budget_ms), key=lambda r: (-(r.score or 0.0), r.latency_ms))[:top]
+    ranked = sorted(
+        (r for r in done if result.budget_ms is None or r.latency_ms <= result.budget_ms), key=lambda r: (-(r.score or 0.0), r.latency_ms)
+    )[:top]
     lines = [f"{'':2}{'trial / network':<22}{'proxy':>12}{'latency ms':>12}{'MMACs':>9}{'params':>12}"]
     for r in ranked:
         mark = "* " if r.number == result.best.number else "  "
@@ -141,8 +182,10 @@ def summary(result: SearchResult, *, top: int = 5) -> str:
         lines.append(f"  {ref.name:<22}{proxy}{latency}{ref.macs / 1e6:>9.1f}{ref.params:>12,}")
     failed = sum(r.state == "FAIL" for r in result.rows)
     budget = f"{result.budget_ms:.3f} ms" if result.budget_ms is not None else "none"
-    lines.append(f"{len(done)} complete, {failed} failed trials; budget {budget}; chosen trial {result.best.number}"
-                 f"{'' if result.fits else ' (NO trial fits the budget: fastest chosen)'}; outputs in {result.out}/")
+    lines.append(
+        f"{len(done)} complete, {failed} failed trials; budget {budget}; chosen trial {result.best.number}"
+        f"{'' if result.fits else ' (NO trial fits the budget: fastest chosen)'}; outputs in {result.out}/"
+    )
     return "\n".join(lines)
 
 
@@ -151,8 +194,10 @@ def search(context: SearchContext, *, progress: bool = True, export_formats: tup
         stats = run_trials(context, progress=progress)
         result = finish(context, export_formats=export_formats, stats=stats)
     except (optuna.exceptions.StorageInternalError, sqlalchemy_error()) as error:  # e.g. a full disk while the study grows
-        raise StorageError(f"--storage {mask_url(context.storage_url)}: cannot write: {root_cause(error)}; the study keeps the trials "
-                           "written so far: free space (or fix the storage) and rerun the same command to resume") from None
+        raise StorageError(
+            f"--storage {mask_url(context.storage_url)}: cannot write: {root_cause(error)}; the study keeps the trials "
+            "written so far: free space (or fix the storage) and rerun the same command to resume"
+        ) from None
     if progress:
         print(summary(result), file=sys.stdout)
         print(table_note(context.table, context.device.name, context.space.name), file=sys.stdout)
@@ -177,8 +222,10 @@ def table_note(table: Any, device: str, space: str = "SPACE") -> str:
     """One line saying where the latencies came from; modelled numbers are never passed off as measured."""
     where = f"{table.source} table {table.path}"
     if table.source == "modelled":
-        return (f"latencies: {where} -- MODELLED from published whole-network timings, not measured on the device; "
-                f"measure it with `nas-profile --device {device} --backend bundle --out bundle/ --space SPACE` (see README)")
+        return (
+            f"latencies: {where} -- MODELLED from published whole-network timings, not measured on the device; "
+            f"measure it with `nas-profile --device {device} --backend bundle --out bundle/ --space SPACE` (see README)"
+        )
     from nas.latency.host import host_mismatch
 
     mismatch = host_mismatch(table.header, device=device, space=space)

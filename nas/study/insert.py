@@ -34,19 +34,37 @@ def create_trial(storage: optuna.storages.BaseStorage, study_id: int, template: 
 
     with _create_scoped_session(backend.scoped_session) as session:
         models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)  # serialises trial numbers, as Optuna does
-        trial = models.TrialModel(study_id=study_id, number=None, state=TrialState.RUNNING, datetime_start=template.datetime_start,
-                                  datetime_complete=template.datetime_complete)
+        trial = models.TrialModel(
+            study_id=study_id,
+            number=None,
+            state=TrialState.RUNNING,
+            datetime_start=template.datetime_start,
+            datetime_complete=template.datetime_complete,
+        )
         session.add(trial)
         session.flush()
         trial_id = int(trial.trial_id)
-        values = [dict(zip(("value", "value_type"), models.TrialValueModel.value_to_stored_repr(v)), trial_id=trial_id, objective=i)
-                  for i, v in enumerate(template.values or [])]
-        params = [{"trial_id": trial_id, "param_name": name, "param_value": template.distributions[name].to_internal_repr(value),
-                   "distribution_json": distribution_to_json(template.distributions[name])} for name, value in template.params.items()]
+        values = [
+            dict(zip(("value", "value_type"), models.TrialValueModel.value_to_stored_repr(v)), trial_id=trial_id, objective=i)
+            for i, v in enumerate(template.values or [])
+        ]
+        params = [
+            {
+                "trial_id": trial_id,
+                "param_name": name,
+                "param_value": template.distributions[name].to_internal_repr(value),
+                "distribution_json": distribution_to_json(template.distributions[name]),
+            }
+            for name, value in template.params.items()
+        ]
         user = [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in template.user_attrs.items()]
         system = [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in template.system_attrs.items()]
-        for model, rows in ((models.TrialValueModel, values), (models.TrialParamModel, params), (models.TrialUserAttributeModel, user),
-                            (models.TrialSystemAttributeModel, system)):
+        for model, rows in (
+            (models.TrialValueModel, values),
+            (models.TrialParamModel, params),
+            (models.TrialUserAttributeModel, user),
+            (models.TrialSystemAttributeModel, system),
+        ):
             if rows:  # one executemany per table, not one ORM object and INSERT per row
                 session.execute(sqlalchemy.insert(model.__table__), rows)
         trial.state = template.state

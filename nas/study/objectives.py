@@ -19,6 +19,7 @@ from typing import ClassVar, Sequence
 from nas.errors import NasError
 from nas.plugins import PluginError, Registry, is_subclass_of
 
+
 class Objective(ABC):
     """One way to score a trial; keyword-only constructor so every setting is named."""
 

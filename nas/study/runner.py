@@ -79,7 +79,9 @@ class Worker:
         seed = None if seed is None else (seed + existing + 1_000_003 * index + host) % 2**32
         objective = context.objective
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if len(objective.directions) == 1 else optuna.pruners.NopPruner()
-        self.mirror = optuna.create_study(directions=objective.directions, sampler=make_sampler(context.sampler, seed=seed, population=context.population), pruner=pruner)
+        self.mirror = optuna.create_study(
+            directions=objective.directions, sampler=make_sampler(context.sampler, seed=seed, population=context.population), pruner=pruner
+        )
         self._proxy_seconds = float("inf")  # unknown until the first trial: record at start
         self.distributions = {name: CategoricalDistribution(list(choices)) for name, choices in context.space.parameters.items()}
         self._synced_at = 0.0
@@ -103,7 +105,9 @@ class Worker:
             if trial.user_attrs.get("worker") != self.worker:
                 self.mirror.add_trial(trial)
 
-    def run(self, *, quota: int, deadline: float | None = None, total: int | None = None, on_trial: Callable[[TrialState], None] | None = None) -> WorkerStats:
+    def run(
+        self, *, quota: int, deadline: float | None = None, total: int | None = None, on_trial: Callable[[TrialState], None] | None = None
+    ) -> WorkerStats:
         """Run until ``quota`` trials finished here, the study holds ``total``, or the deadline passed."""
         total = self.context.trials if total is None else total
         stats = WorkerStats()
@@ -197,7 +201,9 @@ class Worker:
             reasons.append(str(error))
             return self._record(trial, trial_id, attrs, system_attrs, TrialState.FAIL, None, {"fail_reason": str(error)})
         except BaseException as error:  # a bug or Ctrl-C: record why, then stop the search
-            self._record(trial, trial_id, attrs, system_attrs, TrialState.FAIL, None, {"fail_reason": f"{type(error).__name__}: {error}"[:500]})
+            self._record(
+                trial, trial_id, attrs, system_attrs, TrialState.FAIL, None, {"fail_reason": f"{type(error).__name__}: {error}"[:500]}
+            )
             raise
         self._proxy_seconds = result.seconds
         values = context.objective.values(result.score, latency)
@@ -210,12 +216,22 @@ class Worker:
                 return None
             return self._create(trial, attrs, system_attrs, TrialState.RUNNING, None)
 
-    def _create(self, trial: optuna.Trial, attrs: dict[str, Any], system_attrs: dict[str, Any], state: TrialState, values: list[float] | None) -> int:
+    def _create(
+        self, trial: optuna.Trial, attrs: dict[str, Any], system_attrs: dict[str, Any], state: TrialState, values: list[float] | None
+    ) -> int:
         template = _template(trial.params, attrs, self.distributions, system_attrs, state=state, values=values)
         return create_trial(self.storage, self.study._study_id, template)
 
-    def _record(self, trial: optuna.Trial, trial_id: int | None, attrs: dict[str, Any], system_attrs: dict[str, Any], state: TrialState,
-                values: list[float] | None, extra: dict[str, Any]) -> TrialState | None:
+    def _record(
+        self,
+        trial: optuna.Trial,
+        trial_id: int | None,
+        attrs: dict[str, Any],
+        system_attrs: dict[str, Any],
+        state: TrialState,
+        values: list[float] | None,
+        extra: dict[str, Any],
+    ) -> TrialState | None:
         """Write the outcome: one record for a trial not yet stored, else its extra attrs and final state.
 
         None: a finished trial not claimed at its start found the study full and was dropped (not stored).
@@ -287,8 +303,15 @@ def arch_yaml(arch: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _template(params: dict[str, Any], attrs: dict[str, Any], distributions: dict[str, CategoricalDistribution], system_attrs: dict[str, Any],
-              *, state: TrialState, values: list[float] | None) -> FrozenTrial:
+def _template(
+    params: dict[str, Any],
+    attrs: dict[str, Any],
+    distributions: dict[str, CategoricalDistribution],
+    system_attrs: dict[str, Any],
+    *,
+    state: TrialState,
+    values: list[float] | None,
+) -> FrozenTrial:
     now = _dt.datetime.now()
     return FrozenTrial(
         number=-1,

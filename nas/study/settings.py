@@ -46,7 +46,9 @@ def max_workers() -> int:
     return 4 * usable_cpus()
 
 
-def _opt(flag: str, help: str, *, kind: type = str, metavar: str | None = None, rerun: bool = True, choices: str | None = None) -> dict[str, Any]:
+def _opt(
+    flag: str, help: str, *, kind: type = str, metavar: str | None = None, rerun: bool = True, choices: str | None = None
+) -> dict[str, Any]:
     """Field metadata: the CLI flag, its help, how the CLI parses it, whether the "Rerun with" line repeats it.
 
     ``choices``: the registry whose names the CLI offers (looked up when the parser is built).
@@ -59,30 +61,72 @@ class SearchSettings:
     """What a user typed, checked; ``SearchContext.create`` loads the objects it names."""
 
     space: str = field(default="mobiledet", metadata=_opt("--space", "space name or space YAML [mobiledet]"))
-    device: str = field(default="cpu", metadata=_opt("--device", "target device, or a latency table YAML (its table prices each candidate) [cpu]"))
-    table: str | None = field(default=None, metadata=_opt("--table", "latency table YAML to price candidates with instead of the device's own (same precision)"))
+    device: str = field(
+        default="cpu", metadata=_opt("--device", "target device, or a latency table YAML (its table prices each candidate) [cpu]")
+    )
+    table: str | None = field(
+        default=None, metadata=_opt("--table", "latency table YAML to price candidates with instead of the device's own (same precision)")
+    )
     resolution: int | None = field(default=None, metadata=_opt("--resolution", "input resolution [the space's]", kind=int))
-    latency_target_ms: float | None = field(default=None, metadata=_opt(
-        "--latency-target", "latency budget in ms (turns the default objective into constrained)", kind=float, metavar="MS"))
-    objective: str | None = field(default=None, metadata=_opt("--objective", "pareto (2 objectives), constrained, tunas, mnas [pareto; constrained with a target]",
-                                                                choices="objectives"))
+    latency_target_ms: float | None = field(
+        default=None,
+        metadata=_opt("--latency-target", "latency budget in ms (turns the default objective into constrained)", kind=float, metavar="MS"),
+    )
+    objective: str | None = field(
+        default=None,
+        metadata=_opt(
+            "--objective", "pareto (2 objectives), constrained, tunas, mnas [pareto; constrained with a target]", choices="objectives"
+        ),
+    )
     beta: float | None = field(default=None, metadata=_opt("--beta", "tunas β [-0.10] or mnas w [-0.07]", kind=float))
     proxy: str = field(default="default", metadata=_opt("--proxy", "accuracy proxy [default: nas.proxies.DEFAULT_PROXY]"))
-    trials: int = field(default=DEFAULT_TRIALS, metadata=_opt("--trials", f"total finished (complete + pruned) trials the study should hold [{DEFAULT_TRIALS}]", kind=int))
+    trials: int = field(
+        default=DEFAULT_TRIALS,
+        metadata=_opt("--trials", f"total finished (complete + pruned) trials the study should hold [{DEFAULT_TRIALS}]", kind=int),
+    )
     timeout: float | None = field(default=None, metadata=_opt("--timeout", "stop starting trials after S seconds", kind=float, metavar="S"))
     sampler: str = field(default="nsga2", metadata=_opt("--sampler", "Optuna sampler [nsga2]", choices="samplers"))
-    population: int | None = field(default=None, metadata=_opt(
-        "--population", "NSGA-II population size [trials/10, between 10 and 50: about ten generations]", kind=int, metavar="N"))
+    population: int | None = field(
+        default=None,
+        metadata=_opt(
+            "--population", "NSGA-II population size [trials/10, between 10 and 50: about ten generations]", kind=int, metavar="N"
+        ),
+    )
     seed: int | None = field(default=0, metadata=_opt("--seed", f"sampler and proxy seed, 0 … {MAX_SEED} [0]", kind=int))
-    storage: str | None = field(default=None, metadata=_opt("--storage", "Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [sqlite:///OUT/study.db]"))
-    study_name: str | None = field(default=None, metadata=_opt("--study-name", "study name [derived from space, resolution, device, objective, proxy, target]"))
-    workers: int = field(default=1, metadata=_opt("--workers", "local worker processes sharing the storage, at most 4 × the usable CPUs [1]", kind=int, rerun=False))
-    threads: int | None = field(default=None, metadata=_opt(
-        "--threads", "torch threads of a single-process search [the CPUs this process may use; 1 per worker with --workers]", kind=int, rerun=False))
-    heartbeat: int = field(default=HEARTBEAT_S, metadata=_opt(
-        "--heartbeat", f"on database storages, a running trial's worker beats every S s (1 … {MAX_HEARTBEAT_S}); a trial silent for "
-        f"{GRACE_FACTOR}×S s is failed [{HEARTBEAT_S}]", kind=int, metavar="S", rerun=False))
-    data: str | None = field(default=None, metadata=_opt("--data", "data for data-dependent proxies: cifar10:PATH, imagefolder:PATH, synthetic"))
+    storage: str | None = field(
+        default=None,
+        metadata=_opt("--storage", "Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [sqlite:///OUT/study.db]"),
+    )
+    study_name: str | None = field(
+        default=None, metadata=_opt("--study-name", "study name [derived from space, resolution, device, objective, proxy, target]")
+    )
+    workers: int = field(
+        default=1,
+        metadata=_opt("--workers", "local worker processes sharing the storage, at most 4 × the usable CPUs [1]", kind=int, rerun=False),
+    )
+    threads: int | None = field(
+        default=None,
+        metadata=_opt(
+            "--threads",
+            "torch threads of a single-process search [the CPUs this process may use; 1 per worker with --workers]",
+            kind=int,
+            rerun=False,
+        ),
+    )
+    heartbeat: int = field(
+        default=HEARTBEAT_S,
+        metadata=_opt(
+            "--heartbeat",
+            f"on database storages, a running trial's worker beats every S s (1 … {MAX_HEARTBEAT_S}); a trial silent for "
+            f"{GRACE_FACTOR}×S s is failed [{HEARTBEAT_S}]",
+            kind=int,
+            metavar="S",
+            rerun=False,
+        ),
+    )
+    data: str | None = field(
+        default=None, metadata=_opt("--data", "data for data-dependent proxies: cifar10:PATH, imagefolder:PATH, synthetic")
+    )
     out: str | None = field(default=None, metadata=_opt("--out", "output folder [runs/SPACE-DEVICE]"))
 
     def __post_init__(self) -> None:
@@ -174,8 +218,15 @@ def add_arguments(parser: Any, *, choices: dict[str, list[str]]) -> None:
     for spec in fields(SearchSettings):
         meta = spec.metadata
         default = None if spec.default is MISSING else spec.default
-        parser.add_argument(meta["flag"], dest=spec.name, type=_parse(meta["kind"], meta["flag"]), metavar=meta["metavar"],
-                            choices=choices.get(meta["choices"]) if meta["choices"] else None, default=default, help=meta["help"])
+        parser.add_argument(
+            meta["flag"],
+            dest=spec.name,
+            type=_parse(meta["kind"], meta["flag"]),
+            metavar=meta["metavar"],
+            choices=choices.get(meta["choices"]) if meta["choices"] else None,
+            default=default,
+            help=meta["help"],
+        )
 
 
 def settings_from_namespace(options: dict[str, Any]) -> SearchSettings:

@@ -41,8 +41,6 @@ def default_storage(out: Path) -> str:
     return f"sqlite:///{Path(out).resolve() / 'study.db'}"
 
 
-
-
 @contextlib.contextmanager
 def folder_lock(path: Path) -> Iterator[None]:
     """``flock`` on the folder itself: serialises processes sharing a file storage, and leaves no lock file behind."""
@@ -92,18 +90,22 @@ def open_storage(url: str, *, heartbeat_s: int | None = None) -> optuna.storages
             raise StorageError(f"--storage {mask_url(text)}: cannot open journal file: {error.strerror or error}") from None
     scheme = text.split("://", 1)[0].split("+", 1)[0] if "://" in text else ""
     if scheme not in _RDB_SCHEMES:
-        raise StorageError(f"--storage {mask_url(text)!r}: expected a journal file (*.journal, journal:PATH) or a URL sqlite:///FILE, postgresql://USER@HOST/DB, mysql://...")
+        raise StorageError(
+            f"--storage {mask_url(text)!r}: expected a journal file (*.journal, journal:PATH) or a URL sqlite:///FILE, postgresql://USER@HOST/DB, mysql://..."
+        )
     engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": 60}} if scheme == "sqlite" else {"pool_pre_ping": True}
     if scheme == "sqlite" and text.startswith("sqlite:///") and ":memory:" not in text:
         try:
             Path(text.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StorageError(f"--storage {mask_url(text)}: cannot create its folder: {error.strerror or error}") from None
-    beat: dict[str, Any] = {} if heartbeat_s is None else {"heartbeat_interval": int(heartbeat_s), "grace_period": GRACE_FACTOR * int(heartbeat_s)}
+    beat: dict[str, Any] = (
+        {} if heartbeat_s is None else {"heartbeat_interval": int(heartbeat_s), "grace_period": GRACE_FACTOR * int(heartbeat_s)}
+    )
     folder = storage_folder(text)
     for attempt in range(3):  # two servers' first connections may race to create the schema: the loser retries
         try:
-            with warnings.catch_warnings(), (folder_lock(folder) if folder is not None else contextlib.nullcontext()):
+            with warnings.catch_warnings(), folder_lock(folder) if folder is not None else contextlib.nullcontext():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(text, engine_kwargs=engine_kwargs, **beat)
         except Exception as error:  # sqlalchemy errors: bad URL, missing driver, server down, schema race
@@ -174,7 +176,13 @@ STUDY_KEYS = ("space", "resolution", "device", "objective", "proxy", "latency_ta
 
 def study_name(settings: dict[str, Any]) -> str:
     """Readable and stable: the settings that change what a trial's numbers mean."""
-    parts = [str(settings["space"]), f"r{settings['resolution']}", str(settings["device"]), str(settings["objective"]), str(settings["proxy"])]
+    parts = [
+        str(settings["space"]),
+        f"r{settings['resolution']}",
+        str(settings["device"]),
+        str(settings["objective"]),
+        str(settings["proxy"]),
+    ]
     if settings.get("latency_target_ms") is not None:
         parts.append(f"t{settings['latency_target_ms']:g}ms")
     if settings.get("beta") is not None:
@@ -185,8 +193,14 @@ def study_name(settings: dict[str, Any]) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def load_or_create(storage: optuna.storages.BaseStorage, *, name: str, directions: list[str], settings: dict[str, Any],
-                   metric_names: list[str] | None = None) -> optuna.Study:
+def load_or_create(
+    storage: optuna.storages.BaseStorage,
+    *,
+    name: str,
+    directions: list[str],
+    settings: dict[str, Any],
+    metric_names: list[str] | None = None,
+) -> optuna.Study:
     """The named study (created on first use); a study made with other settings is refused.
 
     ``metric_names`` label the objectives (``study.set_metric_names``) so optuna-dashboard shows them by name.

@@ -9,7 +9,9 @@ from nas.latency.devices import get_device
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not PUBLISHED_CSV.exists(), reason=f"published latency data not found at {PUBLISHED_CSV} (../shared/data beside the repo)")
+@pytest.mark.skipif(
+    not PUBLISHED_CSV.exists(), reason=f"published latency data not found at {PUBLISHED_CSV} (../shared/data beside the repo)"
+)
 def test_calibration_leave_one_out_matches_the_shipped_header() -> None:
     result = calibrate("edgetpu")
     assert len(result.rows) >= 8 and result.median_loo_pct <= 20

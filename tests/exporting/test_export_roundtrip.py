@@ -64,16 +64,42 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
 def test_export_cli_from_a_study(tiny_table: Path, tmp_path: Path) -> None:
     from nas.api import search
 
-    result = search(space="nas_bench_macro", resolution=16, proxy="macs", device=str(tiny_table), trials=6, out=tmp_path / "run", progress=False)
-    run = subprocess.run([sys.executable, "-m", "nas.cli.export", "--storage", result.storage, "--trial", "pareto", "--format", "yaml", "--out", str(tmp_path / "front")],
-                         capture_output=True, text=True, timeout=120)
+    result = search(
+        space="nas_bench_macro", resolution=16, proxy="macs", device=str(tiny_table), trials=6, out=tmp_path / "run", progress=False
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nas.cli.export",
+            "--storage",
+            result.storage,
+            "--trial",
+            "pareto",
+            "--format",
+            "yaml",
+            "--out",
+            str(tmp_path / "front"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     pattern = "trial-*/arch.yaml" if len(result.front) > 1 else "arch.yaml"
     assert len(list((tmp_path / "front").glob(pattern))) == (len(result.front) if len(result.front) > 1 else 1)
-    best = subprocess.run([sys.executable, "-m", "nas.cli.export", "--storage", result.storage, "--out", str(tmp_path / "best"), "--format", "yaml"],
-                          capture_output=True, text=True, timeout=120)
+    best = subprocess.run(
+        [sys.executable, "-m", "nas.cli.export", "--storage", result.storage, "--out", str(tmp_path / "best"), "--format", "yaml"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert best.returncode == 0, best.stderr
     assert ArchSpec.from_yaml((tmp_path / "best" / "arch.yaml").read_text()).to_string() == result.best.arch
-    bad = subprocess.run([sys.executable, "-m", "nas.cli.export", "--storage", result.storage, "--trial", "999", "--out", str(tmp_path / "x")],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "nas.cli.export", "--storage", result.storage, "--trial", "999", "--out", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "no trial 999" in bad.stderr

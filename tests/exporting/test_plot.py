@@ -22,24 +22,44 @@ def test_crowded_labels_are_spread_apart() -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 10)
-    labels = [ax.annotate(f"α={w}", (5 + 0.01 * i, 5), textcoords="offset points", xytext=(5, -11), fontsize=8)
-              for i, w in enumerate((0.35, 0.5, 0.75, 1.0, 1.3))]
+    labels = [
+        ax.annotate(f"α={w}", (5 + 0.01 * i, 5), textcoords="offset points", xytext=(5, -11), fontsize=8)
+        for i, w in enumerate((0.35, 0.5, 0.75, 1.0, 1.3))
+    ]
     before = _boxes(fig, labels)
     assert before[0].overlaps(before[1])  # the crowding this guards against
     _spread_labels(fig, labels)
     after = _boxes(fig, labels)
-    assert not any(a.overlaps(b) for i, a in enumerate(after) for b in after[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(after) for b in after[i + 1 :])
     plt.close(fig)
 
 
 def _row(number: int, latency: float, proxy: float) -> TrialRecord:
-    return TrialRecord(number=number, state="COMPLETE", arch="a", latency_ms=latency, params=1, macs=1, proxy=proxy,
-                       proxy_seconds=0.1, score=proxy, values=(proxy, latency))
+    return TrialRecord(
+        number=number,
+        state="COMPLETE",
+        arch="a",
+        latency_ms=latency,
+        params=1,
+        macs=1,
+        proxy=proxy,
+        proxy_seconds=0.1,
+        score=proxy,
+        values=(proxy, latency),
+    )
 
 
 def _ref(width: float, latency: float, proxy: float) -> Reference:
-    return Reference(name=f"mobilenet_v2-{width}", width=width, arch=None, latency_ms=latency, proxy=proxy, score=proxy,  # type: ignore[arg-type]
-                     params=1, macs=1)
+    return Reference(
+        name=f"mobilenet_v2-{width}",
+        width=width,
+        arch=None,
+        latency_ms=latency,
+        proxy=proxy,
+        score=proxy,  # type: ignore[arg-type]
+        params=1,
+        macs=1,
+    )
 
 
 def test_plot_with_close_references_and_default_budget(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -72,14 +72,21 @@ def test_sigkill_during_export_leaves_the_old_or_the_new_folder(tmp_path: Path) 
     assert run_cli("nas-export", SMALL, "--out", out, "--format", "yaml,onnx").returncode == 0
     seen = set()
     for delay in (0.5, 1.5, 2.5, 3.5, 5.0):
-        process = subprocess.Popen([script("nas-export"), OTHER, "--out", str(out), "--format", "yaml,onnx,int8"], env=cli_env(),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [script("nas-export"), OTHER, "--out", str(out), "--format", "yaml,onnx,int8"],
+            env=cli_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
         names = tuple(sorted(p.name for p in out.iterdir()))
         arch = ArchSpec.from_dict(yaml.safe_load((out / "arch.yaml").read_text())).to_string()
-        assert (arch, names) in {(SMALL, ("arch.yaml", "model.onnx")), (OTHER, ("arch.yaml", "model.int8.onnx", "model.onnx"))}, (arch, names)
+        assert (arch, names) in {(SMALL, ("arch.yaml", "model.onnx")), (OTHER, ("arch.yaml", "model.int8.onnx", "model.onnx"))}, (
+            arch,
+            names,
+        )
         seen.add(arch)
         assert len(_hidden(tmp_path)) <= 1  # at most the one a kill just left; the next export sweeps it
         if arch == OTHER:  # published: go back to the old one for the next round
@@ -92,7 +99,9 @@ def test_a_front_export_replaces_an_earlier_front_whole(tiny_table: Path, tmp_pa
     """``--trial pareto`` publishes all its ``trial-N/`` folders at once: none of an earlier front stays beside them."""
     from nas.api import export, search
 
-    result = search(space="nas_bench_macro", resolution=16, proxy="macs", device=str(tiny_table), trials=8, out=tmp_path / "run", progress=False)
+    result = search(
+        space="nas_bench_macro", resolution=16, proxy="macs", device=str(tiny_table), trials=8, out=tmp_path / "run", progress=False
+    )
     out = tmp_path / "front"
     export_arch(ArchSpec.from_string(SMALL), out / "trial-999", formats=["yaml"])  # an earlier front's trial
     written = export(storage=result.storage, trial="pareto", out=out, formats="yaml")

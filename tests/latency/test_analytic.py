@@ -73,7 +73,9 @@ def test_dsp_prefers_fused_ibn_at_low_channels_unlike_cpu_flops() -> None:
     table = get_device("dsp").load_table()
     model, _ = device_model("dsp")
     fused = block_from_dict({"type": "fused_ibn", "out": 24, "kernel": 3, "stride": 1, "expansion": 4, "act": "relu"}, key="f")
-    dsp_ratio = model.prims_ms(block_prims(fused, in_channels=24, in_size=56)) / model.prims_ms(block_prims(ibn(24), in_channels=24, in_size=56))
+    dsp_ratio = model.prims_ms(block_prims(fused, in_channels=24, in_size=56)) / model.prims_ms(
+        block_prims(ibn(24), in_channels=24, in_size=56)
+    )
     assert dsp_ratio < 1.0  # 6.6× the MACs, yet cheaper on the HTP
     assert table.header["model"]["params"]["eff_depthwise"] < 0.2
 

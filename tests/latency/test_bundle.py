@@ -47,13 +47,27 @@ def test_bundle_round_trip_equals_direct_profile(tiny: Path, tmp_path: Path) -> 
     assert (bundle / "run_bundle.py").exists()
 
     # the runner is standalone: run it from another folder with a plain interpreter
-    runner = [sys.executable, str(bundle / "run_bundle.py"), str(bundle), "--provider", "CPUExecutionProvider", "--out", str(results), "--runs", "200"]
+    runner = [
+        sys.executable,
+        str(bundle / "run_bundle.py"),
+        str(bundle),
+        "--provider",
+        "CPUExecutionProvider",
+        "--out",
+        str(results),
+        "--runs",
+        "200",
+    ]
     subprocess.run(runner, check=True, cwd=tmp_path, capture_output=True, timeout=120)
     assert profile_import.main([str(results), "--device", "cpu", "--table", str(table_path)]) == 0
     imported = LatencyTable.load(table_path)
     assert imported.source == "measured" and imported.header["backend"] == "bundle"
 
-    direct = make_backend("ort", device=get_device("cpu"), provider="CPUExecutionProvider", out=None, threads=1).measure(jobs, precision="fp32").entries
+    direct = (
+        make_backend("ort", device=get_device("cpu"), provider="CPUExecutionProvider", out=None, threads=1)
+        .measure(jobs, precision="fp32")
+        .entries
+    )
     assert set(imported.entries) == set(direct)
     close = [abs(imported.entries[k].median_ms - direct[k].median_ms) <= 0.3 * direct[k].median_ms + 0.01 for k in direct]
     assert sum(close) >= len(close) - 1, {k: (imported.entries[k].median_ms, direct[k].median_ms) for k in direct}
@@ -70,7 +84,9 @@ def test_runner_resumes_and_int8_bundle_is_qdq(tiny: Path, tmp_path: Path) -> No
     ops = {node.op_type for node in onnx.load(str(bundle / manifest["ops"][0]["file"])).graph.node}
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
     results = tmp_path / "r.csv"
-    header_and_one = "key,median_ms,p10_ms,p90_ms,runs,provider,runtime_version,host\n" + f"{jobs[0].key},1,1,1,1,CPUExecutionProvider,x,y\n"
+    header_and_one = (
+        "key,median_ms,p10_ms,p90_ms,runs,provider,runtime_version,host\n" + f"{jobs[0].key},1,1,1,1,CPUExecutionProvider,x,y\n"
+    )
     results.write_text(header_and_one)
     runner = [sys.executable, str(bundle / "run_bundle.py"), str(bundle), "--out", str(results), "--runs", "5", "--min-seconds", "0"]
     subprocess.run(runner, check=True, capture_output=True, timeout=120)

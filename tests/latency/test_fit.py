@@ -73,7 +73,9 @@ def test_fit_from_measured_cpu_timings_predicts_held_out_archs() -> None:
         # On a shared machine a burst of other work can spoil a few of the timings the fit is judged against
         # (3 of 25 held-out archs outside ±10 % once, MAPE 4 %): a miss is timed once more, a second miss fails.
         for _attempt in range(2):
-            timed = time_models_interleaved(models, provider="CPUExecutionProvider", options=TimingOptions(threads=1), rounds=10, runs_per_round=20)
+            timed = time_models_interleaved(
+                models, provider="CPUExecutionProvider", options=TimingOptions(threads=1), rounds=10, runs_per_round=20
+            )
             samples = [(arch, entry.median_ms) for arch, (entry, _) in zip(archs, timed)]
             table = fit_table(samples, device=get_device("cpu"), precision="fp32", holdout=0.2, seed=0)
             figures = table.header["fidelity"]["held_out"]

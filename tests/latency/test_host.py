@@ -164,7 +164,9 @@ def test_search_note_and_report_carry_the_line(tmp_path: Path) -> None:
 def test_list_devices_names_each_measured_tables_host(tmp_path: Path) -> None:
     table_with_host(tmp_path, other_host())
     env = {**os.environ, "NAS_TABLE_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "nas.cli.profile", "--list-devices"], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "nas.cli.profile", "--list-devices"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
     assert "host: Intel(R) Xeon(R) Platinum 8480+ (another host)" in rows["cpu"]

@@ -34,8 +34,14 @@ def test_import_prices_every_fbnet_arch_as_the_benchmark_sums(device: str, tmp_p
     lut = json.loads(LUT.read_text())[f"{device}_latency"]
     space = get_space("fbnet")
     arch = space.random(3)
-    expected = sum(lut[k] for pos in arch.positions() for k in lut_keys(type("Op", (), {"spec": pos.spec, "in_channels": pos.in_channels, "in_size": pos.in_size})))
-    head = type("H", (), {"in_channels": arch.out_channels, "in_size": arch.final_size, "out": arch.head.out, "num_classes": arch.num_classes})
+    expected = sum(
+        lut[k]
+        for pos in arch.positions()
+        for k in lut_keys(type("Op", (), {"spec": pos.spec, "in_channels": pos.in_channels, "in_size": pos.in_size}))
+    )
+    head = type(
+        "H", (), {"in_channels": arch.out_channels, "in_size": arch.final_size, "out": arch.head.out, "num_classes": arch.num_classes}
+    )
     expected += sum(lut[k] for k in lut_keys(head))
     assert table.latency(arch) == pytest.approx(expected, rel=1e-6)
 

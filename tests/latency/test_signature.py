@@ -42,12 +42,20 @@ def test_every_field_changes_the_key() -> None:
     base = BlockSpec(type="ibn", out=24, kernel=3, stride=1, expansion=6.0, act="relu6", se=None)
     key = op_key(base, in_channels=16, in_size=28, precision="fp32")
     variants = [
-        replace(base, type="fused_ibn"), replace(base, out=32), replace(base, kernel=5), replace(base, stride=2),
-        replace(base, expansion=4.0), replace(base, act="hswish"), replace(base, se=0.25),
+        replace(base, type="fused_ibn"),
+        replace(base, out=32),
+        replace(base, kernel=5),
+        replace(base, stride=2),
+        replace(base, expansion=4.0),
+        replace(base, act="hswish"),
+        replace(base, se=0.25),
     ]
     keys = {op_key(v, in_channels=16, in_size=28, precision="fp32") for v in variants}
-    keys |= {op_key(base, in_channels=24, in_size=28, precision="fp32"), op_key(base, in_channels=16, in_size=14, precision="fp32"),
-             op_key(base, in_channels=16, in_size=28, precision="int8")}
+    keys |= {
+        op_key(base, in_channels=24, in_size=28, precision="fp32"),
+        op_key(base, in_channels=16, in_size=14, precision="fp32"),
+        op_key(base, in_channels=16, in_size=28, precision="int8"),
+    }
     assert key not in keys and len(keys) == 10
 
 

@@ -50,11 +50,33 @@ def test_fidelity_figures() -> None:
 def test_validate_cli_on_a_tiny_space(tmp_path: Path) -> None:
     table_path = tmp_path / "cpu.yaml"
     common = ["--device", "cpu", "--space", "nas_bench_macro", "--resolution", "8"]
-    built = subprocess.run([sys.executable, "-m", "nas.cli.profile", *common, "--table", str(table_path), "--min-runs", "5", "--min-seconds", "0"],
-                           capture_output=True, text=True, timeout=120)
+    built = subprocess.run(
+        [sys.executable, "-m", "nas.cli.profile", *common, "--table", str(table_path), "--min-runs", "5", "--min-seconds", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert built.returncode == 0, built.stderr
-    done = subprocess.run([sys.executable, "-m", "nas.cli.profile", "validate", *common, "--table", str(table_path), "--samples", "4",
-                           "--rounds", "2", "--runs", "3"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nas.cli.profile",
+            "validate",
+            *common,
+            "--table",
+            str(table_path),
+            "--samples",
+            "4",
+            "--rounds",
+            "2",
+            "--runs",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "nas_bench_macro@8:" in done.stdout and "flops_baseline" in done.stdout
     figures = LatencyTable.load(table_path).header["fidelity"]["nas_bench_macro@8"]

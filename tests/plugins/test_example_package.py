@@ -31,8 +31,24 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = root / "src"
     shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     target = root / "site"
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", "--target", str(target), str(source)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert (target / "nas_ghost" / "ghostnet.yaml").exists(), "the space YAML must ship as package data"
     return target
@@ -42,7 +58,12 @@ def test_list_shows_every_kind_of_plugin_with_its_origin(installed: Path) -> Non
     result = run_cli("nas-inspect", "--list", env=cli_env(installed))
     assert result.returncode == 0, result.stderr
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
-    for name, group in (("ghostnet", "nas.search_spaces"), ("ghost", "nas.blocks"), ("channel_entropy", "nas.proxies"), ("ghost-cpu", "nas.devices")):
+    for name, group in (
+        ("ghostnet", "nas.search_spaces"),
+        ("ghost", "nas.blocks"),
+        ("channel_entropy", "nas.proxies"),
+        ("ghost-cpu", "nas.devices"),
+    ):
         assert f"plugin nas-ghost-plugin (entry point {group})" in lines[name], lines.get(name)
     assert "built-in" in lines["ibn"] and "built-in" in lines["mobiledet"]
 
@@ -51,15 +72,34 @@ def test_profile_then_search_a_space_with_a_new_block(installed: Path, tmp_path:
     """nas-profile measures the ghost block's ops; nas-search prices and scores candidates built from it."""
     env = cli_env(installed)
     table = tmp_path / "cpu.yaml"
-    profile = run_cli("nas-profile", "--device", "cpu", "--space", "ghostnet", "--table", table, "--min-runs", 3, "--min-seconds", 0, env=env)
+    profile = run_cli(
+        "nas-profile", "--device", "cpu", "--space", "ghostnet", "--table", table, "--min-runs", 3, "--min-seconds", 0, env=env
+    )
     assert profile.returncode == 0, profile.stderr
     entries = LatencyTable.load(table).entries
     ghost_keys = [key for key in entries if key.startswith("ghost_")]
     assert ghost_keys and all(entries[key].median_ms > 0 for key in ghost_keys)
 
     for proxy, out in (("default", tmp_path / "default"), ("channel_entropy", tmp_path / "entropy")):
-        search = run_cli("nas-search", "--space", "ghostnet", "--device", "cpu", "--table", table, "--proxy", proxy, "--trials", 6,
-                         "--sampler", "random", "--out", out, "--no-progress", env=env)
+        search = run_cli(
+            "nas-search",
+            "--space",
+            "ghostnet",
+            "--device",
+            "cpu",
+            "--table",
+            table,
+            "--proxy",
+            proxy,
+            "--trials",
+            6,
+            "--sampler",
+            "random",
+            "--out",
+            out,
+            "--no-progress",
+            env=env,
+        )
         assert search.returncode == 0, search.stderr
         study = only_study(f"sqlite:///{out / 'study.db'}")
         done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]

@@ -37,7 +37,7 @@ wide = fake_good:WideConv
 half_params = fake_good:HalfParams
 """
 
-GOOD_MODULE = '''
+GOOD_MODULE = """
 from nas.blocks import Block, Conv
 from nas.blocks.layers import ConvBNAct
 from nas.proxies import Proxy
@@ -61,7 +61,7 @@ class HalfParams(Proxy):
 
     def score(self, arch, *, seed=0, data=None, report=None):
         return count(arch).params / 2
-'''
+"""
 
 
 @pytest.fixture
@@ -84,7 +84,10 @@ def test_plugin_block_and_proxy_work_beside_a_broken_plugin(plugin_root: Path) -
     assert '"proxy"' in result.stdout
 
 
-@pytest.mark.parametrize(("block", "expected"), [("broken", "cannot load block type 'broken' from plugin fakeplugins"), ("notablock", "is not a subclass of nas.blocks.Block")])
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [("broken", "cannot load block type 'broken' from plugin fakeplugins"), ("notablock", "is not a subclass of nas.blocks.Block")],
+)
 def test_broken_plugin_is_one_line_naming_the_entry_point(plugin_root: Path, block: str, expected: str) -> None:
     result = _run(plugin_root, f"r32_n10,conv_k3_s1_c16_relu,{block}_k3_s1_c16_relu,head_none")
     assert result.returncode == 2
@@ -93,7 +96,9 @@ def test_broken_plugin_is_one_line_naming_the_entry_point(plugin_root: Path, blo
 
 
 def test_registry_checks_runtime_registrations() -> None:
-    registry: Registry[type] = Registry(kind="thing", group="nas.test-none", builtins={}, check=is_subclass_of(int), expected="an int subclass")
+    registry: Registry[type] = Registry(
+        kind="thing", group="nas.test-none", builtins={}, check=is_subclass_of(int), expected="an int subclass"
+    )
     registry.register("bool", bool)
     assert registry.get("bool") is bool
     with pytest.raises(PluginError, match="is not an int subclass"):

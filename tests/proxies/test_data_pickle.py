@@ -21,8 +21,12 @@ class _Evil:
 
 
 def _batch(n: int, protocol: int) -> bytes:
-    entry = {b"batch_label": b"training batch", b"labels": list(range(n)), b"data": np.arange(n * 3072, dtype=np.uint8).reshape(n, 3072),
-             b"filenames": [b"f.png"] * n}
+    entry = {
+        b"batch_label": b"training batch",
+        b"labels": list(range(n)),
+        b"data": np.arange(n * 3072, dtype=np.uint8).reshape(n, 3072),
+        b"filenames": [b"f.png"] * n,
+    }
     return pickle.dumps(entry, protocol=protocol)
 
 

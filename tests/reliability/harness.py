@@ -39,8 +39,9 @@ def run_subprocess(command: str, argv: list[str], *, cwd: Path, timeout: float =
     return Outcome(result.returncode, result.stderr)
 
 
-def check_clean_failure(command: str, argv: list[str], message: str, *, root: Path, markers: Path,
-                        runner: Callable[[str, list[str]], Outcome]) -> str:
+def check_clean_failure(
+    command: str, argv: list[str], message: str, *, root: Path, markers: Path, runner: Callable[[str, list[str]], Outcome]
+) -> str:
     """Run ``command argv`` through ``runner`` and assert a clean failure; returns the error line."""
     before = snapshot(root)
     outcome = runner(command, argv)

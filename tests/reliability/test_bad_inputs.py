@@ -44,16 +44,42 @@ def world(tiny_table: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (root / "badarch.yaml").write_text("name: x\nresolution: 32\nblocks:\n  - {type: ibn, out: 16\n")
     (root / "afile").write_text("a file where a folder is expected\n")
-    search(space=SPACE, resolution=RESOLUTION, device=str(root / "tiny.yaml"), proxy="macs", trials=3, study_name=STUDY, out=root / "run", progress=False)
+    search(
+        space=SPACE,
+        resolution=RESOLUTION,
+        device=str(root / "tiny.yaml"),
+        proxy="macs",
+        trials=3,
+        study_name=STUDY,
+        out=root / "run",
+        progress=False,
+    )
     return root
 
 
 def _snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "<dir>" for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "<dir>" for p in sorted(root.rglob("*"))
+    }
 
 
-SEARCH = ["--space", SPACE, "--resolution", str(RESOLUTION), "--device", "{w}/tiny.yaml", "--proxy", "macs", "--trials", "2", "--out", "{w}/run",
-          "--study-name", STUDY, "--no-progress"]
+SEARCH = [
+    "--space",
+    SPACE,
+    "--resolution",
+    str(RESOLUTION),
+    "--device",
+    "{w}/tiny.yaml",
+    "--proxy",
+    "macs",
+    "--trials",
+    "2",
+    "--out",
+    "{w}/run",
+    "--study-name",
+    STUDY,
+    "--no-progress",
+]
 OUT = ["--out", "{w}/export-out"]
 DB = "sqlite:///{w}/run/study.db"
 
@@ -61,47 +87,195 @@ DB = "sqlite:///{w}/run/study.db"
 CASES: list[tuple[str, str, list[str], str, bool]] = [
     ("malformed-space-yaml", "nas-search", [*SEARCH, "--space", "{w}/bad.yaml"], r"bad\.yaml: malformed YAML at line \d+", False),
     ("unknown-space", "nas-search", [*SEARCH, "--space", "nope"], r"unknown search space 'nope' \(known: .*mobiledet", False),
-    ("unknown-reference", "nas-search", [*SEARCH, "--space", "{w}/badref.yaml"], r"badref\.yaml: reference: unknown search space 'mobilenet_v9' \(known: ", False),
-    ("unknown-block", "nas-search", [*SEARCH, "--space", "{w}/badblock.yaml"], r"badblock\.yaml: stages\[0\]\.block\.type: unknown block type 'wavelet' \(known: .*ibn", False),
+    (
+        "unknown-reference",
+        "nas-search",
+        [*SEARCH, "--space", "{w}/badref.yaml"],
+        r"badref\.yaml: reference: unknown search space 'mobilenet_v9' \(known: ",
+        False,
+    ),
+    (
+        "unknown-block",
+        "nas-search",
+        [*SEARCH, "--space", "{w}/badblock.yaml"],
+        r"badblock\.yaml: stages\[0\]\.block\.type: unknown block type 'wavelet' \(known: .*ibn",
+        False,
+    ),
     ("unknown-device", "nas-search", [*SEARCH, "--device", "nope"], r"unknown device 'nope' \(known: .*cpu", False),
     ("unknown-proxy", "nas-search", [*SEARCH, "--proxy", "nope"], r"unknown proxy 'nope' \(known: .*macs", False),
-    ("table-other-resolution", "nas-search", [*SEARCH, "--resolution", "24"], r"tiny\.yaml: no entry for 20 of the 20 ops .*resolution 24.*nas-profile", False),
-    ("table-other-space", "nas-search", [*SEARCH, "--space", "proxylessnas"], r"tiny\.yaml: no entry for \d+ of the \d+ ops of space 'proxylessnas'", False),
-    ("table-newer-version", "nas-search", [*SEARCH, "--device", "{w}/newer.yaml"], r"newer\.yaml: table format version 99 is newer than this program reads", False),
+    (
+        "table-other-resolution",
+        "nas-search",
+        [*SEARCH, "--resolution", "24"],
+        r"tiny\.yaml: no entry for 20 of the 20 ops .*resolution 24.*nas-profile",
+        False,
+    ),
+    (
+        "table-other-space",
+        "nas-search",
+        [*SEARCH, "--space", "proxylessnas"],
+        r"tiny\.yaml: no entry for \d+ of the \d+ ops of space 'proxylessnas'",
+        False,
+    ),
+    (
+        "table-newer-version",
+        "nas-search",
+        [*SEARCH, "--device", "{w}/newer.yaml"],
+        r"newer\.yaml: table format version 99 is newer than this program reads",
+        False,
+    ),
     ("table-corrupted", "nas-search", [*SEARCH, "--device", "{w}/corrupt.yaml"], r"corrupt\.yaml: corrupted latency table", True),
-    ("table-option-missing-file", "nas-search", [*SEARCH, "--device", "cpu", "--table", "{w}/missing.yaml"], r"missing\.yaml: cannot read latency table", False),
-    ("unwritable-out", "nas-search", [*SEARCH, "--out", "{w}/afile/sub"], r"afile/sub/study\.db: cannot create its folder: Not a directory", False),
-    ("invalid-storage-url", "nas-search", [*SEARCH, "--storage", "redis://localhost/0"], r"--storage 'redis://localhost/0': expected a journal file", False),
+    (
+        "table-option-missing-file",
+        "nas-search",
+        [*SEARCH, "--device", "cpu", "--table", "{w}/missing.yaml"],
+        r"missing\.yaml: cannot read latency table",
+        False,
+    ),
+    (
+        "unwritable-out",
+        "nas-search",
+        [*SEARCH, "--out", "{w}/afile/sub"],
+        r"afile/sub/study\.db: cannot create its folder: Not a directory",
+        False,
+    ),
+    (
+        "invalid-storage-url",
+        "nas-search",
+        [*SEARCH, "--storage", "redis://localhost/0"],
+        r"--storage 'redis://localhost/0': expected a journal file",
+        False,
+    ),
     ("postgres-down", "nas-search", [*SEARCH, "--storage", DOWN], r"--storage postgresql://\S+: cannot open: .*(refused|failed)", True),
     ("negative-trials", "nas-search", [*SEARCH, "--trials", "-3"], r"argument --trials: expected a positive integer, got '-3'", True),
     ("bad-objective", "nas-search", [*SEARCH, "--objective", "best"], r"invalid choice: 'best' \(choose from .*pareto", False),
-    ("zero-latency-target", "nas-search", [*SEARCH, "--latency-target", "0"], r"--latency-target: expected a positive number, got '0'", False),
-    ("negative-latency-target", "nas-search", [*SEARCH, "--latency-target", "-5"], r"--latency-target: expected a positive number, got '-5'", False),
+    (
+        "zero-latency-target",
+        "nas-search",
+        [*SEARCH, "--latency-target", "0"],
+        r"--latency-target: expected a positive number, got '0'",
+        False,
+    ),
+    (
+        "negative-latency-target",
+        "nas-search",
+        [*SEARCH, "--latency-target", "-5"],
+        r"--latency-target: expected a positive number, got '-5'",
+        False,
+    ),
     ("tunas-without-target", "nas-search", [*SEARCH, "--objective", "tunas"], r"objective 'tunas' needs --latency-target MS", False),
     ("unknown-sampler", "nas-search", [*SEARCH, "--sampler", "grid"], r"invalid choice: 'grid' \(choose from .*nsga2", False),
     ("zero-workers", "nas-search", [*SEARCH, "--workers", "0"], r"argument --workers: expected a positive integer, got '0'", False),
-    ("beta-for-pareto", "nas-search", [*SEARCH, "--beta", "0.1"], r"--beta applies to the tunas and mnas objectives, not to 'pareto'", False),
-    ("study-with-other-settings", "nas-search", [*SEARCH, "--proxy", "params"], r"study 'mine' was made with other settings \(proxy: study 'macs' vs now 'params'\)", False),
+    (
+        "beta-for-pareto",
+        "nas-search",
+        [*SEARCH, "--beta", "0.1"],
+        r"--beta applies to the tunas and mnas objectives, not to 'pareto'",
+        False,
+    ),
+    (
+        "study-with-other-settings",
+        "nas-search",
+        [*SEARCH, "--proxy", "params"],
+        r"study 'mine' was made with other settings \(proxy: study 'macs' vs now 'params'\)",
+        False,
+    ),
     ("unknown-data-kind", "nas-search", [*SEARCH, "--data", "nope:x"], r"--data 'nope:x': unknown kind 'nope' \(known: synthetic", False),
     ("fixed-space", "nas-search", [*SEARCH, "--space", "mobilenet_v2"], r"space 'mobilenet_v2' has no choices to search", False),
-    ("export-unknown-target", "nas-export", ["nope", *OUT], r"'nope': not a space name \(.*mobiledet.*\), an existing YAML file, or an arch string", True),
-    ("export-unknown-format", "nas-export", ["mobilenet_v2", "--format", "bogus", *OUT], r"--format: unknown format 'bogus' \(allowed: yaml, onnx, int8, torchscript", False),
-    ("export-missing-storage-file", "nas-export", ["--storage", "sqlite:///{w}/missing.db", *OUT], r"--storage \S+missing\.db: no such file", False),
-    ("export-unknown-study", "nas-export", ["--storage", DB, "--study-name", "nope", *OUT], r"no study 'nope' in \S+ \(studies: mine\)", False),
-    ("export-unknown-trial", "nas-export", ["--storage", DB, "--trial", "999", *OUT], r"study 'mine' has no trial 999 \(trials 0\.\.2\)", False),
-    ("export-bad-trial", "nas-export", ["--storage", DB, "--trial", "abc", *OUT], r"--trial must be best, pareto or a trial number, got 'abc'", False),
+    (
+        "export-unknown-target",
+        "nas-export",
+        ["nope", *OUT],
+        r"'nope': not a space name \(.*mobiledet.*\), an existing YAML file, or an arch string",
+        True,
+    ),
+    (
+        "export-unknown-format",
+        "nas-export",
+        ["mobilenet_v2", "--format", "bogus", *OUT],
+        r"--format: unknown format 'bogus' \(allowed: yaml, onnx, int8, torchscript",
+        False,
+    ),
+    (
+        "export-missing-storage-file",
+        "nas-export",
+        ["--storage", "sqlite:///{w}/missing.db", *OUT],
+        r"--storage \S+missing\.db: no such file",
+        False,
+    ),
+    (
+        "export-unknown-study",
+        "nas-export",
+        ["--storage", DB, "--study-name", "nope", *OUT],
+        r"no study 'nope' in \S+ \(studies: mine\)",
+        False,
+    ),
+    (
+        "export-unknown-trial",
+        "nas-export",
+        ["--storage", DB, "--trial", "999", *OUT],
+        r"study 'mine' has no trial 999 \(trials 0\.\.2\)",
+        False,
+    ),
+    (
+        "export-bad-trial",
+        "nas-export",
+        ["--storage", DB, "--trial", "abc", *OUT],
+        r"--trial must be best, pareto or a trial number, got 'abc'",
+        False,
+    ),
     ("export-malformed-arch-yaml", "nas-export", ["{w}/badarch.yaml", *OUT], r"badarch\.yaml: malformed YAML at line \d+", False),
-    ("export-unwritable-out", "nas-export", ["mobilenet_v2", "--format", "yaml", "--out", "{w}/afile/sub"], r"afile/sub: cannot create the output folder: Not a directory", False),
+    (
+        "export-unwritable-out",
+        "nas-export",
+        ["mobilenet_v2", "--format", "yaml", "--out", "{w}/afile/sub"],
+        r"afile/sub: cannot create the output folder: Not a directory",
+        False,
+    ),
     ("export-postgres-down", "nas-export", ["--storage", DOWN, *OUT], r"--storage postgresql://\S+: cannot open", False),
     ("profile-unknown-device", "nas-profile", ["--device", "nope", "--space", SPACE], r"unknown device 'nope' \(known: .*cpu", False),
-    ("profile-unknown-space", "nas-profile", ["--device", "cpu", "--space", "nope", "--table", "{w}/new.yaml"], r"unknown search space 'nope' \(known: ", False),
-    ("profile-corrupted-table", "nas-profile", ["--device", "cpu", "--space", SPACE, "--resolution", "16", "--table", "{w}/corrupt.yaml"],
-     r"corrupt\.yaml: corrupted latency table", True),
-    ("profile-newer-table", "nas-profile", ["--device", "cpu", "--space", SPACE, "--resolution", "16", "--table", "{w}/newer.yaml"],
-     r"newer\.yaml: table format version 99 is newer", False),
-    ("profile-unknown-block", "nas-profile", ["--device", "cpu", "--space", "{w}/badblock.yaml", "--table", "{w}/new.yaml"], r"unknown block type 'wavelet'", False),
-    ("profile-zero-runs", "nas-profile", ["--device", "cpu", "--space", SPACE, "--min-runs", "0"], r"argument --min-runs: expected a positive integer", False),
-    ("inspect-unknown-block", "nas-inspect", ["r16_n10,bogus_k3_s1_c16_relu,head_none"], r"unknown block type 'bogus' \(known: .*ibn", False),
+    (
+        "profile-unknown-space",
+        "nas-profile",
+        ["--device", "cpu", "--space", "nope", "--table", "{w}/new.yaml"],
+        r"unknown search space 'nope' \(known: ",
+        False,
+    ),
+    (
+        "profile-corrupted-table",
+        "nas-profile",
+        ["--device", "cpu", "--space", SPACE, "--resolution", "16", "--table", "{w}/corrupt.yaml"],
+        r"corrupt\.yaml: corrupted latency table",
+        True,
+    ),
+    (
+        "profile-newer-table",
+        "nas-profile",
+        ["--device", "cpu", "--space", SPACE, "--resolution", "16", "--table", "{w}/newer.yaml"],
+        r"newer\.yaml: table format version 99 is newer",
+        False,
+    ),
+    (
+        "profile-unknown-block",
+        "nas-profile",
+        ["--device", "cpu", "--space", "{w}/badblock.yaml", "--table", "{w}/new.yaml"],
+        r"unknown block type 'wavelet'",
+        False,
+    ),
+    (
+        "profile-zero-runs",
+        "nas-profile",
+        ["--device", "cpu", "--space", SPACE, "--min-runs", "0"],
+        r"argument --min-runs: expected a positive integer",
+        False,
+    ),
+    (
+        "inspect-unknown-block",
+        "nas-inspect",
+        ["r16_n10,bogus_k3_s1_c16_relu,head_none"],
+        r"unknown block type 'bogus' \(known: .*ibn",
+        False,
+    ),
     ("inspect-malformed-yaml", "nas-inspect", ["{w}/badarch.yaml"], r"badarch\.yaml: malformed YAML", False),
     ("inspect-unknown-device", "nas-inspect", ["mobilenet_v2", "--device", "nope"], r"unknown device 'nope' \(known: ", False),
     ("inspect-unknown-proxy", "nas-inspect", ["mobilenet_v2", "--proxy", "nope"], r"unknown proxy 'nope' \(known: ", False),
@@ -123,9 +297,12 @@ def _in_process(command: str, argv: list[str], capsys: pytest.CaptureFixture[str
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("command", "arguments", "message", "as_subprocess"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
-def test_bad_input_is_one_line_exit_2_and_loses_nothing(world: Path, capsys: pytest.CaptureFixture[str], command: str, arguments: list[str],
-                                                        message: str, as_subprocess: bool) -> None:
+@pytest.mark.parametrize(
+    ("command", "arguments", "message", "as_subprocess"), [case[1:] for case in CASES], ids=[case[0] for case in CASES]
+)
+def test_bad_input_is_one_line_exit_2_and_loses_nothing(
+    world: Path, capsys: pytest.CaptureFixture[str], command: str, arguments: list[str], message: str, as_subprocess: bool
+) -> None:
     argv = [argument.replace("{w}", str(world)) for argument in arguments]
     before = _snapshot(world)
     if as_subprocess:

@@ -86,8 +86,12 @@ def test_passwords_of_storage_urls_are_masked_in_written_files(tiny_table: Path,
     if postgres and ":" in postgres.split("://", 1)[1].split("@", 1)[0]:  # a server with a password: the whole path
         password = postgres.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
         out = tmp_path / "pg"
-        result = run_cli("nas-search", *tiny_search_args(tiny_table, out, "--proxy", "macs", "--trials", 2, "--storage", postgres,
-                                                         "--study-name", f"mask-{os.getpid()}"))
+        result = run_cli(
+            "nas-search",
+            *tiny_search_args(
+                tiny_table, out, "--proxy", "macs", "--trials", 2, "--storage", postgres, "--study-name", f"mask-{os.getpid()}"
+            ),
+        )
         assert result.returncode == 0, result.stderr
         assert password not in result.stderr + result.stdout
         assert all(password.encode() not in p.read_bytes() for p in out.rglob("*") if p.is_file())
@@ -110,8 +114,27 @@ def test_a_space_name_cannot_move_the_default_out_or_reach_the_terminal(tiny_tab
     work.mkdir(parents=True)
     space = _space_named(tmp_path, name)
     outside = snapshot(tmp_path / "a")
-    result = subprocess.run([script("nas-search"), "--space", str(space), "--resolution", str(RESOLUTION), "--device", str(tiny_table),
-                             "--proxy", "macs", "--trials", "2"], check=False, capture_output=True, text=True, cwd=work, env=cli_env(), timeout=180)
+    result = subprocess.run(
+        [
+            script("nas-search"),
+            "--space",
+            str(space),
+            "--resolution",
+            str(RESOLUTION),
+            "--device",
+            str(tiny_table),
+            "--proxy",
+            "macs",
+            "--trials",
+            "2",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=cli_env(),
+        timeout=180,
+    )
     assert result.returncode == 2, result.stderr
     assert "\x1b" not in result.stdout + result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "name" in result.stderr and "Traceback" not in result.stderr
@@ -133,8 +156,9 @@ def test_two_processes_on_one_fresh_sqlite_out_finish_exactly_the_total(tiny_tab
 
 def test_workers_with_a_failing_proxy_finish_exactly_the_total(tiny_table: Path, plugin_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "flaky"
-    result = run_cli("nas-search", *tiny_search_args(tiny_table, out, "--proxy", "flaky_raise", "--trials", 30, "--workers", 2),
-                     env=cli_env(plugin_path))
+    result = run_cli(
+        "nas-search", *tiny_search_args(tiny_table, out, "--proxy", "flaky_raise", "--trials", 30, "--workers", 2), env=cli_env(plugin_path)
+    )
     assert result.returncode == 0, result.stderr
     states = Counter(t.state for t in only_study(f"sqlite:///{out / 'study.db'}").trials)
     assert states[TrialState.COMPLETE] + states[TrialState.PRUNED] == 30 and states[TrialState.FAIL] > 0, states
@@ -166,8 +190,12 @@ def test_a_sigkilled_parent_takes_its_workers_with_it(tiny_table: Path, plugin_p
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     env = cli_env(plugin_path, NAS_TEST_SLEEP="1.0", NAS_TEST_BARRIER=str(barrier), NAS_TEST_BARRIER_N="2")
-    parent = subprocess.Popen([script("nas-search"), *tiny_search_args(tiny_table, tmp_path / "kill", "--proxy", "sleepy", "--trials", 50,
-                                                                      "--workers", 2)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = subprocess.Popen(
+        [script("nas-search"), *tiny_search_args(tiny_table, tmp_path / "kill", "--proxy", "sleepy", "--trials", 50, "--workers", 2)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 120
         while len(os.listdir(barrier)) < 2 and time.time() < deadline:

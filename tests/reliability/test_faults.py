@@ -27,7 +27,9 @@ def _wait_for(predicate: Any, *, timeout: float, what: str, process: subprocess.
     deadline = time.time() + timeout
     while not predicate():
         if process is not None and process.poll() is not None:
-            raise AssertionError(f"the process ended (rc {process.returncode}) before {what}: {process.stderr.read() if process.stderr else ''}")
+            raise AssertionError(
+                f"the process ended (rc {process.returncode}) before {what}: {process.stderr.read() if process.stderr else ''}"
+            )
         if time.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
@@ -52,11 +54,19 @@ def test_sigkill_during_search_then_rerun_resumes(tiny_table: Path, plugin_path:
     """A real nas-search killed mid-trial: finished trials survive unchanged, the running one is failed, the rerun completes."""
     out = tmp_path / "run"
     url = f"sqlite:///{out / 'study.db'}"
-    command = [script("nas-search"), *tiny_search_args(tiny_table, out, "--proxy", "sleepy", "--trials", 8, "--sampler", "random", "--seed", 5)]
+    command = [
+        script("nas-search"),
+        *tiny_search_args(tiny_table, out, "--proxy", "sleepy", "--trials", 8, "--sampler", "random", "--seed", 5),
+    ]
     env = cli_env(plugin_path, NAS_TEST_SLEEP="0.3")
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for(lambda: _states(url).get("COMPLETE", 0) >= 3 and _states(url).get("RUNNING", 0) == 1, timeout=90, what="3 complete trials", process=process)
+        _wait_for(
+            lambda: _states(url).get("COMPLETE", 0) >= 3 and _states(url).get("RUNNING", 0) == 1,
+            timeout=90,
+            what="3 complete trials",
+            process=process,
+        )
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -78,13 +88,23 @@ def test_sigkill_during_search_then_rerun_resumes(tiny_table: Path, plugin_path:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_trial_of_a_crashed_remote_worker_is_failed_after_the_grace_period(tiny_table: Path, tmp_path: Path, backend: str,
-                                                                          request: pytest.FixtureRequest) -> None:
+def test_trial_of_a_crashed_remote_worker_is_failed_after_the_grace_period(
+    tiny_table: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     """Trials RUNNING on another host: failed once their Optuna heartbeat is older than the grace period, kept while it is fresh."""
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else f"sqlite:///{tmp_path / 'study.db'}"
     name = f"remote-{os.getpid()}-{time.time_ns()}"
-    options = {"space": SPACE, "resolution": RESOLUTION, "device": str(tiny_table), "proxy": "macs", "storage": url, "study_name": name,
-               "progress": False, "heartbeat": 1, "out": tmp_path / "out"}
+    options = {
+        "space": SPACE,
+        "resolution": RESOLUTION,
+        "device": str(tiny_table),
+        "proxy": "macs",
+        "storage": url,
+        "study_name": name,
+        "progress": False,
+        "heartbeat": 1,
+        "out": tmp_path / "out",
+    }
     try:
         search(**options, trials=2)  # creates the study with its settings
         storage = open_storage(url, heartbeat_s=1)
@@ -182,17 +202,29 @@ def _register_test_proxies(plugin_path: Path) -> None:
         ("flaky_oom", "failed on .*: CUDA out of memory"),
     ],
 )
-def test_failing_proxy_fails_its_trial_with_the_reason_and_the_search_goes_on(tiny_table: Path, plugin_path: Path, tmp_path: Path,
-                                                                             proxy: str, reason: str) -> None:
+def test_failing_proxy_fails_its_trial_with_the_reason_and_the_search_goes_on(
+    tiny_table: Path, plugin_path: Path, tmp_path: Path, proxy: str, reason: str
+) -> None:
     import re
 
     _register_test_proxies(plugin_path)
-    result = search(space=SPACE, resolution=RESOLUTION, device=str(tiny_table), proxy=proxy, trials=10, sampler="random", seed=2,
-                    out=tmp_path / proxy, progress=False)
+    result = search(
+        space=SPACE,
+        resolution=RESOLUTION,
+        device=str(tiny_table),
+        proxy=proxy,
+        trials=10,
+        sampler="random",
+        seed=2,
+        out=tmp_path / proxy,
+        progress=False,
+    )
     study = only_study(f"sqlite:///{tmp_path / proxy / 'study.db'}")
     failed = [t for t in study.trials if t.state == TrialState.FAIL]
     assert sum(t.state == TrialState.COMPLETE for t in study.trials) == 10, "the search must go on to the requested count"
     assert failed, "a third of the candidates fail: the random sampler must have met some"
     assert all(re.search(reason, t.user_attrs["fail_reason"]) for t in failed), [t.user_attrs["fail_reason"] for t in failed]
-    assert all({"arch", "latency_ms", "params", "macs"} <= set(t.user_attrs) for t in failed), "a failed trial still describes its candidate"
+    assert all({"arch", "latency_ms", "params", "macs"} <= set(t.user_attrs) for t in failed), (
+        "a failed trial still describes its candidate"
+    )
     assert result.best.state == "COMPLETE"

@@ -44,9 +44,16 @@ class _EvilExec:
 
 def _png_header(width: int, height: int) -> bytes:
     """A PNG whose header claims ``width``×``height`` (a decompression bomb to a naive decoder)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"\0" * 8)) + chunk(b"IEND", b"")
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 8))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _cifar(folder: Path, test_batch: object, *, meta: object | None = None) -> None:
@@ -68,8 +75,10 @@ def _bomb(levels: int = 9) -> str:
 
 ARCH = "name: {name}\nresolution: {res}\nnum_classes: 10\nstem: {{type: conv, out: 16, kernel: 3, stride: 2}}\nblocks:\n{blocks}head: {{out: 64}}\n"
 IBN = "  - {type: ibn, out: 16, kernel: 3, expansion: 3}\n"
-SPACE_YAML = ("name: {name}\nresolution: 32\nnum_classes: 10\nstem: {{type: conv, out: 16, kernel: 3, stride: 1}}\nhead: {{out: 64}}\n"
-              "stages:\n  - {{out: 24, stride: 2, layers: {layers}, block: {{type: [ibn], kernel: [3, 5]}}}}\n")
+SPACE_YAML = (
+    "name: {name}\nresolution: 32\nnum_classes: 10\nstem: {{type: conv, out: 16, kernel: 3, stride: 1}}\nhead: {{out: 64}}\n"
+    "stages:\n  - {{out: 24, stride: 2, layers: {layers}, block: {{type: [ibn], kernel: [3, 5]}}}}\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +161,11 @@ def hostile(tiny_table: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
     _cifar(w / "c-list", [1, 2, 3])
     _cifar(w / "c-shape", {b"data": np.zeros((2, 17), np.uint8), b"labels": [0, 1]})
 
-    for name, data in {"i-bomb": _png_header(100000, 100000), "i-big": _png_header(9000, 9000), "i-garbage": b"\x89PNG\r\n\x1a\nbroken"}.items():
+    for name, data in {
+        "i-bomb": _png_header(100000, 100000),
+        "i-big": _png_header(9000, 9000),
+        "i-garbage": b"\x89PNG\r\n\x1a\nbroken",
+    }.items():
         for relative in ("a/x.png", "a/y.png", "b/x.png", "b/y.png"):
             path = w / name / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,8 +189,21 @@ def hostile(tiny_table: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
     return w, markers
 
 
-SEARCH = ["--space", SPACE, "--resolution", str(RESOLUTION), "--device", "{w}/tiny.yaml", "--proxy", "macs", "--trials", "2",
-          "--out", "{w}/run", "--no-progress"]
+SEARCH = [
+    "--space",
+    SPACE,
+    "--resolution",
+    str(RESOLUTION),
+    "--device",
+    "{w}/tiny.yaml",
+    "--proxy",
+    "macs",
+    "--trials",
+    "2",
+    "--out",
+    "{w}/run",
+    "--no-progress",
+]
 EXPORT = ["--out", "{w}/exported", "--format", "yaml"]
 PROFILE = ["--device", "cpu", "--space", SPACE, "--resolution", str(RESOLUTION)]
 SYN = ["mobilenet_v2", "--resolution", "32", "--proxy", "synflow", "--data"]
@@ -186,11 +212,29 @@ EXEC = True  # a code-execution attempt through each kind of file: always a real
 # (id, command, arguments, expected message regex, always a real subprocess)
 CASES: list[tuple[str, str, list[str], str, bool]] = [
     # code in data files
-    ("pickle-os-system", "nas-inspect", [*SYN, "cifar10:{w}/c-system"], r"c-system/test_batch: not a CIFAR-10 pickle batch \(refused global posix\.system", EXEC),
-    ("pickle-exec", "nas-inspect", [*SYN, "cifar10:{w}/c-exec"], r"c-exec/test_batch: .*refused global (__builtin__|builtins)\.exec", False),
+    (
+        "pickle-os-system",
+        "nas-inspect",
+        [*SYN, "cifar10:{w}/c-system"],
+        r"c-system/test_batch: not a CIFAR-10 pickle batch \(refused global posix\.system",
+        EXEC,
+    ),
+    (
+        "pickle-exec",
+        "nas-inspect",
+        [*SYN, "cifar10:{w}/c-exec"],
+        r"c-exec/test_batch: .*refused global (__builtin__|builtins)\.exec",
+        False,
+    ),
     ("pickle-nested", "nas-inspect", [*SYN, "cifar10:{w}/c-nested"], r"refused global posix\.system", False),
     ("pickle-meta", "nas-inspect", [*SYN, "cifar10:{w}/c-meta"], r"c-meta/batches\.meta: .*refused global posix\.system", EXEC),
-    ("pickle-search", "nas-search", [*SEARCH, "--proxy", "synflow", "--data", "cifar10:{w}/c-system"], r"refused global posix\.system", EXEC),
+    (
+        "pickle-search",
+        "nas-search",
+        [*SEARCH, "--proxy", "synflow", "--data", "cifar10:{w}/c-system"],
+        r"refused global posix\.system",
+        EXEC,
+    ),
     ("pickle-garbage", "nas-inspect", [*SYN, "cifar10:{w}/c-garbage"], r"c-garbage/test_batch: not a CIFAR-10 pickle batch", False),
     ("pickle-truncated", "nas-inspect", [*SYN, "cifar10:{w}/c-truncated"], r"c-truncated/test_batch: not a CIFAR-10 pickle batch", False),
     ("pickle-not-dict", "nas-inspect", [*SYN, "cifar10:{w}/c-list"], r"expected a dict, got list", False),
@@ -200,35 +244,113 @@ CASES: list[tuple[str, str, list[str], str, bool]] = [
     ("yaml-tag-name", "nas-inspect", ["{w}/a-tag-name.yaml"], r"a-tag-name\.yaml: malformed YAML.*constructor", False),
     ("yaml-tag-new", "nas-export", ["{w}/a-tag-new.yaml", *EXPORT], r"a-tag-new\.yaml: malformed YAML.*constructor", False),
     ("yaml-tag-space", "nas-search", [*SEARCH, "--space", "{w}/s-tag.yaml"], r"s-tag\.yaml: malformed YAML.*constructor", EXEC),
-    ("yaml-tag-space-profile", "nas-profile", ["--device", "cpu", "--space", "{w}/s-tag.yaml", "--table", "{w}/new.yaml"], r"s-tag\.yaml: malformed YAML", False),
+    (
+        "yaml-tag-space-profile",
+        "nas-profile",
+        ["--device", "cpu", "--space", "{w}/s-tag.yaml", "--table", "{w}/new.yaml"],
+        r"s-tag\.yaml: malformed YAML",
+        False,
+    ),
     ("yaml-tag-table", "nas-search", [*SEARCH, "--device", "{w}/t-tag.yaml"], r"t-tag\.yaml: corrupted latency table", EXEC),
     ("yaml-tag-table-header", "nas-search", [*SEARCH, "--device", "{w}/t-tag2.yaml"], r"t-tag2\.yaml: corrupted latency table", False),
     ("yaml-tag-table-profile", "nas-profile", [*PROFILE, "--table", "{w}/t-tag2.yaml"], r"t-tag2\.yaml: corrupted latency table", False),
     # tables
-    ("table-nan", "nas-search", [*SEARCH, "--device", "{w}/t-nan.yaml"], r"t-nan\.yaml: entries\.\S+: latencies must be finite numbers >= 0", False),
-    ("table-negative", "nas-search", [*SEARCH, "--device", "{w}/t-negative.yaml"], r"t-negative\.yaml: entries\.\S+: latencies must be finite", False),
+    (
+        "table-nan",
+        "nas-search",
+        [*SEARCH, "--device", "{w}/t-nan.yaml"],
+        r"t-nan\.yaml: entries\.\S+: latencies must be finite numbers >= 0",
+        False,
+    ),
+    (
+        "table-negative",
+        "nas-search",
+        [*SEARCH, "--device", "{w}/t-negative.yaml"],
+        r"t-negative\.yaml: entries\.\S+: latencies must be finite",
+        False,
+    ),
     ("table-inf", "nas-search", [*SEARCH, "--device", "{w}/t-inf.yaml"], r"t-inf\.yaml: entries\.\S+: latencies must be finite", False),
-    ("table-runs", "nas-search", [*SEARCH, "--device", "{w}/t-runs.yaml"], r"t-runs\.yaml: entries\.\S+: runs must be an integer >= 0", False),
-    ("table-string-entry", "nas-search", [*SEARCH, "--device", "{w}/t-string.yaml"], r"t-string\.yaml: entries\.\S+: latencies must be finite", False),
-    ("table-device-string", "nas-search", [*SEARCH, "--device", "{w}/t-device-str.yaml"], r"t-device-str\.yaml: device: expected a mapping", False),
+    (
+        "table-runs",
+        "nas-search",
+        [*SEARCH, "--device", "{w}/t-runs.yaml"],
+        r"t-runs\.yaml: entries\.\S+: runs must be an integer >= 0",
+        False,
+    ),
+    (
+        "table-string-entry",
+        "nas-search",
+        [*SEARCH, "--device", "{w}/t-string.yaml"],
+        r"t-string\.yaml: entries\.\S+: latencies must be finite",
+        False,
+    ),
+    (
+        "table-device-string",
+        "nas-search",
+        [*SEARCH, "--device", "{w}/t-device-str.yaml"],
+        r"t-device-str\.yaml: device: expected a mapping",
+        False,
+    ),
     ("table-correction-list", "nas-search", [*SEARCH, "--device", "{w}/t-correction-list.yaml"], r"correction: expected a mapping", False),
-    ("table-correction-nan", "nas-search", [*SEARCH, "--device", "{w}/t-correction-nan.yaml"], r"correction\.scale: expected a finite number", False),
-    ("table-type-scale", "nas-search", [*SEARCH, "--device", "{w}/t-type-scale.yaml"], r"correction\.type_scale\.'ibn': expected a finite factor >= 0", False),
+    (
+        "table-correction-nan",
+        "nas-search",
+        [*SEARCH, "--device", "{w}/t-correction-nan.yaml"],
+        r"correction\.scale: expected a finite number",
+        False,
+    ),
+    (
+        "table-type-scale",
+        "nas-search",
+        [*SEARCH, "--device", "{w}/t-type-scale.yaml"],
+        r"correction\.type_scale\.'ibn': expected a finite factor >= 0",
+        False,
+    ),
     ("table-precision", "nas-search", [*SEARCH, "--device", "{w}/t-precision.yaml"], r"precision: expected text", False),
     ("table-entry-count", "nas-search", [*SEARCH, "--device", "{w}/t-entry-count.yaml"], r"entry_count: expected an integer", False),
     ("table-binary", "nas-search", [*SEARCH, "--device", "{w}/t-binary.yaml"], r"t-binary\.yaml: not a latency table \(binary", False),
     ("table-nul", "nas-search", [*SEARCH, "--device", "{w}/t-nul.yaml"], r"t-nul\.yaml: corrupted latency table", False),
-    ("table-bomb", "nas-search", [*SEARCH, "--device", "{w}/t-bomb.yaml"], r"t-bomb\.yaml: refused latency table: aliases expand to more than", False),
-    ("table-nan-profile", "nas-profile", [*PROFILE, "--table", "{w}/t-nan.yaml"], r"t-nan\.yaml: entries\.\S+: latencies must be finite", False),
+    (
+        "table-bomb",
+        "nas-search",
+        [*SEARCH, "--device", "{w}/t-bomb.yaml"],
+        r"t-bomb\.yaml: refused latency table: aliases expand to more than",
+        False,
+    ),
+    (
+        "table-nan-profile",
+        "nas-profile",
+        [*PROFILE, "--table", "{w}/t-nan.yaml"],
+        r"t-nan\.yaml: entries\.\S+: latencies must be finite",
+        False,
+    ),
     ("table-device-profile", "nas-profile", [*PROFILE, "--table", "{w}/t-device-str.yaml"], r"device: expected a mapping", False),
     ("table-binary-profile", "nas-profile", [*PROFILE, "--table", "{w}/t-binary.yaml"], r"not a latency table \(binary", False),
     ("table-bomb-profile", "nas-profile", [*PROFILE, "--table", "{w}/t-bomb.yaml"], r"aliases expand to more than", False),
-    ("table-nan-validate", "nas-profile", ["validate", "--device", "cpu", "--space", SPACE, "--table", "{w}/t-nan.yaml"], r"t-nan\.yaml: entries\.", False),
-    ("table-binary-validate", "nas-profile", ["validate", "--device", "cpu", "--space", SPACE, "--table", "{w}/t-binary.yaml"], r"not a latency table", False),
+    (
+        "table-nan-validate",
+        "nas-profile",
+        ["validate", "--device", "cpu", "--space", SPACE, "--table", "{w}/t-nan.yaml"],
+        r"t-nan\.yaml: entries\.",
+        False,
+    ),
+    (
+        "table-binary-validate",
+        "nas-profile",
+        ["validate", "--device", "cpu", "--space", SPACE, "--table", "{w}/t-binary.yaml"],
+        r"not a latency table",
+        False,
+    ),
     # architectures: limits, bombs, names
     ("arch-10000-blocks", "nas-export", ["{w}/a-blocks.yaml", *EXPORT], r"a-blocks\.yaml: blocks: at most 512 blocks, got 10000", False),
     ("arch-10000-blocks-inspect", "nas-inspect", ["{w}/a-blocks.yaml"], r"at most 512 blocks", False),
-    ("arch-resolution", "nas-export", ["{w}/a-resolution.yaml", *EXPORT], r"a-resolution\.yaml: resolution: must be at most 4096, got 100000", False),
+    (
+        "arch-resolution",
+        "nas-export",
+        ["{w}/a-resolution.yaml", *EXPORT],
+        r"a-resolution\.yaml: resolution: must be at most 4096, got 100000",
+        False,
+    ),
     ("arch-channels", "nas-inspect", ["{w}/a-channels.yaml"], r"blocks\[0\]\.out: must be at most 16384, got 20000", False),
     ("arch-expansion-huge", "nas-inspect", ["{w}/a-expansion.yaml"], r"blocks\[0\]\.expansion: must be a finite number at most 64", False),
     ("arch-expansion-inf", "nas-inspect", ["{w}/a-expansion-inf.yaml"], r"expansion: must be a finite number", False),
@@ -241,51 +363,212 @@ CASES: list[tuple[str, str, list[str], str, bool]] = [
     ("arch-bomb-export", "nas-export", ["{w}/a-bomb.yaml", *EXPORT], r"refused YAML: aliases expand", False),
     ("arch-bomb-value", "nas-inspect", ["{w}/a-bomb-value.yaml"], r"refused YAML: aliases expand", False),
     ("arch-binary", "nas-inspect", ["{w}/a-binary.yaml"], r"a-binary\.yaml: not a YAML text file", False),
-    ("arch-string-e1e308", "nas-inspect", ["r32_n10,conv_k3_s2_c16_relu,ibn_k3_s1_e1e308_c16_relu,head_c64_relu"], r"expansion: must be a finite number at most 64", False),
-    ("arch-string-inf", "nas-export", ["r32_n10,conv_k3_s2_c16_relu,ibn_k3_s1_e1e999_c16_relu,head_c64_relu", *EXPORT], r"expansion: must be a finite", False),
-    ("arch-string-resolution", "nas-export", ["r100000_n10,conv_k3_s2_c16_relu,head_c64_relu", *EXPORT], r"resolution: must be at most 4096", False),
-    ("arch-string-channels", "nas-inspect", ["r32_n10,conv_k3_s2_c99999999_relu,head_c64_relu"], r"stem\.out: must be at most 16384", False),
+    (
+        "arch-string-e1e308",
+        "nas-inspect",
+        ["r32_n10,conv_k3_s2_c16_relu,ibn_k3_s1_e1e308_c16_relu,head_c64_relu"],
+        r"expansion: must be a finite number at most 64",
+        False,
+    ),
+    (
+        "arch-string-inf",
+        "nas-export",
+        ["r32_n10,conv_k3_s2_c16_relu,ibn_k3_s1_e1e999_c16_relu,head_c64_relu", *EXPORT],
+        r"expansion: must be a finite",
+        False,
+    ),
+    (
+        "arch-string-resolution",
+        "nas-export",
+        ["r100000_n10,conv_k3_s2_c16_relu,head_c64_relu", *EXPORT],
+        r"resolution: must be at most 4096",
+        False,
+    ),
+    (
+        "arch-string-channels",
+        "nas-inspect",
+        ["r32_n10,conv_k3_s2_c99999999_relu,head_c64_relu"],
+        r"stem\.out: must be at most 16384",
+        False,
+    ),
     ("arch-string-head", "nas-inspect", ["r32_n10,conv_k3_s2_c16_relu,head_c99999999_relu"], r"head\.out: must be at most 16384", False),
-    ("arch-string-classes", "nas-inspect", ["r32_n100000000,conv_k3_s2_c16_relu,head_c64_relu"], r"num_classes: must be at most 100000", False),
-    ("arch-string-hidden", "nas-inspect", ["r32_n10,conv_k3_s2_c16_relu,fused_ibn_k3_s1_h99999999_c16_relu,head_c64_relu"], r"must be at most 16384|unknown", False),
+    (
+        "arch-string-classes",
+        "nas-inspect",
+        ["r32_n100000000,conv_k3_s2_c16_relu,head_c64_relu"],
+        r"num_classes: must be at most 100000",
+        False,
+    ),
+    (
+        "arch-string-hidden",
+        "nas-inspect",
+        ["r32_n10,conv_k3_s2_c16_relu,fused_ibn_k3_s1_h99999999_c16_relu,head_c64_relu"],
+        r"must be at most 16384|unknown",
+        False,
+    ),
     # spaces
-    ("space-10000-layers", "nas-search", [*SEARCH, "--space", "{w}/s-layers.yaml"], r"s-layers\.yaml: stages: the deepest choice has 10000 layers; at most 512", False),
-    ("space-escape-name", "nas-search", [*SEARCH, "--space", "{w}/s-escape.yaml"], r"s-escape\.yaml: name: 'x\\x1b\]0;pwned\\x07' is not allowed", False),
+    (
+        "space-10000-layers",
+        "nas-search",
+        [*SEARCH, "--space", "{w}/s-layers.yaml"],
+        r"s-layers\.yaml: stages: the deepest choice has 10000 layers; at most 512",
+        False,
+    ),
+    (
+        "space-escape-name",
+        "nas-search",
+        [*SEARCH, "--space", "{w}/s-escape.yaml"],
+        r"s-escape\.yaml: name: 'x\\x1b\]0;pwned\\x07' is not allowed",
+        False,
+    ),
     ("space-path-name", "nas-search", [*SEARCH, "--space", "{w}/s-path.yaml"], r"name: '\.\./\.\./\.\./x' is not allowed", False),
     ("space-absolute-name", "nas-search", [*SEARCH, "--space", "{w}/s-abs.yaml"], r"name: '/tmp/x' is not allowed", False),
     ("space-bomb", "nas-search", [*SEARCH, "--space", "{w}/s-bomb.yaml"], r"s-bomb\.yaml: refused YAML: aliases expand", False),
-    ("space-bomb-profile", "nas-profile", ["--device", "cpu", "--space", "{w}/s-bomb.yaml", "--table", "{w}/new.yaml"], r"refused YAML", False),
+    (
+        "space-bomb-profile",
+        "nas-profile",
+        ["--device", "cpu", "--space", "{w}/s-bomb.yaml", "--table", "{w}/new.yaml"],
+        r"refused YAML",
+        False,
+    ),
     ("space-bomb-inspect", "nas-inspect", ["{w}/s-bomb.yaml"], r"refused YAML", False),
     ("space-resolution", "nas-search", [*SEARCH, "--space", "{w}/s-resolution.yaml"], r"resolution: must be at most 4096", False),
     ("space-width", "nas-search", [*SEARCH, "--space", "{w}/s-width.yaml"], r"width: must be a positive number", False),
     ("space-escape-export", "nas-export", ["{w}/s-escape.yaml", "--sample", "0", *EXPORT], r"is not allowed", False),
     # data specs and images
-    ("synthetic-negative", "nas-search", [*SEARCH, "--proxy", "synflow", "--data", "synthetic:-5"], r"--data synthetic:-5: expected .* in 1\.\.100000", False),
-    ("synthetic-huge", "nas-search", [*SEARCH, "--proxy", "synflow", "--data", "synthetic:100000000"], r"synthetic:100000000: expected .* in 1\.\.100000", False),
+    (
+        "synthetic-negative",
+        "nas-search",
+        [*SEARCH, "--proxy", "synflow", "--data", "synthetic:-5"],
+        r"--data synthetic:-5: expected .* in 1\.\.100000",
+        False,
+    ),
+    (
+        "synthetic-huge",
+        "nas-search",
+        [*SEARCH, "--proxy", "synflow", "--data", "synthetic:100000000"],
+        r"synthetic:100000000: expected .* in 1\.\.100000",
+        False,
+    ),
     ("synthetic-zero", "nas-inspect", [*SYN, "synthetic:0"], r"in 1\.\.100000", False),
     ("synthetic-float", "nas-inspect", [*SYN, "synthetic:1e3"], r"synthetic:1e3: expected", False),
     ("synthetic-escape", "nas-inspect", [*SYN, "synthetic:\x1b[2J"], r"synthetic:\\x1b\[2J: expected", False),
-    ("imagefolder-bomb", "nas-inspect", [*SYN, "imagefolder:{w}/i-bomb"], r"i-bomb/\w/\w\.png: image larger than \d+ pixels \(a decompression bomb\?\)", False),
-    ("imagefolder-bomb-search", "nas-search", [*SEARCH, "--proxy", "synflow", "--data", "imagefolder:{w}/i-bomb"], r"decompression bomb", False),
-    ("imagefolder-large", "nas-inspect", [*SYN, "imagefolder:{w}/i-big"], r"i-big/\w/\w\.png: image side 9000 px is larger than 1024", False),
+    (
+        "imagefolder-bomb",
+        "nas-inspect",
+        [*SYN, "imagefolder:{w}/i-bomb"],
+        r"i-bomb/\w/\w\.png: image larger than \d+ pixels \(a decompression bomb\?\)",
+        False,
+    ),
+    (
+        "imagefolder-bomb-search",
+        "nas-search",
+        [*SEARCH, "--proxy", "synflow", "--data", "imagefolder:{w}/i-bomb"],
+        r"decompression bomb",
+        False,
+    ),
+    (
+        "imagefolder-large",
+        "nas-inspect",
+        [*SYN, "imagefolder:{w}/i-big"],
+        r"i-big/\w/\w\.png: image side 9000 px is larger than 1024",
+        False,
+    ),
     ("imagefolder-garbage", "nas-inspect", [*SYN, "imagefolder:{w}/i-garbage"], r"i-garbage/\w/\w\.png: cannot decode image", False),
     # measurement CSVs (nas-profile import / fit): a bad row never reaches a table file
-    ("import-nan", "nas-profile", ["import", "--device", "cpu", "{w}/m-nan.csv", "--table", "{w}/imported.yaml"], r"m-nan\.csv: line 2: .*must be finite", False),
-    ("import-negative", "nas-profile", ["import", "--device", "cpu", "{w}/m-negative.csv", "--table", "{w}/imported.yaml"], r"line 2: .*>= 0 ms", False),
-    ("import-inf", "nas-profile", ["import", "--device", "cpu", "{w}/m-inf.csv", "--table", "{w}/imported.yaml"], r"m-inf\.csv: line 2", False),
-    ("import-columns", "nas-profile", ["import", "--device", "cpu", "{w}/m-columns.csv", "--table", "{w}/imported.yaml"], r"missing column", False),
-    ("import-words", "nas-profile", ["import", "--device", "cpu", "{w}/m-words.csv", "--table", "{w}/imported.yaml"], r"line 2: bad numbers", False),
-    ("import-binary", "nas-profile", ["import", "--device", "cpu", "{w}/m-binary.csv", "--table", "{w}/imported.yaml"], r"not UTF-8 text", False),
-    ("import-into-bad-table", "nas-profile", ["import", "--device", "cpu", "{w}/m-nan.csv", "--table", "{w}/t-nan.yaml"], r"t-nan\.yaml|m-nan\.csv", False),
-    ("fit-nan", "nas-profile", ["fit", "--device", "cpu", "{w}/f-nan.csv", "--table", "{w}/fitted.yaml"], r"f-nan\.csv: line 2: latency_ms must be a finite number > 0", False),
-    ("fit-negative", "nas-profile", ["fit", "--device", "cpu", "{w}/f-negative.csv", "--table", "{w}/fitted.yaml"], r"f-negative\.csv: line 2", False),
-    ("fit-arch", "nas-profile", ["fit", "--device", "cpu", "{w}/f-arch.csv", "--table", "{w}/fitted.yaml"], r"f-arch\.csv: line 2: arch string", False),
-    ("fit-columns", "nas-profile", ["fit", "--device", "cpu", "{w}/f-columns.csv", "--table", "{w}/fitted.yaml"], r"expected columns 'arch'", False),
+    (
+        "import-nan",
+        "nas-profile",
+        ["import", "--device", "cpu", "{w}/m-nan.csv", "--table", "{w}/imported.yaml"],
+        r"m-nan\.csv: line 2: .*must be finite",
+        False,
+    ),
+    (
+        "import-negative",
+        "nas-profile",
+        ["import", "--device", "cpu", "{w}/m-negative.csv", "--table", "{w}/imported.yaml"],
+        r"line 2: .*>= 0 ms",
+        False,
+    ),
+    (
+        "import-inf",
+        "nas-profile",
+        ["import", "--device", "cpu", "{w}/m-inf.csv", "--table", "{w}/imported.yaml"],
+        r"m-inf\.csv: line 2",
+        False,
+    ),
+    (
+        "import-columns",
+        "nas-profile",
+        ["import", "--device", "cpu", "{w}/m-columns.csv", "--table", "{w}/imported.yaml"],
+        r"missing column",
+        False,
+    ),
+    (
+        "import-words",
+        "nas-profile",
+        ["import", "--device", "cpu", "{w}/m-words.csv", "--table", "{w}/imported.yaml"],
+        r"line 2: bad numbers",
+        False,
+    ),
+    (
+        "import-binary",
+        "nas-profile",
+        ["import", "--device", "cpu", "{w}/m-binary.csv", "--table", "{w}/imported.yaml"],
+        r"not UTF-8 text",
+        False,
+    ),
+    (
+        "import-into-bad-table",
+        "nas-profile",
+        ["import", "--device", "cpu", "{w}/m-nan.csv", "--table", "{w}/t-nan.yaml"],
+        r"t-nan\.yaml|m-nan\.csv",
+        False,
+    ),
+    (
+        "fit-nan",
+        "nas-profile",
+        ["fit", "--device", "cpu", "{w}/f-nan.csv", "--table", "{w}/fitted.yaml"],
+        r"f-nan\.csv: line 2: latency_ms must be a finite number > 0",
+        False,
+    ),
+    (
+        "fit-negative",
+        "nas-profile",
+        ["fit", "--device", "cpu", "{w}/f-negative.csv", "--table", "{w}/fitted.yaml"],
+        r"f-negative\.csv: line 2",
+        False,
+    ),
+    (
+        "fit-arch",
+        "nas-profile",
+        ["fit", "--device", "cpu", "{w}/f-arch.csv", "--table", "{w}/fitted.yaml"],
+        r"f-arch\.csv: line 2: arch string",
+        False,
+    ),
+    (
+        "fit-columns",
+        "nas-profile",
+        ["fit", "--device", "cpu", "{w}/f-columns.csv", "--table", "{w}/fitted.yaml"],
+        r"expected columns 'arch'",
+        False,
+    ),
     ("fit-binary", "nas-profile", ["fit", "--device", "cpu", "{w}/m-binary.csv", "--table", "{w}/fitted.yaml"], r"not UTF-8 text", False),
     # export folder
-    ("export-into-foreign-folder", "nas-export", ["mobilenet_v2", "--out", "{w}/notexport", "--format", "yaml"],
-     r"notexport: holds files that are not an export \(notes\.txt\)", True),
-    ("export-into-a-file", "nas-export", ["mobilenet_v2", "--out", "{w}/tiny.yaml", "--format", "yaml"], r"tiny\.yaml: cannot create the output folder: it is a file", False),
+    (
+        "export-into-foreign-folder",
+        "nas-export",
+        ["mobilenet_v2", "--out", "{w}/notexport", "--format", "yaml"],
+        r"notexport: holds files that are not an export \(notes\.txt\)",
+        True,
+    ),
+    (
+        "export-into-a-file",
+        "nas-export",
+        ["mobilenet_v2", "--out", "{w}/tiny.yaml", "--format", "yaml"],
+        r"tiny\.yaml: cannot create the output folder: it is a file",
+        False,
+    ),
 ]
 
 
@@ -301,10 +584,19 @@ MODES = ["in-process", pytest.param("subprocess", marks=pytest.mark.slow)]
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("command", "arguments", "message", "always_subprocess"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_hostile_input_fails_cleanly(hostile: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                                     mode: str, command: str, arguments: list[str], message: str, always_subprocess: bool) -> None:
+def test_hostile_input_fails_cleanly(
+    hostile: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    command: str,
+    arguments: list[str],
+    message: str,
+    always_subprocess: bool,
+) -> None:
     world, markers = hostile
     argv = [argument.replace("{w}", str(world)) for argument in arguments]
+
     def in_subprocess(c: str, a: list[str]) -> Outcome:
         return run_subprocess(c, a, cwd=world)
 

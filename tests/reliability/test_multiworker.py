@@ -40,9 +40,26 @@ def test_three_processes_share_one_postgres_study_exactly(tiny_table: Path, plug
     barrier.mkdir()
     # each process waits in its first trial until all 3 are there, so they really run side by side
     env = cli_env(plugin_path, NAS_TEST_SLEEP="0.1", NAS_TEST_BARRIER=str(barrier), NAS_TEST_BARRIER_N="3", NAS_TEST_LOG=str(log))
-    commands = [[script("nas-search"), *tiny_search_args(tiny_table, tmp_path / f"host{i}", "--proxy", "sleepy", "--trials", 12,
-                                                         "--sampler", "random", "--storage", postgres_url, "--study-name", name)]
-                for i in range(3)]
+    commands = [
+        [
+            script("nas-search"),
+            *tiny_search_args(
+                tiny_table,
+                tmp_path / f"host{i}",
+                "--proxy",
+                "sleepy",
+                "--trials",
+                12,
+                "--sampler",
+                "random",
+                "--storage",
+                postgres_url,
+                "--study-name",
+                name,
+            ),
+        ]
+        for i in range(3)
+    ]
     processes = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for command in commands]
     try:
         errors = [process.communicate(timeout=240)[1] for process in processes]
@@ -71,8 +88,11 @@ def test_local_workers_on_a_journal_file_claim_exactly(tiny_table: Path, plugin_
     """--workers 2 on an Optuna journal file with a slow proxy (claims under a file lock): exactly --trials finished trials."""
     out = tmp_path / "journal"
     journal = out / "study.journal"
-    result = run_cli("nas-search", *tiny_search_args(tiny_table, out, "--proxy", "sleepy", "--trials", 8, "--workers", 2, "--storage", journal),
-                     env=cli_env(plugin_path, NAS_TEST_SLEEP="0.15"))
+    result = run_cli(
+        "nas-search",
+        *tiny_search_args(tiny_table, out, "--proxy", "sleepy", "--trials", 8, "--workers", 2, "--storage", journal),
+        env=cli_env(plugin_path, NAS_TEST_SLEEP="0.15"),
+    )
     assert result.returncode == 0, result.stderr
     study = only_study(str(journal))
     assert Counter(t.state for t in study.trials) == {TrialState.COMPLETE: 8}

@@ -14,7 +14,10 @@ def test_same_command_same_seed_same_trials(tiny_table: Path, tmp_path: Path, sa
     """Default NSGA-II with the default (torch, seeded) proxy, and TPE with a data-dependent zero-cost proxy."""
     runs = []
     for folder in ("a", "b"):
-        result = run_cli("nas-search", *tiny_search_args(tiny_table, tmp_path / folder, "--trials", 6, "--seed", 11, "--sampler", sampler, "--proxy", proxy))
+        result = run_cli(
+            "nas-search",
+            *tiny_search_args(tiny_table, tmp_path / folder, "--trials", 6, "--seed", 11, "--sampler", sampler, "--proxy", proxy),
+        )
         assert result.returncode == 0, result.stderr
         study = only_study(f"sqlite:///{tmp_path / folder / 'study.db'}")
         runs.append([(t.number, t.state.name, t.params, t.values, t.user_attrs["arch"]) for t in study.trials])

@@ -40,8 +40,11 @@ def test_every_layer_of_a_sample_is_an_enumerated_op(name: str, seed: int, width
     space = get_space(name, width=width)
     ops, heads = space.ops()
     keys = {op_key(op.spec, in_channels=op.in_channels, in_size=op.in_size, precision="fp32") for op in ops}
-    keys |= {head_key(arch_head, in_channels=h.in_channels, in_size=h.in_size, num_classes=h.num_classes, precision="fp32")
-             for h in heads for arch_head in [space.arch(space.random_params(0)).head]}
+    keys |= {
+        head_key(arch_head, in_channels=h.in_channels, in_size=h.in_size, num_classes=h.num_classes, precision="fp32")
+        for h in heads
+        for arch_head in [space.arch(space.random_params(0)).head]
+    }
     arch = space.random(seed)
     assert all(channels % 8 == 0 for channels in _searched_channels(arch))
     missing = [key for _, key in arch_keys(arch, "fp32") if key not in keys]

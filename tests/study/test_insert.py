@@ -17,12 +17,25 @@ from nas.study.study import open_storage
 
 def _template(state: TrialState, values: list[float] | None) -> FrozenTrial:
     now = dt.datetime(2026, 1, 2, 3, 4, 5)
-    distributions = {"op": CategoricalDistribution(["mb", "fused", "tucker"]), "k": CategoricalDistribution([3, 5]),
-                     "w": CategoricalDistribution([0.5, 1.0, None])}
-    return FrozenTrial(number=-1, state=state, value=None, values=values, datetime_start=now,
-                       datetime_complete=None if state == TrialState.RUNNING else now, params={"op": "fused", "k": 5, "w": None},
-                       distributions=distributions, user_attrs={"arch": "x", "latency_ms": 1.25, "nested": {"a": [1, 2]}},
-                       system_attrs={"nsga2:generation": 0}, intermediate_values={}, trial_id=-1)
+    distributions = {
+        "op": CategoricalDistribution(["mb", "fused", "tucker"]),
+        "k": CategoricalDistribution([3, 5]),
+        "w": CategoricalDistribution([0.5, 1.0, None]),
+    }
+    return FrozenTrial(
+        number=-1,
+        state=state,
+        value=None,
+        values=values,
+        datetime_start=now,
+        datetime_complete=None if state == TrialState.RUNNING else now,
+        params={"op": "fused", "k": 5, "w": None},
+        distributions=distributions,
+        user_attrs={"arch": "x", "latency_ms": 1.25, "nested": {"a": [1, 2]}},
+        system_attrs={"nsga2:generation": 0},
+        intermediate_values={},
+        trial_id=-1,
+    )
 
 
 def _same(a: FrozenTrial, b: FrozenTrial) -> None:
@@ -33,8 +46,10 @@ def _same(a: FrozenTrial, b: FrozenTrial) -> None:
         assert [v if not math.isinf(v) else str(v) for v in a.values] == [v if not math.isinf(v) else str(v) for v in b.values]
 
 
-@pytest.mark.parametrize(("state", "values"), [(TrialState.COMPLETE, [0.5, 2.0]), (TrialState.COMPLETE, [float("inf"), -1.0]),
-                                               (TrialState.RUNNING, None), (TrialState.FAIL, None)])
+@pytest.mark.parametrize(
+    ("state", "values"),
+    [(TrialState.COMPLETE, [0.5, 2.0]), (TrialState.COMPLETE, [float("inf"), -1.0]), (TrialState.RUNNING, None), (TrialState.FAIL, None)],
+)
 def test_insert_matches_optunas_create_new_trial(tmp_path: Path, state: TrialState, values: list[float] | None) -> None:
     storage = open_storage(f"sqlite:///{tmp_path / 'study.db'}")
     study = optuna.create_study(storage=storage, study_name="s", directions=["maximize", "minimize"])

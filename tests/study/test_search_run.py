@@ -46,8 +46,11 @@ def test_resume_adds_trials_and_keeps_the_first_ones(tiny_table: Path, tmp_path:
 
 
 def test_same_seed_same_trials(tiny_table: Path, tmp_path: Path) -> None:
-    runs = [search(**TINY, device=str(tiny_table), trials=8, seed=3, sampler=sampler, out=tmp_path / f"{sampler}{i}")
-            for sampler in ("random", "tpe") for i in range(2)]
+    runs = [
+        search(**TINY, device=str(tiny_table), trials=8, seed=3, sampler=sampler, out=tmp_path / f"{sampler}{i}")
+        for sampler in ("random", "tpe")
+        for i in range(2)
+    ]
     arch = [[t.user_attrs["arch"] for t in _study(r).trials] for r in runs]
     assert arch[0] == arch[1] and arch[2] == arch[3]
     assert len(set(arch[0])) > 1
@@ -82,7 +85,9 @@ def test_stale_running_trial_of_a_dead_process_is_failed_on_resume(tiny_table: P
     study._storage.set_trial_user_attr(trial._trial_id, "worker", f"{socket.gethostname()}:{dead}")
     alive = study.ask()
     study._storage.set_trial_user_attr(alive._trial_id, "worker", f"{socket.gethostname()}:{os.getpid()}")
-    context = SearchContext.create(**{k: v for k, v in TINY.items() if k != "progress"}, device=str(tiny_table), trials=3, out=tmp_path / "stale")
+    context = SearchContext.create(
+        **{k: v for k, v in TINY.items() if k != "progress"}, device=str(tiny_table), trials=3, out=tmp_path / "stale"
+    )
     prepare_study(context)
     states = {t.number: t.state.name for t in _study(result).trials}
     assert states[trial.number] == "FAIL" and states[alive.number] == "RUNNING"

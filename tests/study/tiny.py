@@ -22,7 +22,9 @@ FAST = TimingOptions(warmup=2, min_runs=5, min_seconds=0.0)
 def build_tiny_table(folder: Path, *, precision: str = "fp32", references: bool = True) -> Path:
     """``folder/tiny-<precision>.yaml`` covering the space (and MobileNetV2-α) at RESOLUTION."""
     path = Path(folder) / f"tiny-{precision}.yaml"
-    device = Device(name=f"tiny-{precision}", description="test table: this host's CPU, few runs", precision=precision, backend="ort", table=str(path))
+    device = Device(
+        name=f"tiny-{precision}", description="test table: this host's CPU, few runs", precision=precision, backend="ort", table=str(path)
+    )
     backend = OrtBackend(device=device, timing=FAST, progress=False)
     table = open_table(path, device=device, backend=backend, precision=precision)
     space = get_space(SPACE, resolution=RESOLUTION)
@@ -30,6 +32,8 @@ def build_tiny_table(folder: Path, *, precision: str = "fp32", references: bool 
     jobs = space_jobs(ops, heads, precision)
     if references:
         for width in REFERENCE_WIDTHS:
-            jobs += arch_jobs(get_space("mobilenet_v2", width=width, resolution=RESOLUTION, num_classes=space.num_classes).arch(), precision)
+            jobs += arch_jobs(
+                get_space("mobilenet_v2", width=width, resolution=RESOLUTION, num_classes=space.num_classes).arch(), precision
+            )
     build_table(list({job.key: job for job in jobs}.values()), table=table, backend=backend, precision=precision)
     return path

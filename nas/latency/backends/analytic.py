@@ -209,7 +209,9 @@ def device_model(device: str) -> tuple[DeviceModel, dict[str, Any]]:
         raise NasError(f"device {device!r}: no table at {path} to read its analytic model from (only modelled devices have one)")
     header = LatencyTable.load(path).header
     if header.get("backend") != "analytic":
-        raise NasError(f"{path}: device {device!r} has no analytic model (its table's backend is {header.get('backend')!r}, not 'analytic')")
+        raise NasError(
+            f"{path}: device {device!r} has no analytic model (its table's backend is {header.get('backend')!r}, not 'analytic')"
+        )
     return DeviceModel.from_header(device, header.get("model")), {k: header[k] for k in HEADER_KEYS if k in header}
 
 

@@ -43,8 +43,17 @@ class OrtBackend:
     name = "ort"
     source = "measured"
 
-    def __init__(self, *, device: Any, provider: str | None = None, out: Path | None = None, threads: int = 1,
-                 timing: TimingOptions | None = None, progress: bool = True, **_: Any) -> None:
+    def __init__(
+        self,
+        *,
+        device: Any,
+        provider: str | None = None,
+        out: Path | None = None,
+        threads: int = 1,
+        timing: TimingOptions | None = None,
+        progress: bool = True,
+        **_: Any,
+    ) -> None:
         try:
             import onnxruntime  # noqa: F401
         except ImportError:
@@ -80,7 +89,9 @@ class OrtBackend:
         result = MeasureResult()
         with tempfile.TemporaryDirectory(prefix="nas-profile-") as scratch:
             folder = self.out or Path(scratch)
-            for index, job in enumerate(tqdm(jobs, desc=f"profiling {self.device.name} ({precision})", unit="op", disable=not self.progress or not jobs)):
+            for index, job in enumerate(
+                tqdm(jobs, desc=f"profiling {self.device.name} ({precision})", unit="op", disable=not self.progress or not jobs)
+            ):
                 path = export_op(job.op, folder, precision=precision, name=f"op{index:05d}" if self.out is None else _file_name(job.key))
                 entry = time_model(path, op_input_shape(job.op), provider=self.provider, options=self.timing)
                 result.entries[job.key] = entry

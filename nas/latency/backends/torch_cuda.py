@@ -147,7 +147,9 @@ class TorchCudaBackend:
         from nas.latency.profile import op_input_shape, op_module
 
         if precision != "fp32":
-            raise BackendError(f"the torch backend times fp32 only (asked for {precision}); use the ort backend with a quantized model for int8")
+            raise BackendError(
+                f"the torch backend times fp32 only (asked for {precision}); use the ort backend with a quantized model for int8"
+            )
         result = MeasureResult()
         for job in tqdm(jobs, desc=f"profiling {self.device.name} ({self.gpu})", unit="op", disable=not self.progress or not jobs):
             entry = time_op(op_module(job.op), op_input_shape(job.op), self.timing)
@@ -161,8 +163,9 @@ class TorchCudaBackend:
         return gpu_name()
 
 
-def time_networks(archs: Sequence[Any], *, rounds: int = 10, runs_per_round: int = 20, progress: bool = True,
-                  timing: CudaTiming | None = None) -> list[Any]:
+def time_networks(
+    archs: Sequence[Any], *, rounds: int = 10, runs_per_round: int = 20, progress: bool = True, timing: CudaTiming | None = None
+) -> list[Any]:
     """End-to-end CUDA-graph latency of whole networks, interleaved round by round (``nas.latency.validate`` timer)."""
     from tqdm import tqdm
 
