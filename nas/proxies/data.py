@@ -35,7 +35,13 @@ class DataError(NasError):
 
 @dataclass(frozen=True)
 class ImageData:
-    """Train and validation images (uint8 NHWC) with integer labels."""
+    """Train and held-out images (uint8 NHWC) with integer labels.
+
+    ``val_*`` is the data set's own held-out split (CIFAR-10's ``test_batch``, an
+    ImageFolder's ``val/`` or ``test/`` folder): training and the supernet report
+    their final test accuracy on it, and take their validation split from the
+    training images with :func:`holdout`, so that nothing is tuned on the test set.
+    """
 
     name: str
     train_images: np.ndarray
@@ -73,6 +79,37 @@ class ImageData:
         rng = np.random.default_rng(seed)
         index = np.sort(rng.choice(len(self.train_images), size=min(n, len(self.train_images)), replace=False))
         return self.tensors(self.train_images[index], size=size), torch.from_numpy(self.train_labels[index].astype(np.int64))
+
+
+def holdout(data: ImageData, *, fraction: float = 0.1, seed: int = 0) -> ImageData:
+    """``data`` with a seeded, class-stratified ``fraction`` of its *training* images as the validation split.
+
+    The result's ``train_*`` are the remaining training images and its ``val_*``
+    the held-out ones; ``data.val_*`` (the test split) is not part of it.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"validation fraction {fraction!r}: must be between 0 and 1 (exclusive)")
+    rng = np.random.default_rng(seed)
+    held: list[np.ndarray] = []
+    for label in np.unique(data.train_labels):
+        members = np.flatnonzero(data.train_labels == label)
+        take = int(round(len(members) * fraction))
+        if len(members) > 1:
+            take = min(max(take, 1), len(members) - 1)
+        held.append(rng.choice(members, size=take, replace=False))
+    val = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
+    if len(val) == 0 or len(val) == len(data.train_labels):
+        raise DataError(f"{data.name}: {len(data.train_labels)} training images are too few to hold out {fraction:.0%} for validation")
+    keep = np.ones(len(data.train_labels), dtype=bool)
+    keep[val] = False
+    return ImageData(
+        f"{data.name} (training images, {fraction:.0%} held out for validation, seed {seed})",
+        data.train_images[keep],
+        data.train_labels[keep],
+        data.train_images[val],
+        data.train_labels[val],
+        data.classes,
+    )
 
 
 # -- loaders ----------------------------------------------------------------------------

@@ -105,3 +105,18 @@ def test_specs() -> None:
 
 def test_cache_dir_follows_environment(private_cache: Path) -> None:
     assert cache_dir() == private_cache
+
+
+def test_holdout_takes_validation_from_training_images_only():
+    from nas.proxies.data import holdout, synthetic_data
+
+    data = synthetic_data(n_train=200, n_val=50, num_classes=4, seed=1)
+    split = holdout(data, fraction=0.25, seed=3)
+    assert len(split.train_labels) + len(split.val_labels) == 200
+    train_rows = {row.tobytes() for row in data.train_images}
+    assert all(row.tobytes() in train_rows for row in split.val_images)  # never the test split
+    assert set(np.unique(split.val_labels)) == set(np.unique(data.train_labels))  # stratified
+    again = holdout(data, fraction=0.25, seed=3)
+    assert np.array_equal(again.val_images, split.val_images)  # seeded
+    with pytest.raises(DataError, match="between 0 and 1"):
+        holdout(data, fraction=1.0)
