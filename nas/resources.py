@@ -3,7 +3,9 @@
 The top-level ``search_spaces/`` and ``latency_tables/`` folders of the source tree are mapped into
 the wheel as the data folders ``nas/_data/search_spaces`` and ``nas/_data/latency_tables`` (see
 ``setup.py`` and ``pyproject.toml``). They are read-only defaults: tables that ``nas-profile``
-builds go to a per-user folder instead, never into the installed package.
+builds go to a per-user folder instead, never into the installed package. A table measured on this
+host in-process (onnxruntime) is filed there by host: ``<store>/<device>/<host key>.yaml``, so that
+machines sharing a home folder (or one machine after a CPU or runtime change) never mix entries.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ def user_table_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return platformdirs.user_data_path("mobilenas") / "latency_tables"
+
+
+def host_table_file(device: str, key: str) -> Path:
+    """Where the table of ``device`` measured on the host with fingerprint hash ``key`` is kept."""
+    return user_table_dir() / device / f"{key}.yaml"
 
 
 def table_file(name: str | Path) -> Path:

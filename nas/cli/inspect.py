@@ -94,7 +94,7 @@ def _main(args: argparse.Namespace) -> int:
         proxy = get_proxy(args.proxy)
         data = None
         if args.data or proxy.needs_data:
-            from nas.proxies import load_data  # type: ignore[attr-defined]
+            from nas.proxies import load_data
 
             data = load_data(args.data or "synthetic")
         outcome = proxy.evaluate(arch, seed=args.seed, data=data)

@@ -1,6 +1,7 @@
 """``nas-profile``: build or extend a device's latency table, list devices, and the table subcommands.
 
-nas-profile --device cpu --space mobiledet [--resolution 224] [--precision int8]
+nas-profile --device cpu --space mobiledet [--resolution 224] [--precision int8]   (ops, then correction + check)
+nas-profile --device cpu --arch arch.yaml       (one architecture's ops; any device, modelled ones too)
 nas-profile --list-devices
 nas-profile validate --device cpu --space mobiledet --samples 30
 nas-profile import --device dsp results.csv
@@ -11,13 +12,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from nas.cli._common import positive_float, positive_int, run
 from nas.errors import NasError
+from nas.latency.host import MEASURED_IN_PROCESS
+from nas.latency.host_fit import FitPlan
+from nas.resources import TABLE_DIR_ENV
 
 # subcommand → module with ``main(argv)``; imported only when used
 SUBCOMMANDS = {
@@ -30,11 +35,18 @@ SUBCOMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nas-profile",
-        description="Build or extend a device's latency table from the distinct ops of a search space (resumable).",
+        description=(
+            "Build or extend a device's latency table from the distinct ops of a search space or of one architecture "
+            "(resumable). On a device timed here (cpu), the same run fits the context correction on a few whole networks "
+            "and stores the held-out fidelity; the table goes to the per-user store, filed by this host's fingerprint."
+        ),
         epilog="subcommands: " + ", ".join(f"nas-profile {name} ..." for name in SUBCOMMANDS),
     )
     parser.add_argument("--device", help="target device (see --list-devices)")
     parser.add_argument("--space", action="append", default=[], help="search space name or YAML (repeatable)")
+    parser.add_argument(
+        "--arch", action="append", default=[], help="an architecture (YAML file or compact string) whose ops to add (repeatable)"
+    )
     parser.add_argument("--resolution", type=positive_int, help="input resolution (default: the space's)")
     parser.add_argument(
         "--width", type=positive_float, action="append", default=[], help="width multiplier α (repeatable; default: the space's)"
@@ -44,8 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--provider", help="onnxruntime execution provider for the ort backend (default: the device's)")
     parser.add_argument("--out", type=Path, help="folder for files the backend writes (bundle; ort keeps the op models there)")
     parser.add_argument(
-        "--table", type=Path, help="table file to write (default: the device's table in the per-user folder, $NAS_TABLE_DIR overrides)"
+        "--table",
+        type=Path,
+        help="table file to write (default: <store>/<device>/<host key>.yaml for a device timed here, else <store>/<device's file>)",
     )
+    parser.add_argument("--store", type=Path, help=f"per-user table store (default: ${TABLE_DIR_ENV}, else the user data folder)")
     parser.add_argument("--threads", type=positive_int, default=1, help="intra-op threads for timing (default 1)")
     parser.add_argument("--min-runs", type=positive_int, default=50, help="timed runs per op at least (default 50)")
     parser.add_argument("--min-seconds", type=float, default=0.25, help="timing time per op at least (default 0.25 s)")
@@ -56,7 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-time existing entries whose (p90-p10)/median exceeds SPREAD (e.g. 0.3)",
     )
     parser.add_argument("--save-every", type=positive_int, default=5, help="save the table after this many new entries")
-    parser.add_argument("--list-devices", action="store_true", help="list devices with the source and fidelity of their tables")
+    parser.add_argument("--no-fit", action="store_true", help="only time the ops: no context correction, no held-out check")
+    parser.add_argument(
+        "--fit-networks", type=positive_int, default=FitPlan.calibration, help="whole networks per space the correction is fitted on"
+    )
+    parser.add_argument(
+        "--check-networks", type=positive_int, default=FitPlan.held_out, help="held-out whole networks per space timed for the fidelity"
+    )
+    parser.add_argument("--list-devices", action="store_true", help="list devices with the source, fidelity and host of their tables")
     return parser
 
 
@@ -82,15 +104,18 @@ def _subcommand(name: str, argv: list[str]) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    if args.store:
+        os.environ[TABLE_DIR_ENV] = str(args.store)  # read by nas.resources.user_table_dir, here and in any subprocess
     if args.list_devices:
         return list_devices()
-    if not args.device or not args.space:
-        raise NasError("give --device and --space (or --list-devices, or a subcommand: " + ", ".join(SUBCOMMANDS) + ")")
+    if not args.device or not (args.space or args.arch):
+        raise NasError("give --device and --space or --arch (or --list-devices, or a subcommand: " + ", ".join(SUBCOMMANDS) + ")")
+    if args.arch and args.width:
+        raise NasError("--width applies to --space, not to --arch (an architecture has its channels already)")
     from nas.devices import get_device
     from nas.latency.backends import BackendError, make_backend
-    from nas.latency.profile import TimingOptions, build_table, open_table, space_jobs
+    from nas.latency.profile import TimingOptions, open_table
     from nas.resources import writable_table
-    from nas.space import get_space
 
     device = get_device(args.device)
     precision = args.precision or device.precision
@@ -103,13 +128,67 @@ def _main(args: argparse.Namespace) -> int:
         hint = f"; to build this device's table: {device.build_hint}" if device.build_hint else ""
         raise BackendError(f"{error}{hint}") from None
     _check_writable(Path(table_path))
+    timed_here = backend.name in MEASURED_IN_PROCESS
+    if timed_here and not args.table:
+        _announce(device, Path(table_path))
+        _start_from_shipped(device, Path(table_path))
     table = open_table(table_path, device=device, backend=backend, precision=precision)
+    labelled, new = _profile_spaces(args, table=table, backend=backend, precision=precision)
+    new += _profile_archs(args, table=table, backend=backend, precision=precision)
+    if timed_here and labelled and not args.no_fit:
+        _fit(args, table=table, labelled=labelled, backend=backend, new=new)
+    elif timed_here and args.arch and not table.correction:
+        print(f"no context correction in {table_path} yet: nas-profile --device {device.name} --space SPACE fits one on whole networks")
+    return 0
+
+
+def _announce(device: Any, path: Path) -> None:
+    """Say which table this run builds, and why when the device's current table is another host's."""
+    from nas.latency.host import host_mismatch
+    from nas.latency.table import LatencyTable
+
+    if path.exists():
+        print(f"{device.name}: extending this host's table {path}")
+        return
+    current = device.table_path()
+    line = None
+    if current.exists() and current != path:
+        try:
+            line = host_mismatch(LatencyTable.load(current).header, device=device.name)
+        except NasError:
+            line = None
+    print(f"{device.name}: measuring this host into {path}" + (f" ({line})" if line else ""))
+
+
+def _start_from_shipped(device: Any, path: Path) -> None:
+    """A shipped table measured on this very host (same fingerprint hash) is copied into the store, then extended."""
+    from nas.latency.host import host_key
+    from nas.latency.table import LatencyTable
+    from nas.resources import shipped_dir
+
+    shipped = shipped_dir("latency_tables") / device.table
+    if path.exists() or not shipped.exists():
+        return
+    table = LatencyTable.load(shipped)
+    host = table.header.get("host")
+    if isinstance(host, dict) and host_key(host) == path.stem and table.device == path.parent.name:
+        table.save(path)
+        print(f"{device.name}: the shipped table was measured on this host: starting from a copy of it")
+
+
+def _profile_spaces(args: argparse.Namespace, *, table: Any, backend: Any, precision: str) -> tuple[dict[str, Any], int]:
+    """Each space (at each width) into the table; returns the spaces by header label and how many entries are new."""
+    from nas.latency.host_fit import space_label
+    from nas.latency.profile import build_table, space_jobs
+    from nas.space import get_space
+
+    labelled, new = {}, 0
     for space_name in args.space:
         for width in args.width or [None]:
             space = get_space(space_name, width=width, resolution=args.resolution)
             ops, heads = space.ops()
             jobs = space_jobs(ops, heads, precision)
-            label = f"{space.name}@{space.resolution}" + (f"-a{space.width:g}" if args.width else "")
+            label = space_label(space, scaled=bool(args.width))
             start = time.perf_counter()
             result, skipped = build_table(
                 jobs,
@@ -122,11 +201,48 @@ def _main(args: argparse.Namespace) -> int:
             )
             seconds = time.perf_counter() - start
             print(
-                f"{label}: {len(jobs)} distinct ops, {skipped} already in the table, {len(result.entries)} new ({seconds / 60:.2f} min) -> {table_path}"
+                f"{label}: {len(jobs)} distinct ops, {skipped} already in the table, {len(result.entries)} new ({seconds / 60:.2f} min) -> {table.path}"
             )
             if result.note:
                 print(result.note)
-    return 0
+            labelled[label], new = space, new + len(result.entries)
+    return labelled, new
+
+
+def _profile_archs(args: argparse.Namespace, *, table: Any, backend: Any, precision: str) -> int:
+    """The ops of each ``--arch`` into the table; prints the table's prediction for it. Returns how many entries are new."""
+    from nas.latency.profile import arch_jobs, build_table
+    from nas.target import load_target
+
+    new = 0
+    for text in args.arch:
+        arch, _ = load_target(text, resolution=args.resolution)
+        jobs = arch_jobs(arch, precision)
+        result, skipped = build_table(jobs, table=table, backend=backend, precision=precision, save_every=args.save_every)
+        if result.note:
+            print(result.note)
+        shown = "" if table.entries.keys() >= {job.key for job in jobs} else " (entries still to come)"
+        latency = f": {table.latency(arch):.3f} ms from the table" if not shown else shown
+        print(f"{arch.name}: {len(jobs)} distinct ops, {skipped} already in the table, {len(result.entries)} new -> {table.path}{latency}")
+        new += len(result.entries)
+    return new
+
+
+def _fit(args: argparse.Namespace, *, table: Any, labelled: dict[str, Any], backend: Any, new: int) -> None:
+    """Context correction and held-out fidelity from whole networks, in the run that measured the ops."""
+    from nas.latency.host_fit import fit_and_check, needs_fit, summary
+
+    if not needs_fit(table, list(labelled), new_entries=new):
+        print(f"context correction and held-out fidelity already in {table.path} (nothing new measured)")
+        return
+    plan = FitPlan(calibration=max(args.fit_networks, 2), held_out=max(args.check_networks, 3))
+    count = (plan.calibration + plan.held_out) * len(labelled)
+    print(f"fitting the context correction: timing about {count} whole networks end to end (progress bars show the ETA)")
+    provider = getattr(backend, "provider", None) or "CPUExecutionProvider"
+    report = fit_and_check(table, labelled, backend=backend.name, provider=provider, plan=plan)
+    for line in summary(report):
+        print(line)
+    print(f"stored in {table.path}")
 
 
 def _check_writable(path: Path) -> None:
@@ -136,23 +252,25 @@ def _check_writable(path: Path) -> None:
     temp_path_beside(path).unlink()
 
 
-def _table_for(device, precision: str, backend_name: str) -> Path:  # type: ignore[no-untyped-def]
-    """The device's table, or its ``-int8``/``-fp32`` sibling device's table when the precision differs.
+def _table_for(device: Any, precision: str, backend_name: str) -> Path:
+    """The device's table to write, or its ``-int8``/``-fp32`` sibling device's when the precision differs.
 
+    A device timed here writes this host's table in the store (``<store>/<device>/<host key>.yaml``).
     Measuring a device whose shipped table is modelled (the bundle route, or onnxruntime on the
     device itself) writes ``<device>-measured.yaml`` beside it, which the device then prefers.
     """
     from nas.devices import DEVICES, MEASURING_BACKENDS, get_device
 
     if backend_name in MEASURING_BACKENDS and device.backend not in MEASURING_BACKENDS:
-        return device.measured_table_path()
-    if precision == device.precision:
-        return device.table_path()
-    base = device.name.removesuffix("-int8")
-    sibling = f"{base}-int8" if precision == "int8" else base
-    if sibling in DEVICES and get_device(sibling).precision == precision:
-        return get_device(sibling).table_path()
-    raise NasError(f"device {device.name!r} is {device.precision}; give --table FILE for a {precision} table")
+        return Path(device.measured_table_path())
+    if precision != device.precision:
+        base = device.name.removesuffix("-int8")
+        sibling = f"{base}-int8" if precision == "int8" else base
+        if sibling not in DEVICES or get_device(sibling).precision != precision:
+            raise NasError(f"device {device.name!r} is {device.precision}; give --table FILE for a {precision} table")
+        device = get_device(sibling)
+    mine = device.host_table_path() if backend_name == "ort" else None
+    return Path(mine if mine is not None else device.table_path())
 
 
 def list_devices() -> int:
@@ -184,7 +302,7 @@ def list_devices() -> int:
     return 0
 
 
-def describe_host(header: dict, device: str) -> str:
+def describe_host(header: dict[str, Any], device: str) -> str:
     """``; host: <model name> (this host | another host)`` for measured tables, empty for modelled or imported ones."""
     from nas.latency.host import host_mismatch
 
@@ -197,7 +315,7 @@ def describe_host(header: dict, device: str) -> str:
     return f"; host: {host.get('model_name', '?')} ({'this host' if mine else 'another host'})"
 
 
-def describe_fidelity(header: dict) -> str:
+def describe_fidelity(header: dict[str, Any]) -> str:
     """Short summary of the header's ``fidelity`` (measured validation or leave-one-out of a modelled table)."""
     fidelity = header.get("fidelity")
     if not fidelity:

@@ -18,10 +18,11 @@ def _import_bundle_csv(args: argparse.Namespace, device: str) -> str:
     from nas.devices import MEASURING_BACKENDS, get_device
     from nas.latency.backends.bundle import read_results
     from nas.latency.table import LatencyTable, new_header
-    from nas.resources import writable_table
+    from nas.resources import table_file, writable_table
 
     target = get_device(device)
-    default = target.table_path() if target.backend in MEASURING_BACKENDS else target.measured_table_path()
+    # Timings from another machine never go into this host's table (<store>/<device>/<host key>.yaml): the flat file name.
+    default = table_file(target.table) if target.backend in MEASURING_BACKENDS else target.measured_table_path()
     path = args.table or writable_table(default)  # shipped tables stay read-only
     entries, info = read_results(args.file)
     if not entries:

@@ -13,7 +13,7 @@ from pathlib import Path
 from nas.errors import NasError
 from nas.latency.table import LatencyTable
 from nas.plugins import PluginError, Registry
-from nas.resources import shipped_dir, table_file, user_table_dir
+from nas.resources import host_table_file, shipped_dir, table_file, user_table_dir
 
 TABLES_DIR = shipped_dir("latency_tables")  # read-only shipped tables; built ones go to user_table_dir()
 MEASURING_BACKENDS = ("ort", "torch", "bundle")  # their tables are measurements; other backends' tables are modelled or imported
@@ -32,12 +32,31 @@ class Device:
     build_hint: str = ""
 
     def table_path(self) -> Path:
-        """The table the search uses: a measured one beside a modelled/imported default wins."""
+        """The table the search uses.
+
+        A device timed on this host (``ort``): this host's table in the per-user store, else a table
+        under the device's file name (the user's, then the shipped one, which may be another host's:
+        ``nas.latency.host.host_mismatch`` says so), else where this host's table would be built.
+        Other devices: a measured table beside a modelled/imported default wins.
+        """
+        mine = self.host_table_path()
+        if mine is not None and mine.exists():
+            return mine
         measured = self.measured_table_path()
         if self.backend not in MEASURING_BACKENDS and measured.exists():
             return measured
         path = Path(self.table)
-        return path if path.is_absolute() else table_file(path)
+        found = path if path.is_absolute() else table_file(path)
+        return mine if mine is not None and not found.exists() else found
+
+    def host_table_path(self) -> Path | None:
+        """This host's table in the per-user store (``<store>/<device>/<host key>.yaml``), for devices timed here."""
+        if self.backend != "ort" or Path(self.table).is_absolute():
+            return None
+        from nas.latency.host import this_host_key
+
+        key = this_host_key(self.provider)
+        return None if key is None else host_table_file(self.name, key)
 
     def measured_table_path(self) -> Path:
         path = Path(self.table)

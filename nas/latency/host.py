@@ -9,6 +9,9 @@ returns the one line that ``nas-search``, ``nas-inspect`` and ``report.md`` prin
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
 import platform
 from pathlib import Path
@@ -21,6 +24,8 @@ MATTERS = ("model_name", "family", "model", "stepping", "flags", "runtime_versio
 _TEXT = ("vendor", "model_name", "family", "model", "stepping", "runtime", "runtime_version", "runtime_build", "provider")
 _INTS = ("cpus", "threads")
 MEASURED_IN_PROCESS = ("ort", "torch")  # bundle entries come from another device, not from this host
+#: what names one host's table in the per-user store: its identity plus how it was run (threads stay a header check)
+KEY_FIELDS = (*MATTERS, "vendor", "runtime", "provider")
 
 
 def _cpuinfo() -> dict[str, str]:
@@ -133,3 +138,18 @@ def host_mismatch(header: dict[str, Any], *, device: str, space: str = "SPACE", 
         f"{table.get('runtime', '?')} {table.get('runtime_version', '?')}), this host is {describe(here, only_here)} "
         f"({here['runtime']} {here['runtime_version']}); they differ in {what}: measure this one with: {command}"
     )
+
+
+def host_key(host: dict[str, Any]) -> str:
+    """Short stable hash of a fingerprint's identity: the file name of this host's table in the per-user store."""
+    identity = {name: sorted(host.get(name, [])) if name == "flags" else str(host.get(name, "")) for name in KEY_FIELDS}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=8)
+def this_host_key(provider: str = "CPUExecutionProvider") -> str | None:
+    """``host_key`` of this host for onnxruntime with ``provider``; None when onnxruntime is not installed."""
+    try:
+        return host_key(fingerprint(runtime="onnxruntime", provider=provider))
+    except ImportError:
+        return None

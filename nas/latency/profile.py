@@ -45,7 +45,7 @@ def op_module(op: Op | HeadOp) -> Any:
     if isinstance(op, HeadOp):
         conv: nn.Module = ConvBNAct(in_channels=op.in_channels, out_channels=op.out, act=op.act) if op.out else nn.Identity()
         features = op.out or op.in_channels
-        module = nn.Sequential(conv, nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(features, op.num_classes))
+        module: nn.Module = nn.Sequential(conv, nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(features, op.num_classes))
     else:
         module = get_block(op.spec.type).module(op.spec, in_channels=op.in_channels)
     _randomise_bn(module)
@@ -59,7 +59,8 @@ def _randomise_bn(module: Any) -> None:
 
     generator = torch.Generator().manual_seed(0)
     for sub in module.modules():
-        if isinstance(sub, nn.BatchNorm2d):
+        # running stats are None only for BN built with track_running_stats=False, which no block does
+        if isinstance(sub, nn.BatchNorm2d) and sub.running_mean is not None and sub.running_var is not None:
             with torch.no_grad():
                 sub.running_mean.copy_(torch.randn(sub.num_features, generator=generator) * 0.1)
                 sub.running_var.copy_(torch.rand(sub.num_features, generator=generator) + 0.5)
@@ -77,7 +78,8 @@ def op_key_of(op: Op | HeadOp, precision: str) -> str:
 def space_jobs(ops: Sequence[Op], heads: Sequence[HeadOp], precision: str) -> list[Job]:
     """One job per distinct key (equal ops from different stages collapse to one entry)."""
     jobs: dict[str, Job] = {}
-    for op in [*ops, *heads]:
+    every: list[Op | HeadOp] = [*ops, *heads]
+    for op in every:
         key = op_key_of(op, precision)
         jobs.setdefault(key, Job(key=key, op=op))
     return list(jobs.values())

@@ -72,6 +72,9 @@ class LatencyTable:
     header: dict[str, Any]
     entries: dict[str, Entry] = field(default_factory=dict)
     path: Path | None = None
+    # cache of ``_costs``: entry medians × type_scale, valid while (entry count, correction identity) is unchanged
+    _cost_state: tuple[int, int] | None = field(default=None, init=False, repr=False, compare=False)
+    _cost_cache: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def device(self) -> str:
@@ -86,7 +89,7 @@ class LatencyTable:
         return str(self.header.get("source", "?"))
 
     @property
-    def correction(self) -> dict[str, float] | None:
+    def correction(self) -> dict[str, Any] | None:
         return self.header.get("correction")
 
     # -- prediction ----------------------------------------------------------------------
@@ -123,7 +126,7 @@ class LatencyTable:
         """
         correction = self.correction or {}
         state = (len(self.entries), id(correction))
-        if getattr(self, "_cost_state", None) != state:
+        if self._cost_state != state:
             factors = sorted((correction.get("type_scale") or {}).items(), key=lambda item: -len(item[0]))
 
             def factor(key: str) -> float:
@@ -141,12 +144,22 @@ class LatencyTable:
         return correction.get("scale", 1.0) * total + correction.get("per_layer_ms", 0.0) * layers + correction.get("offset_ms", 0.0)
 
     def _missing_error(self, missing: list[str], arch: ArchSpec) -> MissingEntriesError:
+        """The error naming the commands that fill the gap: the whole space, or just this architecture."""
+        from nas.resources import shipped_dir, user_table_dir
         from nas.space import space_names
 
-        space = arch.name.split("-sample")[0] if arch.name.split("-sample")[0] in space_names() else "SPACE"
-        hint = f"nas-profile --device {self.device} --space {space} --resolution {arch.resolution}"
-        if self.path is not None:
-            hint += f" --table {self.path}"
+        names = space_names()
+        space = next((name for name in (arch.name.split("-sample")[0], arch.name.split("-")[0]) if name in names), None)
+        table = ""
+        if self.path is not None and not any(
+            Path(self.path).resolve().is_relative_to(d.resolve()) for d in (shipped_dir("latency_tables"), user_table_dir())
+        ):
+            table = f" --table {self.path}"  # a table the user keeps elsewhere; the default ones are found without it
+        arch_hint = f"nas-profile --device {self.device} --arch ARCH{table} (ARCH: this architecture's YAML file or compact string)"
+        if space is not None:
+            hint = f"nas-profile --device {self.device} --space {space} --resolution {arch.resolution}{table}, or {arch_hint}"
+        else:
+            hint = arch_hint
         return MissingEntriesError(sorted(set(missing)), table=self, hint=hint)
 
     # -- file form -------------------------------------------------------------------------

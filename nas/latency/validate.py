@@ -209,7 +209,7 @@ def validate(
     everything = [*calibration, *(a for archs in groups.values() for a in archs)]
     timer = timer or network_timer("ort", provider=provider)
     measured = timer.measure(everything, precision=table.precision, rounds=rounds, runs_per_round=runs_per_round, progress=progress)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for arch, m in zip(everything, measured):
         rows.append(
             {
