@@ -187,6 +187,87 @@ def from_space(space: str, *, width: float = 1.0, resolution: int = 224) -> list
     )
 
 
+def _mbconv_net(
+    stem: tuple[int, str], rows: list[tuple[int, int, int, int, int, float, str]], head: list[tuple[int, str]], resolution: int
+) -> list[Prim]:
+    """MobileNetV3 / EfficientNet / MnasNet style: a stem conv, inverted residual rows, a head of 1×1 convs / linears.
+
+    Each row is ``(repeats, kernel, stride, hidden or -expansion, out, se, act)``; blocks are priced by
+    ``block_prims``, the path the search's tables use, so squeeze-excite and non-fused activations
+    (h-swish, swish) cost what they cost in a searched network.
+    """
+    from nas.block_spec import BlockSpec
+
+    out, act = stem
+    prims = [Prim("conv", 3, out, resolution, 3, 2)] + ([] if act in ("relu", "relu6") else [Prim("eltwise", out, out, resolution // 2)])
+    channels, size = out, (resolution - 1) // 2 + 1
+    for repeats, kernel, stride, hidden, width, se, block_act in rows:
+        for r in range(repeats):
+            spec = BlockSpec(
+                type="ibn", out=width, kernel=kernel, stride=stride if r == 0 else 1, act=block_act, se=se or None,
+                **({"hidden": hidden} if hidden > 0 else {"expansion": float(-hidden)}),
+            )  # fmt: skip
+            prims += block_prims(spec, in_channels=channels, in_size=size)
+            channels, size = width, (size - 1) // spec.stride + 1
+    first, first_act = head[0]
+    prims += head_prims(in_channels=channels, in_size=size, out=first, act=first_act, num_classes=head[1][0] if len(head) > 1 else 1000)
+    for (width, act), (nxt, _) in zip(head[1:], head[2:] + [(1000, None)]):
+        if act not in ("relu", "relu6", None):
+            prims.append(Prim("eltwise", width, width, 1, pooled=True))
+        prims.append(Prim("conv", width, nxt, 1, pooled=True))
+    return prims
+
+
+def mobilenet_v3_small(resolution: int = 224) -> list[Prim]:
+    """torchvision mobilenet_v3_small: SE (squeeze = expanded / 4) and h-swish in 8 of 11 blocks."""
+    rows = [
+        (1, 3, 2, 16, 16, 0.25, "relu"), (1, 3, 2, 72, 24, 0, "relu"), (1, 3, 1, 88, 24, 0, "relu"),
+        (1, 5, 2, 96, 40, 0.25, "hswish"), (2, 5, 1, 240, 40, 0.25, "hswish"), (1, 5, 1, 120, 48, 0.25, "hswish"),
+        (1, 5, 1, 144, 48, 0.25, "hswish"), (1, 5, 2, 288, 96, 0.25, "hswish"), (2, 5, 1, 576, 96, 0.25, "hswish"),
+    ]  # fmt: skip
+    return _mbconv_net((16, "hswish"), rows, [(576, "hswish"), (1024, "hswish")], resolution)
+
+
+def efficientnet_b0(resolution: int = 224) -> list[Prim]:
+    """torchvision efficientnet_b0: swish everywhere, SE in every block (squeeze = block input / 4, here of the hidden width)."""
+    rows = [
+        (1, 3, 1, 32, 16, 0.25, "swish"), (2, 3, 2, -6, 24, 0.25 / 6, "swish"), (2, 5, 2, -6, 40, 0.25 / 6, "swish"),
+        (3, 3, 2, -6, 80, 0.25 / 6, "swish"), (3, 5, 1, -6, 112, 0.25 / 6, "swish"), (4, 5, 2, -6, 192, 0.25 / 6, "swish"),
+        (1, 3, 1, -6, 320, 0.25 / 6, "swish"),
+    ]  # fmt: skip
+    return _mbconv_net((32, "swish"), rows, [(1280, "swish")], resolution)
+
+
+def mnasnet0_5(resolution: int = 224) -> list[Prim]:
+    """torchvision mnasnet0_5 (MnasNet-B1, no SE, ReLU), depths scaled by 0.5 and rounded to multiples of 8."""
+    rows = [
+        (1, 3, 1, 16, 8, 0, "relu"), (3, 3, 2, -3, 16, 0, "relu"), (3, 5, 2, -3, 24, 0, "relu"), (3, 5, 2, -6, 40, 0, "relu"),
+        (2, 3, 1, -6, 48, 0, "relu"), (4, 5, 2, -6, 96, 0, "relu"), (1, 3, 1, -6, 160, 0, "relu"),
+    ]  # fmt: skip
+    return _mbconv_net((16, "relu"), rows, [(1280, "relu")], resolution)
+
+
+def regnet_y_800mf(resolution: int = 224) -> list[Prim]:
+    """torchvision regnet_y_800mf: RegNetX-style bottlenecks (group width 16) with SE (squeeze = block input / 4)."""
+    net = Net(resolution=resolution).conv(32, 3, 2)
+    for width, depth in ((64, 1), (144, 3), (320, 8), (784, 2)):
+        for b in range(depth):
+            stride = 2 if b == 0 else 1
+            squeeze = int(round(0.25 * net.c))
+            body = net.fork().conv(width).conv(width, 3, stride, width // 16)
+            body.prims += [
+                Prim("pool", width, width, body.s, pooled=True),
+                Prim("conv", width, squeeze, 1, pooled=True),
+                Prim("conv", squeeze, width, 1, pooled=True),
+                Prim("eltwise", width, width, body.s, inputs=2),
+            ]
+            body.conv(width)
+            if stride != 1 or net.c != width:
+                net.conv(width, 1, stride)
+            net.add(body)
+    return net.classifier(1000)
+
+
 #: name → builder(resolution) → ops
 REFERENCE_NETWORKS: dict[str, Callable[[int], list[Prim]]] = {
     "mobilenet_v1": lambda r: from_space("mobilenet_v1", resolution=r),
@@ -205,6 +286,11 @@ REFERENCE_NETWORKS: dict[str, Callable[[int], list[Prim]]] = {
     "densenet121": densenet121,
     "shufflenet_v2_x0_5": shufflenet_v2_x0_5,
     "regnet_x_3_2gf": regnet_x_3_2gf,
+    # squeeze-excite / h-swish / swish networks, checked by experiments.device_model_honesty (not calibration networks)
+    "mobilenet_v3_small": mobilenet_v3_small,
+    "efficientnet_b0": efficientnet_b0,
+    "mnasnet0_5": mnasnet0_5,
+    "regnet_y_800mf": regnet_y_800mf,
 }
 
 
