@@ -115,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         for i, arch in enumerate(archs)
     ]
     fidelity_header = new.header.get("fidelity", {})
+    # op by op: each entry is the steadiest of a few short windows, so this survives load better than whole networks do
+    ratios = np.array([new.entries[k].median_ms / shipped.entries[k].median_ms for k in new.entries if k in shipped.entries])
+    op_spread = np.array([(e.p90_ms - e.p10_ms) / e.median_ms for e in new.entries.values()])
     result = {
         "question": "one command measures this host: time, held-out fidelity, shipped table's error here",
         "host": here,
@@ -142,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
                 "median": round(float(np.median(run_spread)) * 100, 2),
                 "max": round(float(np.max(run_spread)) * 100, 2),
             },
+        },
+        "ops_new_over_shipped": {
+            "ops": int(ratios.size),
+            "p10": round(float(np.percentile(ratios, 10)), 3) if ratios.size else None,
+            "median": round(float(np.median(ratios)), 3) if ratios.size else None,
+            "p90": round(float(np.percentile(ratios, 90)), 3) if ratios.size else None,
+            "op_p10_p90_pct_median": round(float(np.median(op_spread)) * 100, 2),
         },
         "shipped_table_host": shipped.header.get("host") or {"host_cpu": shipped.header.get("host_cpu")},
         "shipped_mismatch_line": host_mismatch(shipped.header, device="cpu", space=args.space),
@@ -197,6 +207,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Run-to-run spread of the measurement: p10-p90 of each network's runs is {check['run_p10_p90_pct']['median']:.1f} % "
         f"of its median (median over networks; max {check['run_p10_p90_pct']['max']:.1f} %).",
+        "",
+        f"Op by op, this host's entries over the shipped table's (same keys): {result['ops_new_over_shipped']}.",
         "",
         f"Shipped table's host: {result['shipped_table_host']}; the line nas-inspect prints for it here: {result['shipped_mismatch_line']}",
     ]

@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--save-every", type=positive_int, default=5, help="save the table after this many new entries")
     parser.add_argument("--no-fit", action="store_true", help="only time the ops: no context correction, no held-out check")
+    parser.add_argument("--refit", action="store_true", help="fit and check again even when no op was added (e.g. on a quieter machine)")
     parser.add_argument(
         "--fit-networks", type=positive_int, default=FitPlan.calibration, help="whole networks per space the correction is fitted on"
     )
@@ -232,15 +233,15 @@ def _fit(args: argparse.Namespace, *, table: Any, labelled: dict[str, Any], back
     """Context correction and held-out fidelity from whole networks, in the run that measured the ops."""
     from nas.latency.host_fit import fit_and_check, needs_fit, summary
 
-    if not needs_fit(table, list(labelled), new_entries=new):
-        print(f"context correction and held-out fidelity already in {table.path} (nothing new measured)")
+    if not args.refit and not needs_fit(table, list(labelled), new_entries=new):
+        print(f"context correction and held-out fidelity already in {table.path} (nothing new measured; --refit fits again)")
         return
     plan = FitPlan(calibration=max(args.fit_networks, 2), held_out=max(args.check_networks, 3))
     count = (plan.calibration + plan.held_out) * len(labelled)
     print(f"fitting the context correction: timing about {count} whole networks end to end (progress bars show the ETA)")
     provider = getattr(backend, "provider", None) or "CPUExecutionProvider"
     report = fit_and_check(table, labelled, backend=backend.name, provider=provider, plan=plan)
-    for line in summary(report):
+    for line in summary(report, device=table.device):
         print(line)
     print(f"stored in {table.path}")
 

@@ -152,3 +152,31 @@ def test_bad_store_or_arch_is_one_line(tmp_path: Path) -> None:
     bad_arch = cli("nas.cli.profile", "--device", "dsp", "--arch", "r16_n10,nope_k3", store=tmp_path)
     assert bad_arch.returncode != 0 and len(bad_arch.stderr.strip().splitlines()) == 1 and "Traceback" not in bad_arch.stderr
     assert not list(tmp_path.rglob("*.yaml"))
+
+
+def test_summary_warns_when_whole_networks_ran_on_a_busy_machine() -> None:
+    from nas.latency.host_fit import summary
+
+    figures = {"n": 8, "within_10pct": 0.0, "mape_pct": 60.0, "spearman": 0.9}
+    busy = {"groups": {"proxylessnas@224": {"corrected": figures, "measurement_p10_p90_pct": 73.0}}}
+    quiet = {"groups": {"proxylessnas@224": {"corrected": figures, "measurement_p10_p90_pct": 6.0}}}
+    [_, warning] = summary(busy, device="cpu")
+    assert warning.startswith("WARNING: proxylessnas@224:") and "nas-profile --device cpu --space proxylessnas --refit" in warning
+    assert len(summary(quiet)) == 1
+
+
+def test_fit_networks_are_disjoint_from_validation_seeds_and_labels_round_trip() -> None:
+    from nas.latency.host_fit import FitPlan, fit_networks, space_label, space_of_label
+    from nas.space import get_space
+
+    space = get_space("proxylessnas")
+    calibration, groups = fit_networks({"proxylessnas@224": space}, FitPlan(calibration=2, held_out=3))
+    validation = {space.random(seed).to_string() for seed in range(30)}  # nas-profile validate's and the host check's seeds
+    assert len(calibration) == 2 and len(groups["proxylessnas@224"]) == 3
+    assert not validation & {arch.to_string() for arch in [*calibration, *groups["proxylessnas@224"]]}
+    scaled = get_space("mobilenet_v2", width=0.5, resolution=160)
+    rebuilt = space_of_label(space_label(scaled, scaled=True))
+    assert rebuilt is not None and (rebuilt.name, rebuilt.width, rebuilt.resolution) == ("mobilenet_v2", 0.5, 160)
+    assert space_of_label("/home/me/my_space.yaml@224") is None
+    with pytest.raises(ValueError, match="calibration"):
+        FitPlan(calibration=1)
