@@ -29,6 +29,8 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "train_proxy_budget": ("benchmark", "~1.2 CPU h, banked runs reused"),
     "calibrate_devices": ("benchmark", "minutes, needs published_latency.csv"),
     "device_effects": ("benchmark", "seconds"),
+    "host_table_check": ("benchmark", "~5-10 min per space, one core"),
+    "device_model_honesty": ("benchmark", "~2 min, needs published_latency.csv"),
     "proxy_tradeoff": ("study", "seconds, reads banked results"),
     "proxy_generalisation": ("study", "~50 min, banked runs reused"),
     "proxy_vs_flops_heldout_band": ("study", "seconds, reads banked runs"),
