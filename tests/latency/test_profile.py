@@ -90,7 +90,7 @@ def test_remeasure_noisy_replaces_only_unsteady_entries(tmp_path: Path) -> None:
 def test_resume_after_sigkill(tmp_path: Path) -> None:
     """A real nas-profile process killed mid-run: the file stays valid and a rerun measures only what is missing."""
     table_path = tmp_path / "cpu.yaml"
-    args = ["--device", "cpu", *TINY, "--table", str(table_path), "--save-every", "1"]
+    args = ["--device", "cpu", *TINY, "--table", str(table_path), "--save-every", "1", "--no-fit"]
     process = subprocess.Popen([sys.executable, "-m", "nas.cli.profile", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     before: dict[str, Entry] = {}
@@ -116,7 +116,7 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
 
 def test_cli_builds_a_table_and_lists_devices(tmp_path: Path) -> None:
     table_path = tmp_path / "int8.yaml"
-    done = _cli("--device", "cpu-int8", *TINY, "--table", str(table_path), "--min-runs", "3", "--min-seconds", "0")
+    done = _cli("--device", "cpu-int8", *TINY, "--table", str(table_path), "--min-runs", "3", "--min-seconds", "0", "--no-fit")
     assert done.returncode == 0, done.stderr
     table = LatencyTable.load(table_path)
     assert table.precision == "int8" and table.source == "measured" and table.header["provider"] == "CPUExecutionProvider"

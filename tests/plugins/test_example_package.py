@@ -117,7 +117,9 @@ def test_plugin_device_reads_its_table_from_the_environment(installed: Path, tmp
     env = cli_env(installed, NAS_GHOST_TABLE=str(table))
     missing = run_cli("nas-inspect", "ghostnet", "--sample", 1, "--device", "ghost-cpu", env=env)
     assert missing.returncode == 2 and "nas-profile --device ghost-cpu --space ghostnet" in missing.stderr
-    profile = run_cli("nas-profile", "--device", "ghost-cpu", "--space", "ghostnet", "--min-runs", 3, "--min-seconds", 0, env=env)
+    profile = run_cli(
+        "nas-profile", "--device", "ghost-cpu", "--space", "ghostnet", "--min-runs", 3, "--min-seconds", 0, "--no-fit", env=env
+    )
     assert profile.returncode == 0 and table.exists(), profile.stderr
     inspect = run_cli("nas-inspect", "ghostnet", "--sample", 1, "--device", "ghost-cpu", "--proxy", "channel_entropy", env=env)
     assert inspect.returncode == 0, inspect.stderr
