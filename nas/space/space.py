@@ -14,7 +14,7 @@ import random as _random
 from dataclasses import dataclass, replace
 from typing import Any, Iterator, Mapping
 
-from nas.arch import ArchSpec, BlockSpec, block_from_dict
+from nas.arch import ArchSpec, BlockSpec, HeadSpec, block_from_dict
 from nas.blocks import get_block
 from nas.channels import make_divisible, scale_channels
 from nas.errors import SpecError
@@ -100,6 +100,15 @@ class SearchSpace:
     def stem(self) -> BlockSpec:
         return replace(self.definition.stem, out=scale_channels(self.definition.stem.out, self.width))
 
+    def stem_choices(self) -> list[BlockSpec]:
+        """Every stem an architecture of the space can have."""
+        return [self.stem]
+
+    def head_choices(self) -> list[HeadSpec]:
+        """Every head an architecture of the space can have (none when the space has no head conv)."""
+        head = self.definition.head
+        return [] if head is None else [head.resolve(self.width)]
+
     # -- architectures ----------------------------------------------------------------
     def arch(self, params: Mapping[str, Any] | None = None, *, name: str | None = None) -> ArchSpec:
         """The architecture for one assignment of every parameter."""
@@ -120,7 +129,7 @@ class SearchSpace:
             for b in range(pick(f"s{s}.depth", stage.layers)):
                 values = {key: pick(f"s{s}.b{b + 1}.{key}", choices) for key, choices in stage.layer_choices(b).items()}
                 values = stage.expand(values)
-                blocks.append(_layer_spec(values, out=out, stride=stage.stride if b == 0 else 1, key=f"s{s}.b{b + 1}"))
+                blocks.append(layer_spec(values, out=out, stride=stage.stride if b == 0 else 1, key=f"s{s}.b{b + 1}"))
         head = self.definition.head.resolve(self.width) if self.definition.head is not None else None
         return ArchSpec(
             name=name or self.name,
@@ -156,10 +165,10 @@ class SearchSpace:
             for b in range(max(stage.layers)):
                 stride = stage.stride if b == 0 else 1
                 pairs = itertools.product(channels_in, outs) if b == 0 else ((c, c) for c in outs)
-                layer_specs = list(_layer_variants(stage, stage.layer_choices(b)))
+                layer_specs = list(layer_variants(stage, stage.layer_choices(b)))
                 for c_in, c_out in pairs:
                     for values in layer_specs:
-                        spec = _layer_spec(values, out=c_out, stride=stride, key=f"s{s}.b{b + 1}")
+                        spec = layer_spec(values, out=c_out, stride=stride, key=f"s{s}.b{b + 1}")
                         ops[Op(spec, c_in, size if b == 0 else (size - 1) // stage.stride + 1)] = None
             size = (size - 1) // stage.stride + 1
             # a stage with a depth choice may end after any of its layers, but all keep the same width
@@ -173,8 +182,8 @@ class SearchSpace:
         return list(ops), heads
 
 
-def _layer_variants(stage: Stage, choices: Mapping[str, tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
-    """Every combination of the choices that matter for each block type."""
+def layer_variants(stage: Stage, choices: Mapping[str, tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
+    """Every combination of the choices that matter for each block type (the layer's distinct blocks, before widths)."""
     if "op" in choices:
         fixed = {key: values[0] for key, values in choices.items() if key != "op"}
         for op in choices["op"]:
@@ -187,5 +196,6 @@ def _layer_variants(stage: Stage, choices: Mapping[str, tuple[Any, ...]]) -> Ite
             yield {"type": type_name, **dict(zip(relevant, combo))}
 
 
-def _layer_spec(values: Mapping[str, Any], *, out: int, stride: int, key: str) -> BlockSpec:
+def layer_spec(values: Mapping[str, Any], *, out: int, stride: int, key: str) -> BlockSpec:
+    """The block of one layer from its chosen values (the only place a layer's BlockSpec is made)."""
     return block_from_dict({**relevant_keys(values), "out": out, "stride": stride}, key=key)
