@@ -34,9 +34,9 @@ class SupernetProxy(Proxy):
         self,
         *,
         supernet: str | Path | None = None,
-        calibration_batches: int = 4,
+        calibration_batches: int = 2,
         batch_size: int = 64,
-        val_size: int = 1000,
+        val_size: int = 500,
         device: str | None = None,
     ) -> None:
         if calibration_batches < 1 or batch_size < 1 or val_size < 1:
@@ -83,7 +83,7 @@ class SupernetProxy(Proxy):
 
         recalibrate_bn(network, calibration)
         correct = 0
-        with torch.no_grad():
+        with torch.inference_mode():
             for start in range(0, len(val_x), 500):
                 correct += int((network(val_x[start : start + 500]).argmax(1) == val_y[start : start + 500]).sum())
         return correct / len(val_x)

@@ -70,6 +70,8 @@ class SearchSpace:
     # -- parameters -------------------------------------------------------------------
     def _build_parameters(self) -> dict[str, tuple[Any, ...]]:
         params: dict[str, tuple[Any, ...]] = {}
+        if len(self.definition.stem_outs) > 1:
+            params["stem.out"] = self.definition.stem_outs
         for s, stage in enumerate(self.definition.stages, start=1):
             for key, values in (("out", stage.out), ("width", stage.width), ("depth", stage.layers)):
                 if len(values) > 1:
@@ -78,6 +80,9 @@ class SearchSpace:
                 for key, values in stage.layer_choices(b).items():
                     if len(values) > 1:
                         params[f"s{s}.b{b + 1}.{key}"] = values
+        head = self.definition.head
+        if head is not None and len(head.outs) > 1:
+            params["head.out"] = head.outs
         return params
 
     @property
@@ -98,16 +103,17 @@ class SearchSpace:
 
     @property
     def stem(self) -> BlockSpec:
-        return replace(self.definition.stem, out=scale_channels(self.definition.stem.out, self.width))
+        """The stem (the first width choice where the stem's width is searched)."""
+        return self.stem_choices()[0]
 
     def stem_choices(self) -> list[BlockSpec]:
-        """Every stem an architecture of the space can have."""
-        return [self.stem]
+        """Every stem an architecture of the space can have (one per ``stem.out`` choice)."""
+        return [replace(self.definition.stem, out=scale_channels(out, self.width)) for out in self.definition.stem_outs]
 
     def head_choices(self) -> list[HeadSpec]:
         """Every head an architecture of the space can have (none when the space has no head conv)."""
         head = self.definition.head
-        return [] if head is None else [head.resolve(self.width)]
+        return [] if head is None else [head.resolve(self.width, out=out) for out in head.outs]
 
     # -- architectures ----------------------------------------------------------------
     def arch(self, params: Mapping[str, Any] | None = None, *, name: str | None = None) -> ArchSpec:
@@ -123,6 +129,8 @@ class SearchSpace:
         def pick(key: str, values: tuple[Any, ...]) -> Any:
             return params[key] if len(values) > 1 else values[0]
 
+        stem_out = pick("stem.out", self.definition.stem_outs)
+        stem = replace(self.definition.stem, out=scale_channels(stem_out, self.width))
         blocks: list[BlockSpec] = []
         for s, stage in enumerate(self.definition.stages, start=1):
             out = self.stage_channels(stage, pick(f"s{s}.out", stage.out), pick(f"s{s}.width", stage.width))
@@ -130,12 +138,13 @@ class SearchSpace:
                 values = {key: pick(f"s{s}.b{b + 1}.{key}", choices) for key, choices in stage.layer_choices(b).items()}
                 values = stage.expand(values)
                 blocks.append(layer_spec(values, out=out, stride=stage.stride if b == 0 else 1, key=f"s{s}.b{b + 1}"))
-        head = self.definition.head.resolve(self.width) if self.definition.head is not None else None
+        template = self.definition.head
+        head = template.resolve(self.width, out=pick("head.out", template.outs)) if template is not None else None
         return ArchSpec(
             name=name or self.name,
             resolution=self.resolution,
             num_classes=self.num_classes,
-            stem=self.stem,
+            stem=stem,
             blocks=tuple(blocks),
             head=head,
         )
@@ -156,10 +165,11 @@ class SearchSpace:
     def ops(self) -> tuple[list[Op], list[HeadOp]]:
         """Every distinct (block, input shape) any architecture of the space can contain, plus heads."""
         ops: dict[Op, None] = {}
-        stem = self.stem
-        ops[Op(stem, 3, self.resolution)] = None
-        channels_in = {stem.out}
-        size = (self.resolution - 1) // stem.stride + 1
+        stems = self.stem_choices()
+        for stem in stems:
+            ops[Op(stem, 3, self.resolution)] = None
+        channels_in = {stem.out for stem in stems}
+        size = (self.resolution - 1) // stems[0].stride + 1
         for s, stage in enumerate(self.definition.stages, start=1):
             outs = sorted({self.stage_channels(stage, o, w) for o in stage.out for w in stage.width})
             for b in range(max(stage.layers)):
@@ -173,10 +183,10 @@ class SearchSpace:
             size = (size - 1) // stage.stride + 1
             # a stage with a depth choice may end after any of its layers, but all keep the same width
             channels_in = set(outs)
-        head = self.definition.head
-        head_spec = head.resolve(self.width) if head is not None else None
+        head_specs: list[HeadSpec | None] = list(self.head_choices()) or [None]
         heads = [
-            HeadOp(c, size, head_spec.out if head_spec else None, head_spec.act if head_spec else None, self.num_classes)
+            HeadOp(c, size, spec.out if spec else None, spec.act if spec else None, self.num_classes)
+            for spec in head_specs
             for c in sorted(channels_in)
         ]
         return list(ops), heads

@@ -131,8 +131,8 @@ def _plugin_space() -> SearchSpace:
         "name": "plugin_test",
         "resolution": 16,
         "num_classes": 5,
-        "stem": {"type": "conv", "out": 8, "kernel": 3, "stride": 1},
-        "head": {"out": 32},
+        "stem": {"type": "conv", "out": [8, 16], "kernel": 3, "stride": 1},  # width choices for stem and head too
+        "head": {"out": [24, 32], "scaling": "none"},
         "stages": [
             {
                 "out": [8, 16],
@@ -154,9 +154,13 @@ def test_a_plugin_block_without_slicing_keeps_its_own_weights_per_choice_and_sta
     unshared = supernet.unshared
     assert unshared and all("test_double_conv" in item for items in unshared.values() for item in items)
     assert not any(key.startswith("test_double_conv") for layer in supernet.layers.values() for key in layer.shared)
-    seen_depths = set()
+    seen: set[tuple[int, int, int]] = set()
     for seed in range(12):  # depth choices: stages of 1 or 2 layers, found again from the flat block list
         arch = space.random(seed)
-        seen_depths.add(len(arch.blocks))
+        assert arch.head is not None
+        seen.add((len(arch.blocks), arch.stem.out, arch.head.out))
         _same_output(supernet, arch, size=16)
-    assert len(seen_depths) > 1
+    assert len({depth for depth, _, _ in seen}) > 1 and len({stem for _, stem, _ in seen}) == 2 and len({head for _, _, head in seen}) == 2
+    assert (
+        {"conv"} == set(supernet.stem.shared) and supernet.head is not None and {"conv"} == set(supernet.head.shared)
+    )  # shared by slicing
