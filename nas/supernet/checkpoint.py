@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from nas.io import atomic_write_bytes
-from nas.space import SearchSpace, get_space
+from nas.space import SearchSpace, get_space, space_names
 from nas.supernet.network import Supernet, SupernetError
 
 if TYPE_CHECKING:
@@ -147,8 +147,15 @@ def load_supernet(
     check_match(payload, space=space, data=data)
     if space is None:
         stored = payload["space"]
+        source = payload.get("space_source")
+        named = stored.get("name") in space_names() or not (isinstance(source, str) and Path(source).is_file())
         try:
-            space = get_space(stored["name"], width=stored["width"], resolution=stored["resolution"], num_classes=stored["num_classes"])
+            space = get_space(
+                stored["name"] if named else source,
+                width=stored["width"],
+                resolution=stored["resolution"],
+                num_classes=stored["num_classes"],
+            )
         except Exception as error:
             raise SupernetError(f"--supernet {payload['path']}: its space {stored.get('name')!r} cannot be loaded here ({error})") from None
         check_match(payload, space=space)

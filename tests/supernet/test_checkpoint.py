@@ -77,3 +77,16 @@ def test_the_file_cannot_run_code(tmp_path: Path) -> None:
     torch.save({"format": "nas-supernet", "version": 1, "space": Evil()}, tmp_path / FILE_NAME)
     with pytest.raises(SupernetError, match="not a readable supernet file"):
         read_supernet(tmp_path)
+
+
+def test_a_space_from_a_yaml_file_is_found_again_by_its_path(tmp_path: Path) -> None:
+    source = Path(get_space("nas_bench_macro").definition.source).read_text()
+    yaml_file = tmp_path / "my_space.yaml"
+    yaml_file.write_text(source.replace("name: nas_bench_macro", "name: my_space"))
+    space = get_space(str(yaml_file))
+    data = synthetic_data(num_classes=10, size=32)
+    save_supernet(
+        tmp_path / "sn", supernet=Supernet(space=space), data=data, validation={"fraction": 0.1, "seed": 0}, sampling={}, training={}
+    )
+    loaded, _ = load_supernet(tmp_path / "sn")
+    assert loaded.space.name == "my_space"
