@@ -1,9 +1,10 @@
 """First, short measurement: a supernet trained on NAS-Bench-Macro's space ranks the benchmark's networks how well?
 
-    taskset -c 1 nice -n 10 python -m experiments.supernet_macro --train-minutes 22 --score-minutes 14 --n 200
+    taskset -c 1 nice -n 10 python -m experiments.supernet_macro --resolution 16 --train-minutes 20 --score-minutes 15 --n 200
                                                                      # results/supernet_macro.{md,json}
 
-One supernet over ``nas_bench_macro`` (32 px, the search's resolution) is trained with a sampling rule of
+One supernet over ``nas_bench_macro`` at ``--resolution`` (the benchmark trained at 32 px; the banked run used 16 px,
+CIFAR-10 downsampled, to fit this shared host's share of one core) is trained with a sampling rule of
 ``nas.supernet.sampling`` (SPOS by default) on CIFAR-10's training images minus a 10 % validation split
 (``nas.proxies.data.holdout``, seed 0), by the small plain SGD loop below (batch 64, nesterov momentum 0.9,
 weight decay 5e-4, learning rate from 0.05 down a cosine over the time budget, random flips and 4-px shifts;
@@ -55,7 +56,7 @@ def augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return padded[:, :, 4 + dy : 4 + dy + size, 4 + dx : 4 + dx + size]
 
 
-def train(supernet: Supernet, split, *, rule: str, minutes: float, batch: int, lr: float, seed: int) -> dict:
+def train(supernet: Supernet, split, *, rule: str, minutes: float, batch: int, lr: float, seed: int, size: int) -> dict:
     """The plain loop: seeded batches of the training part of ``split`` for ``minutes``; returns losses and steps."""
     task = make_task(rule, supernet=supernet, seed=seed)
     optimiser = torch.optim.SGD(supernet.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
@@ -69,7 +70,7 @@ def train(supernet: Supernet, split, *, rule: str, minutes: float, batch: int, l
         for group in optimiser.param_groups:
             group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * elapsed / budget))
         index = np.sort(np.take(order, np.arange(step * batch, (step + 1) * batch), mode="wrap"))
-        images = augment(split.tensors(split.train_images[index]), rng)
+        images = augment(split.tensors(split.train_images[index], size=size), rng)
         labels = torch.from_numpy(split.train_labels[index].astype(np.int64))
         loss = task.loss(images, labels, step=step)
         optimiser.zero_grad(set_to_none=True)
@@ -100,6 +101,7 @@ def main() -> None:
     parser.add_argument("--train-minutes", type=float, default=22, help="training time budget")
     parser.add_argument("--score-minutes", type=float, default=14, help="scoring time budget")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--resolution", type=int, default=32, help="input size of training and scoring (the benchmark trained at 32)")
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--n", type=int, default=240, help="distinct benchmark networks to score")
     parser.add_argument("--seed", type=int, default=0)
@@ -110,11 +112,20 @@ def main() -> None:
 
     data = cifar10()
     split = holdout(data, fraction=0.1, seed=0)
-    space = get_space("nas_bench_macro").scaled(num_classes=data.num_classes)
+    space = get_space("nas_bench_macro", resolution=args.resolution, num_classes=data.num_classes)
     supernet = Supernet(space=space)
-    training = train(supernet, split, rule=args.rule, minutes=args.train_minutes, batch=args.batch, lr=args.lr, seed=args.seed)
+    training = train(
+        supernet, split, rule=args.rule, minutes=args.train_minutes, batch=args.batch, lr=args.lr, seed=args.seed, size=args.resolution
+    )
     steps = training["steps"]
-    settings = {"steps": steps, "batch": args.batch, "lr": args.lr, "seed": args.seed, "images": steps * args.batch}
+    settings = {
+        "steps": steps,
+        "resolution": args.resolution,
+        "batch": args.batch,
+        "lr": args.lr,
+        "seed": args.seed,
+        "images": steps * args.batch,
+    }
     save_supernet(
         args.out, supernet=supernet, data=data, validation={"fraction": 0.1, "seed": 0}, sampling=training["settings"], training=settings
     )
@@ -124,7 +135,7 @@ def main() -> None:
     half_a = set(keys[: args.n // 2])
     names = list(space.parameters)
     proxy = get_proxy("supernet", supernet=str(args.out))
-    proxy.prepare(space=get_space("nas_bench_macro"), data=data)
+    proxy.prepare(space=get_space("nas_bench_macro", resolution=args.resolution), data=data)
     rows, seconds, cpu_seconds = [], [], []
     scoring_start = time.perf_counter()
     for number, key in enumerate(keys):
@@ -166,7 +177,7 @@ def main() -> None:
         "",
         f"Written by `experiments/supernet_macro.py` ({args.rule}, {steps} steps of {args.batch} = "
         f"{steps * args.batch:,} images ≈ {steps * args.batch / len(split.train_images):.2f} epochs of the 45,000 "
-        f"training images, {training['seconds'] / 60:.1f} min; 32 px). Truth: the benchmark's 50-epoch `mean_acc`. "
+        f"training images, {training['seconds'] / 60:.1f} min; {args.resolution} px). Truth: the benchmark's 50-epoch `mean_acc`. "
         "Spearman / Kendall with 90 % bootstrap intervals. A first, short run: the supernet is far from trained.",
         "",
         "| networks | supernet Spearman | supernet Kendall | FLOPs Spearman | FLOPs Kendall |",
