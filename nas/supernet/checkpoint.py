@@ -148,10 +148,10 @@ def load_supernet(
     if space is None:
         stored = payload["space"]
         source = payload.get("space_source")
-        named = stored.get("name") in space_names() or not (isinstance(source, str) and Path(source).is_file())
+        where = source if isinstance(source, str) and stored.get("name") not in space_names() and Path(source).is_file() else stored["name"]
         try:
             space = get_space(
-                stored["name"] if named else source,
+                str(where),
                 width=stored["width"],
                 resolution=stored["resolution"],
                 num_classes=stored["num_classes"],
