@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", action="append", default=[], help="add table latency for this device (repeatable)")
     parser.add_argument("--proxy", help="score with this proxy ('default' = nas-search's default)")
     parser.add_argument("--data", help="data for data-dependent proxies: cifar10:PATH, imagefolder:PATH, synthetic")
+    parser.add_argument("--supernet", metavar="DIR", help="trained supernet folder for --proxy supernet (nas-supernet train)")
     parser.add_argument("--seed", type=int, default=0, help="seed for proxies")
     parser.add_argument("--list", action="store_true", help="list registered spaces, blocks, devices and proxies")
     return parser
@@ -91,12 +92,13 @@ def _main(args: argparse.Namespace) -> int:
         from nas.proxies import get_proxy
         from nas.proxies import DEFAULT_PROXY
 
-        proxy = get_proxy(args.proxy)
+        proxy = get_proxy(args.proxy, supernet=args.supernet)
         data = None
         if args.data or proxy.needs_data:
             from nas.proxies import load_data
 
             data = load_data(args.data or "synthetic")
+        proxy.prepare(data=data)
         outcome = proxy.evaluate(arch, seed=args.seed, data=data)
         result["proxy"] = outcome.score
         result["proxy_name"] = proxy.name if args.proxy != "default" else f"{DEFAULT_PROXY} (default)"

@@ -29,6 +29,7 @@ PROXIES: Registry[type[Proxy]] = Registry(
         "swap": "nas.proxies.zero_cost:SwapProxy",
         "ensemble": "nas.proxies.ensemble:EnsembleProxy",
         "train": "nas.proxies.train:TrainProxy",
+        "supernet": "nas.proxies.supernet:SupernetProxy",
     },
     check=is_subclass_of(Proxy),
     expected="a subclass of nas.proxies.Proxy",
@@ -39,13 +40,20 @@ PROXIES: Registry[type[Proxy]] = Registry(
 DEFAULT_PROXY = "ensemble"
 
 
-def get_proxy(name: str) -> Proxy:
+def get_proxy(name: str, **options: Any) -> Proxy:
+    """The proxy registered as ``name``; ``options`` (None = not given) go to a proxy that lists them in ``Proxy.options``."""
     if name == "default":
         name = DEFAULT_PROXY
     try:
-        return PROXIES.get(name)()
+        cls = PROXIES.get(name)
     except PluginError as error:
         raise NasError(str(error)) from None
+    given = {key: value for key, value in options.items() if value is not None}
+    foreign = sorted(set(given) - set(cls.options))
+    if foreign:
+        accepted = ", ".join(f"--{key.replace('_', '-')}" for key in cls.options) or "none"
+        raise NasError(f"--{foreign[0].replace('_', '-')} is not an option of proxy {name!r} (its options: {accepted})")
+    return cls(**given)
 
 
 def proxy_names() -> list[str]:

@@ -52,6 +52,13 @@ class Proxy(ABC):
     uses_data: ClassVar[bool] = False  # True: reads ``data`` when given (else a seeded noise batch)
     description: ClassVar[str] = ""
     log_scale: ClassVar[bool] = False  # True: raw score spans orders of magnitude; ensembles add its logarithm
+    options: ClassVar[tuple[str, ...]] = ()  # keyword options the constructor takes from the CLI (e.g. "supernet")
+
+    def prepare(self, *, space: Any = None, data: Any = None) -> None:
+        """Called once before the first candidate: load what the proxy needs and refuse what does not fit.
+
+        A search then fails at once with one line, instead of recording every trial as failed.
+        """
 
     @abstractmethod
     def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:

@@ -3,7 +3,9 @@
 A stage's ``block`` mapping gives each layer's keys; a list value is a choice
 searched per layer, a scalar is fixed. ``first`` overrides keys for the stage's
 first layer (e.g. forbid ``skip`` where the shape changes). ``layers``, ``out``
-and ``width`` are fixed numbers or lists of choices for the whole stage.
+and ``width`` are fixed numbers or lists of choices for the whole stage. The
+stem's and the head's ``out`` may be lists too (width choices, as channel-search
+benchmarks and Once-for-All have): searched as ``stem.out`` and ``head.out``.
 """
 
 from __future__ import annotations
@@ -49,15 +51,22 @@ class Stage:
 
 @dataclass(frozen=True)
 class HeadTemplate:
-    out: int
+    out: int  # the first of ``choices``: the head of a space without a head width choice
     act: str
     scaling: str
+    choices: tuple[int, ...] = ()  # every searched head width (empty: ``out`` only)
 
-    def resolve(self, width: float) -> HeadSpec:
+    @property
+    def outs(self) -> tuple[int, ...]:
+        return self.choices or (self.out,)
+
+    def resolve(self, width: float, *, out: int | None = None) -> HeadSpec:
+        """The head for the width multiplier ``width``; ``out``: one of ``outs`` (default the first)."""
         from nas.channels import make_divisible
 
+        base = self.out if out is None else out
         factor = {"none": 1.0, "grow": max(1.0, width), "full": width}[self.scaling]
-        return HeadSpec(out=make_divisible(self.out * factor) if factor != 1.0 else self.out, act=self.act)
+        return HeadSpec(out=make_divisible(base * factor) if factor != 1.0 else base, act=self.act)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,11 @@ class SpaceDefinition:
     targets: tuple[str, ...]
     source: str
     reference: str = "mobilenet_v2"  # the fixed, hand-designed space a search in this space is compared with
+    stem_out: tuple[int, ...] = ()  # every searched stem width (empty: ``stem.out`` only)
+
+    @property
+    def stem_outs(self) -> tuple[int, ...]:
+        return self.stem_out or (self.stem.out,)
 
 
 def load_space_file(path: str | Path) -> SpaceDefinition:
@@ -101,7 +115,7 @@ def _choices(value: Any, key: str, kind: type | tuple[type, ...], *, minimum: fl
         if isinstance(item, bool) or not isinstance(item, kind):
             names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             raise SpecError(f"must be {names} or a list of them, got {item!r}", key=key)
-        if minimum is not None and item < minimum:
+        if minimum is not None and isinstance(item, (int, float)) and item < minimum:
             raise SpecError(f"must be >= {minimum}, got {item!r}", key=key)
     return tuple(values)
 
@@ -203,8 +217,15 @@ def _parse(data: Any, source: str) -> SpaceDefinition:
     if "stem" not in data:
         raise SpecError("missing required key", key="stem")
     stem_data = data["stem"]
+    stem_out: tuple[int, ...] = ()
     if isinstance(stem_data, Mapping):
         stem_data = {**{k: v for k, v in defaults.items() if k == "act"}, **stem_data}
+        if isinstance(stem_data.get("out"), list):
+            stem_out = _choices(stem_data["out"], "stem.out", int, minimum=1)
+            for value in stem_out[1:]:
+                block_from_dict({**stem_data, "out": value}, key="stem")
+            stem_data = {**stem_data, "out": stem_out[0]}
+            stem_out = stem_out if len(stem_out) > 1 else ()
     stem = block_from_dict(stem_data, key="stem")
     head = _parse_head(data.get("head"), defaults)
     stages_data = data.get("stages")
@@ -220,7 +241,7 @@ def _parse(data: Any, source: str) -> SpaceDefinition:
     if not isinstance(reference, str) or not reference:
         raise SpecError(f"must be the name or YAML path of a fixed space, got {reference!r}", key="reference")
     return SpaceDefinition(
-        name, str(description), resolution, num_classes, float(width), stem, head, stages, tuple(targets), source, reference
+        name, str(description), resolution, num_classes, float(width), stem, head, stages, tuple(targets), source, reference, stem_out
     )
 
 
@@ -242,6 +263,11 @@ def _parse_head(data: Any, defaults: Mapping[str, Any]) -> HeadTemplate | None:
     if not isinstance(data, Mapping):
         raise SpecError("must be a mapping {out, act, scaling} or null", key="head")
     _check_keys(data, ("out", "act", "scaling"), "head")
+    choices: tuple[int, ...] = ()
+    if isinstance(data.get("out"), list):
+        choices = _choices(data["out"], "head.out", int, minimum=1)
+        data = {**data, "out": choices[0]}
+        choices = choices if len(choices) > 1 else ()
     out = _int(data, "out")
     act = data.get("act", defaults.get("act", "relu"))
     if act not in ACTIVATIONS:
@@ -249,7 +275,11 @@ def _parse_head(data: Any, defaults: Mapping[str, Any]) -> HeadTemplate | None:
     scaling = data.get("scaling", "full")
     if scaling not in HEAD_SCALING:
         raise SpecError(f"must be one of {', '.join(HEAD_SCALING)}, got {scaling!r}", key="head.scaling")
-    return HeadTemplate(out, act, scaling)
+    from nas.limits import MAX_CHANNELS
+
+    if max((out, *choices)) > MAX_CHANNELS:
+        raise SpecError(f"must be at most {MAX_CHANNELS}, got {max((out, *choices))}", key="head.out")
+    return HeadTemplate(out, act, scaling, choices)
 
 
 def _parse_ops(data: Any, key: str, defaults: Mapping[str, Any]) -> tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]:

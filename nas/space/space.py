@@ -14,7 +14,7 @@ import random as _random
 from dataclasses import dataclass, replace
 from typing import Any, Iterator, Mapping
 
-from nas.arch import ArchSpec, BlockSpec, block_from_dict
+from nas.arch import ArchSpec, BlockSpec, HeadSpec, block_from_dict
 from nas.blocks import get_block
 from nas.channels import make_divisible, scale_channels
 from nas.errors import SpecError
@@ -70,6 +70,8 @@ class SearchSpace:
     # -- parameters -------------------------------------------------------------------
     def _build_parameters(self) -> dict[str, tuple[Any, ...]]:
         params: dict[str, tuple[Any, ...]] = {}
+        if len(self.definition.stem_outs) > 1:
+            params["stem.out"] = self.definition.stem_outs
         for s, stage in enumerate(self.definition.stages, start=1):
             for key, values in (("out", stage.out), ("width", stage.width), ("depth", stage.layers)):
                 if len(values) > 1:
@@ -78,6 +80,9 @@ class SearchSpace:
                 for key, values in stage.layer_choices(b).items():
                     if len(values) > 1:
                         params[f"s{s}.b{b + 1}.{key}"] = values
+        head = self.definition.head
+        if head is not None and len(head.outs) > 1:
+            params["head.out"] = head.outs
         return params
 
     @property
@@ -98,7 +103,17 @@ class SearchSpace:
 
     @property
     def stem(self) -> BlockSpec:
-        return replace(self.definition.stem, out=scale_channels(self.definition.stem.out, self.width))
+        """The stem (the first width choice where the stem's width is searched)."""
+        return self.stem_choices()[0]
+
+    def stem_choices(self) -> list[BlockSpec]:
+        """Every stem an architecture of the space can have (one per ``stem.out`` choice)."""
+        return [replace(self.definition.stem, out=scale_channels(out, self.width)) for out in self.definition.stem_outs]
+
+    def head_choices(self) -> list[HeadSpec]:
+        """Every head an architecture of the space can have (none when the space has no head conv)."""
+        head = self.definition.head
+        return [] if head is None else [head.resolve(self.width, out=out) for out in head.outs]
 
     # -- architectures ----------------------------------------------------------------
     def arch(self, params: Mapping[str, Any] | None = None, *, name: str | None = None) -> ArchSpec:
@@ -114,19 +129,22 @@ class SearchSpace:
         def pick(key: str, values: tuple[Any, ...]) -> Any:
             return params[key] if len(values) > 1 else values[0]
 
+        stem_out = pick("stem.out", self.definition.stem_outs)
+        stem = replace(self.definition.stem, out=scale_channels(stem_out, self.width))
         blocks: list[BlockSpec] = []
         for s, stage in enumerate(self.definition.stages, start=1):
             out = self.stage_channels(stage, pick(f"s{s}.out", stage.out), pick(f"s{s}.width", stage.width))
             for b in range(pick(f"s{s}.depth", stage.layers)):
                 values = {key: pick(f"s{s}.b{b + 1}.{key}", choices) for key, choices in stage.layer_choices(b).items()}
                 values = stage.expand(values)
-                blocks.append(_layer_spec(values, out=out, stride=stage.stride if b == 0 else 1, key=f"s{s}.b{b + 1}"))
-        head = self.definition.head.resolve(self.width) if self.definition.head is not None else None
+                blocks.append(layer_spec(values, out=out, stride=stage.stride if b == 0 else 1, key=f"s{s}.b{b + 1}"))
+        template = self.definition.head
+        head = template.resolve(self.width, out=pick("head.out", template.outs)) if template is not None else None
         return ArchSpec(
             name=name or self.name,
             resolution=self.resolution,
             num_classes=self.num_classes,
-            stem=self.stem,
+            stem=stem,
             blocks=tuple(blocks),
             head=head,
         )
@@ -147,34 +165,35 @@ class SearchSpace:
     def ops(self) -> tuple[list[Op], list[HeadOp]]:
         """Every distinct (block, input shape) any architecture of the space can contain, plus heads."""
         ops: dict[Op, None] = {}
-        stem = self.stem
-        ops[Op(stem, 3, self.resolution)] = None
-        channels_in = {stem.out}
-        size = (self.resolution - 1) // stem.stride + 1
+        stems = self.stem_choices()
+        for stem in stems:
+            ops[Op(stem, 3, self.resolution)] = None
+        channels_in = {stem.out for stem in stems}
+        size = (self.resolution - 1) // stems[0].stride + 1
         for s, stage in enumerate(self.definition.stages, start=1):
             outs = sorted({self.stage_channels(stage, o, w) for o in stage.out for w in stage.width})
             for b in range(max(stage.layers)):
                 stride = stage.stride if b == 0 else 1
                 pairs = itertools.product(channels_in, outs) if b == 0 else ((c, c) for c in outs)
-                layer_specs = list(_layer_variants(stage, stage.layer_choices(b)))
+                layer_specs = list(layer_variants(stage, stage.layer_choices(b)))
                 for c_in, c_out in pairs:
                     for values in layer_specs:
-                        spec = _layer_spec(values, out=c_out, stride=stride, key=f"s{s}.b{b + 1}")
+                        spec = layer_spec(values, out=c_out, stride=stride, key=f"s{s}.b{b + 1}")
                         ops[Op(spec, c_in, size if b == 0 else (size - 1) // stage.stride + 1)] = None
             size = (size - 1) // stage.stride + 1
             # a stage with a depth choice may end after any of its layers, but all keep the same width
             channels_in = set(outs)
-        head = self.definition.head
-        head_spec = head.resolve(self.width) if head is not None else None
+        head_specs: list[HeadSpec | None] = list(self.head_choices()) or [None]
         heads = [
-            HeadOp(c, size, head_spec.out if head_spec else None, head_spec.act if head_spec else None, self.num_classes)
+            HeadOp(c, size, spec.out if spec else None, spec.act if spec else None, self.num_classes)
+            for spec in head_specs
             for c in sorted(channels_in)
         ]
         return list(ops), heads
 
 
-def _layer_variants(stage: Stage, choices: Mapping[str, tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
-    """Every combination of the choices that matter for each block type."""
+def layer_variants(stage: Stage, choices: Mapping[str, tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
+    """Every combination of the choices that matter for each block type (the layer's distinct blocks, before widths)."""
     if "op" in choices:
         fixed = {key: values[0] for key, values in choices.items() if key != "op"}
         for op in choices["op"]:
@@ -187,5 +206,6 @@ def _layer_variants(stage: Stage, choices: Mapping[str, tuple[Any, ...]]) -> Ite
             yield {"type": type_name, **dict(zip(relevant, combo))}
 
 
-def _layer_spec(values: Mapping[str, Any], *, out: int, stride: int, key: str) -> BlockSpec:
+def layer_spec(values: Mapping[str, Any], *, out: int, stride: int, key: str) -> BlockSpec:
+    """The block of one layer from its chosen values (the only place a layer's BlockSpec is made)."""
     return block_from_dict({**relevant_keys(values), "out": out, "stride": stride}, key=key)

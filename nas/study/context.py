@@ -81,12 +81,13 @@ class SearchContext:
         check_table(the_table, the_space, the_device)
         from nas.proxies import get_proxy
 
-        the_proxy = get_proxy(settings.proxy)
+        the_proxy = get_proxy(settings.proxy, supernet=settings.supernet)
         loaded = None
         if settings.data is not None or the_proxy.needs_data:
             from nas.proxies import load_data
 
             loaded = load_data(settings.data or "synthetic")
+        the_proxy.prepare(space=the_space, data=loaded)  # e.g. a supernet trained for another space: one line now
         out_dir = (
             Path(settings.out) if settings.out is not None else default_out(the_space.name, the_device.name, settings.latency_target_ms)
         )

@@ -80,6 +80,9 @@ class SearchSettings:
     )
     beta: float | None = field(default=None, metadata=_opt("--beta", "tunas β [-0.10] or mnas w [-0.07]", kind=float))
     proxy: str = field(default="default", metadata=_opt("--proxy", "accuracy proxy [default: nas.proxies.DEFAULT_PROXY]"))
+    supernet: str | None = field(
+        default=None, metadata=_opt("--supernet", "trained supernet folder for --proxy supernet (nas-supernet train)", metavar="DIR")
+    )
     trials: int = field(
         default=DEFAULT_TRIALS,
         metadata=_opt("--trials", f"total finished (complete + pruned) trials the study should hold [{DEFAULT_TRIALS}]", kind=int),
@@ -130,7 +133,7 @@ class SearchSettings:
     out: str | None = field(default=None, metadata=_opt("--out", "output folder [runs/SPACE-DEVICE]"))
 
     def __post_init__(self) -> None:
-        for name in ("space", "device", "proxy", "sampler", "table", "objective", "storage", "study_name", "data", "out"):
+        for name in ("space", "device", "proxy", "supernet", "sampler", "table", "objective", "storage", "study_name", "data", "out"):
             value = getattr(self, name)
             if isinstance(value, Path):
                 object.__setattr__(self, name, str(value))

@@ -1,0 +1,107 @@
+"""Proxy ``supernet``: a candidate's top-1 with weights inherited from a trained supernet.
+
+The candidate's network is cut out of the supernet (``Supernet.extract``), its
+BatchNorm statistics are re-estimated on a few seeded training batches, and its
+top-1 on the validation split is the score. The validation split is the one the
+supernet was trained without (``nas.proxies.data.holdout`` of the *training*
+images, fraction and seed read from the supernet file), never ``data.val_*``,
+which is the test split. The calibration batches and validation images are the
+same for every candidate of a seed, so scores compare candidates, not draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from nas.arch import ArchSpec
+from nas.proxies.base import Proxy, ProxyError, Report
+from nas.proxies.data import ImageData, holdout
+
+
+class SupernetProxy(Proxy):
+    name = "supernet"
+    needs_data = True
+    uses_data = True
+    options: ClassVar[tuple[str, ...]] = ("supernet",)
+    description = "top-1 on the validation split with weights inherited from a trained supernet (--supernet DIR), BN recalibrated"
+
+    def __init__(
+        self,
+        *,
+        supernet: str | Path | None = None,
+        calibration_batches: int = 2,
+        batch_size: int = 64,
+        val_size: int = 500,
+        device: str | None = None,
+    ) -> None:
+        if calibration_batches < 1 or batch_size < 1 or val_size < 1:
+            raise ProxyError("supernet proxy: calibration_batches, batch_size and val_size must be positive")
+        self.folder = None if supernet is None else Path(supernet)
+        self.calibration_batches, self.batch_size, self.val_size = calibration_batches, batch_size, val_size
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self._supernet: Any = None
+        self._payload: dict[str, Any] = {}
+        self._checked: int | None = None  # id() of the data set already checked against the file
+        self._inputs: dict[tuple[int, int], tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]] = {}
+
+    def budget(self) -> str:
+        return (
+            f"BN recalibrated on {self.calibration_batches} × {self.batch_size} training images, "
+            f"top-1 on ≤{self.val_size} validation images (held out of the training set)"
+        )
+
+    def prepare(self, *, space: Any = None, data: Any = None) -> None:
+        """Load the supernet once; a file trained for another space, resolution or data set is refused here."""
+        from nas.supernet.checkpoint import check_match, load_supernet
+
+        if self.folder is None:
+            raise ProxyError("the supernet proxy needs --supernet DIR (a folder written by nas-supernet train)")
+        if self._supernet is None:
+            self._supernet, self._payload = load_supernet(self.folder, space=space)
+            self._supernet.to(self.device)
+        elif space is not None:
+            check_match(self._payload, space=space)
+        if isinstance(data, ImageData) and self._checked != id(data):
+            check_match(self._payload, data=data)
+            self._checked = id(data)
+
+    def score(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Report | None = None) -> float:
+        if not isinstance(data, ImageData):
+            raise ProxyError("the supernet proxy needs the data set it was trained on: --data cifar10:PATH, imagefolder:PATH or synthetic")
+        self.prepare(data=data)
+        supernet = self._supernet
+        if arch.resolution != supernet.space.resolution:
+            raise ProxyError(f"{arch.name} is at resolution {arch.resolution}; the supernet was trained at {supernet.space.resolution}")
+        calibration, val_x, val_y = self._data(data, seed)
+        network = supernet.extract(replace(arch, num_classes=supernet.num_classes)).to(self.device)
+        from nas.supernet.calibrate import recalibrate_bn
+
+        recalibrate_bn(network, calibration)
+        correct = 0
+        with torch.inference_mode():
+            for start in range(0, len(val_x), 500):
+                correct += int((network(val_x[start : start + 500]).argmax(1) == val_y[start : start + 500]).sum())
+        return correct / len(val_x)
+
+    def _data(self, data: ImageData, seed: int) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Calibration batches and validation tensors for ``seed`` (made once, reused by every candidate)."""
+        key = (id(data), seed)
+        if key not in self._inputs:
+            validation = self._payload["validation"]
+            split = holdout(data, fraction=float(validation["fraction"]), seed=int(validation["seed"]))
+            size = int(self._payload["space"]["resolution"])
+            rng = np.random.default_rng(seed)
+            count = min(self.calibration_batches * self.batch_size, len(split.train_images))
+            picks = np.sort(rng.choice(len(split.train_images), size=count, replace=False))
+            images = split.tensors(split.train_images[picks], size=size).to(self.device)
+            calibration = list(torch.split(images, self.batch_size))
+            val_picks = np.sort(rng.choice(len(split.val_images), size=min(self.val_size, len(split.val_images)), replace=False))
+            val_x = split.tensors(split.val_images[val_picks], size=size).to(self.device)
+            val_y = torch.from_numpy(split.val_labels[val_picks].astype(np.int64)).to(self.device)
+            self._inputs = {key: (calibration, val_x, val_y)}  # one data set and seed at a time
+        return self._inputs[key]

@@ -1,0 +1,144 @@
+"""Sampling rules: which paths of the supernet one training step trains, as training tasks.
+
+* ``spos``: uniform single path (Guo et al., SPOS): one random architecture per step.
+* ``sandwich``: the sandwich rule with in-place distillation (BigNAS / Once-for-All):
+  the largest architecture learns from the labels, the smallest and ``random_paths``
+  random ones learn from the largest's soft labels (detached), all in one step.
+
+Each rule implements the training loop's task contract (``TrainingTask``, a local
+copy of ``nas.training.task``'s Protocol until the branches merge): ``loss`` gives
+one step's scalar loss, ``evaluate`` the top-1 of the largest and smallest paths.
+The architecture of a step depends only on the seed and the step number, so a
+resumed run draws the same paths.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import ClassVar, Protocol
+
+import torch
+from torch import nn
+
+from nas.arch import ArchSpec
+from nas.counting import count
+from nas.space import SearchSpace
+from nas.supernet.network import Supernet
+
+
+class TrainingTask(Protocol):
+    """What the one training loop trains (the contract of ``nas.training.task``)."""
+
+    module: nn.Module
+
+    def loss(self, images: torch.Tensor, labels: torch.Tensor, *, step: int) -> torch.Tensor: ...
+
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]: ...
+
+
+def extreme_arch(space: SearchSpace, *, largest: bool) -> ArchSpec:
+    """The space's largest (or smallest) architecture by MACs.
+
+    Widths and depths take their largest (smallest) choice; each layer's own
+    parameters (type, kernel, expansion, ...) are chosen jointly, layer by layer,
+    as the combination that makes the whole network's MACs largest (smallest).
+    """
+    parameters = space.parameters
+    pick = max if largest else min
+    params = {key: pick(values) for key, values in parameters.items() if key.rsplit(".", 1)[-1] in ("out", "width", "depth")}
+    layers: dict[str, list[str]] = {}
+    for key in parameters:
+        if key not in params:
+            layers.setdefault(key.rsplit(".", 1)[0], []).append(key)
+    for keys in layers.values():  # a first value everywhere, then improve one layer at a time
+        params.update({key: parameters[key][0] for key in keys})
+    sign = 1 if largest else -1
+    for keys in layers.values():
+        best: tuple[int, dict[str, object]] | None = None
+        for combo in itertools.product(*(parameters[key] for key in keys)):
+            trial = {**params, **dict(zip(keys, combo))}
+            macs = sign * count(space.arch(trial)).macs
+            if best is None or macs > best[0]:
+                best = (macs, dict(zip(keys, combo)))
+        assert best is not None
+        params.update(best[1])
+    return space.arch(params, name=f"{space.name}-{'largest' if largest else 'smallest'}")
+
+
+def _top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    return float((logits.argmax(1) == labels).float().mean())
+
+
+class _Rule:
+    """Shared by the rules: the supernet, a seeded architecture per (step, draw), the extreme paths."""
+
+    name: ClassVar[str]
+
+    def __init__(self, *, supernet: Supernet, seed: int = 0) -> None:
+        self.module: nn.Module = supernet
+        self.supernet, self.seed = supernet, seed
+        self.largest = extreme_arch(supernet.space, largest=True)
+        self.smallest = extreme_arch(supernet.space, largest=False)
+
+    def random_arch(self, step: int, draw: int = 0) -> ArchSpec:
+        return self.supernet.space.random(random.Random(f"{self.seed}:{step}:{draw}"))
+
+    def settings(self) -> dict[str, object]:
+        return {"rule": self.name, "seed": self.seed}
+
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        """Top-1 of the largest and smallest paths with the shared running statistics (no recalibration)."""
+        self.supernet.eval()
+        with torch.no_grad():
+            return {
+                "top1_largest": _top1(self.supernet(images, self.largest), labels),
+                "top1_smallest": _top1(self.supernet(images, self.smallest), labels),
+            }
+
+
+class UniformPath(_Rule):
+    """SPOS: one uniformly drawn architecture per step, trained on the labels."""
+
+    name = "spos"
+
+    def loss(self, images: torch.Tensor, labels: torch.Tensor, *, step: int) -> torch.Tensor:
+        self.supernet.train()
+        return nn.functional.cross_entropy(self.supernet(images, self.random_arch(step)), labels)
+
+
+class Sandwich(_Rule):
+    """Largest on the labels; smallest and ``random_paths`` random ones on the largest's soft labels."""
+
+    name = "sandwich"
+
+    def __init__(self, *, supernet: Supernet, seed: int = 0, random_paths: int = 2) -> None:
+        super().__init__(supernet=supernet, seed=seed)
+        if random_paths < 0:
+            raise ValueError(f"random_paths must be >= 0, got {random_paths}")
+        self.random_paths = random_paths
+
+    def settings(self) -> dict[str, object]:
+        return {**super().settings(), "random_paths": self.random_paths}
+
+    def loss(self, images: torch.Tensor, labels: torch.Tensor, *, step: int) -> torch.Tensor:
+        self.supernet.train()
+        teacher = self.supernet(images, self.largest)
+        loss = nn.functional.cross_entropy(teacher, labels)
+        soft = teacher.detach().softmax(1)
+        students = [self.smallest, *(self.random_arch(step, draw) for draw in range(self.random_paths))]
+        for arch in students:
+            loss = loss + nn.functional.cross_entropy(self.supernet(images, arch), soft)  # soft-label cross-entropy = KL + const
+        return loss
+
+
+RULES: dict[str, type[_Rule]] = {rule.name: rule for rule in (UniformPath, Sandwich)}
+
+
+def make_task(rule: str, *, supernet: Supernet, seed: int = 0, **options: int) -> _Rule:
+    """The sampling rule ``rule`` (``spos`` or ``sandwich``) over ``supernet``."""
+    if rule not in RULES:
+        from nas.supernet.network import SupernetError
+
+        raise SupernetError(f"unknown sampling rule {rule!r} (known: {', '.join(RULES)})")
+    return RULES[rule](supernet=supernet, seed=seed, **options)
