@@ -13,6 +13,13 @@ short-training proxy.
 
 Writes experiments/results/proxy_correlation.{json,csv,md}. Per-arch scores are
 cached in experiments/cache/proxy_scores.json so reruns only compute what is new.
+
+    python -m experiments.proxy_correlation --compare OLD.csv   # a rerun's cached scores against a committed CSV
+
+``--compare`` scores nothing: for every proxy whose scores of the same sample are all
+in the cache, it checks them network by network against an earlier run's CSV (at the
+CSV's 6 significant digits) and recomputes the Spearman figures, so that a rerun cut
+short on a loaded machine still shows, proxy by proxy, whether the figures reproduce.
 """
 
 from __future__ import annotations
@@ -76,7 +83,11 @@ def main() -> None:
     parser.add_argument("--train-n", type=int, default=30, help="networks for the short-training proxy (0: skip)")
     parser.add_argument("--train-steps", type=int, default=160, help="SGD steps of batch 64 per network")
     parser.add_argument("--train-resolution", type=int, default=16, help="training input size (CIFAR-10 downsampled)")
+    parser.add_argument("--compare", type=Path, metavar="CSV", help="compare the cached scores with this earlier CSV, score nothing")
     args = parser.parse_args()
+    if args.compare:
+        print(compare(args.compare, n=args.n, seed=args.seed))
+        return
     torch.set_num_threads(1)
 
     bench = load_bench()
@@ -181,6 +192,54 @@ def main() -> None:
 
     training = train_subset(keys, archs, truth, data["cifar"], args) if args.train_n else None
     write_results(rows, columns, keys, truth, half_a, {"non-negative": weights, "ridge": ridge}, training, args, ridge_choice)
+
+
+def compare(csv_path: Path, *, n: int, seed: int) -> str:
+    """Markdown: per proxy fully cached, networks equal to ``csv_path``'s scores and Spearman then and now."""
+    import csv
+
+    bench = load_bench()
+    keys = random.Random(seed).sample(sorted(bench), n)
+    half_b = keys[n // 2 :]
+    with csv_path.open(newline="") as handle:
+        old = {row["key"]: row for row in csv.DictReader(handle)}
+    if set(old) != set(keys):
+        raise SystemExit(f"{csv_path}: not the networks of --n {n} --seed {seed}")
+    cache = json.loads((CACHE / "proxy_scores.json").read_text()) if (CACHE / "proxy_scores.json").exists() else {}
+    lines = [
+        f"| proxy | networks equal to {csv_path.name} (6 digits) | max relative difference | Spearman (all): then → now | (held-out B): then → now |",
+        "|---|---|---|---|---|",
+    ]
+    rerun = {label: {k: cache[label][k][0] for k in keys} for label, _, _ in ZERO_COST if all(k in cache.get(label, {}) for k in keys)}
+    ensemble = "`ensemble` proxy (registered weights)"
+    if {"naswot (noise batch, data-free)", "synflow"} <= set(rerun) and {member(t) for t in EnsembleProxy.weights} <= {
+        "naswot",
+        "synflow",
+        "depth",
+    }:
+        space = get_space("nas_bench_macro")
+        depth = {k: member_score("depth", space.arch(dict(zip(space.parameters, k)))) for k in keys}
+        members = {"naswot": rerun["naswot (noise batch, data-free)"], "synflow": rerun["synflow"], "depth": depth}
+        rerun[ensemble] = EnsembleProxy.combine(EnsembleProxy.weights, members)
+    for label in [*(row for row, _, _ in ZERO_COST), ensemble]:
+        if label not in rerun:
+            cached = sum(k in cache.get(label, {}) for k in keys)
+            lines.append(
+                f"| {label} | not rerun ({cached} of {n} cached) | | | |" if label != ensemble else f"| {label} | needs its members | | | |"
+            )
+            continue
+        new = rerun[label]
+        before = {k: float(old[k][label]) for k in keys}
+        equal = sum(f"{new[k]:.6g}" == old[k][label] for k in keys)
+        worst = max(abs(new[k] - before[k]) / max(abs(before[k]), 1e-12) for k in keys)
+        spearman = [
+            [float(stats.spearmanr([scores[k] for k in subset], [bench[k]["mean_acc"] for k in subset])[0]) for subset in (keys, half_b)]
+            for scores in (before, new)
+        ]
+        lines.append(
+            f"| {label} | {equal} of {n} | {worst:.1e} | {spearman[0][0]:.3f} → {spearman[1][0]:.3f} | {spearman[0][1]:.3f} → {spearman[1][1]:.3f} |"
+        )
+    return "\n".join(lines)
 
 
 def train_subset(keys, archs, truth, data, args) -> dict:

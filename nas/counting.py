@@ -42,7 +42,8 @@ class CostReport:
 
     def share_by_type(self) -> dict[str, tuple[float, float]]:
         """Layer type → (share of MACs, share of params)."""
-        macs, params = defaultdict(int), defaultdict(int)
+        macs: defaultdict[str, int] = defaultdict(int)
+        params: defaultdict[str, int] = defaultdict(int)
         for layer in self.layers:
             macs[layer.type] += layer.macs
             params[layer.type] += layer.params
@@ -58,7 +59,8 @@ class CostReport:
 
 
 def _sum(convs: list[Conv], in_size: int) -> tuple[int, int, dict[str, int]]:
-    params, macs, kinds = 0, 0, defaultdict(int)
+    params, macs = 0, 0
+    kinds: defaultdict[str, int] = defaultdict(int)
     size = in_size
     for conv in convs:
         params += conv.params()

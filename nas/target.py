@@ -22,10 +22,28 @@ def load_target(
 
     A space with choices needs ``sample`` (a seed) to pick one architecture.
     """
-    space: SearchSpace | None = None
+    parsed = _parse(target)
+    if isinstance(parsed, SearchSpace):
+        space = parsed.scaled(width=width, resolution=resolution, num_classes=num_classes)
+        if space.is_fixed():
+            return space.arch(), space
+        if sample is None:
+            raise SpecError(
+                f"space {space.name!r} has {len(space.parameters)} choices; pass --sample SEED to draw one architecture", key="--sample"
+            )
+        return space.random(sample).with_name(f"{space.name}-sample{sample}"), space
+    from dataclasses import replace
+
+    if width is not None and width != 1.0:
+        raise SpecError("--width applies to spaces, not to a fixed architecture", key="--width")
+    return replace(parsed, resolution=resolution or parsed.resolution, num_classes=num_classes or parsed.num_classes), None
+
+
+def _parse(target: str) -> ArchSpec | SearchSpace:
+    """A compact arch string, an arch or space YAML file, or a space name."""
     if "," in target and target.lstrip().startswith("r"):
-        arch = ArchSpec.from_string(target)
-    elif target.endswith((".yaml", ".yml")) or Path(target).is_file():
+        return ArchSpec.from_string(target)
+    if target.endswith((".yaml", ".yml")) or Path(target).is_file():
         path = Path(target)
         try:
             text = path.read_text(encoding="utf-8")
@@ -35,31 +53,11 @@ def load_target(
             raise SpecError("not a YAML text file (binary, not UTF-8)", source=str(path)) from None
         data = _load_yaml(text, str(path))
         if isinstance(data, dict) and "stages" in data:
-            space = SearchSpace(definition=parse_space(data, source=str(path)))
-            arch = None
-        else:
-            arch = ArchSpec.from_dict(data, source=str(path))
-    elif target in space_names():
-        space, arch = get_space(target), None
-    else:
-        raise SpecError(
-            f"not a space name ({', '.join(space_names())}), an existing YAML file, or an arch string 'r224_n1000,conv_...,head_...'",
-            key=repr(target),
-        )
-    if space is not None:
-        space = space.scaled(width=width, resolution=resolution, num_classes=num_classes)
-        if space.is_fixed():
-            arch = space.arch()
-        elif sample is None:
-            raise SpecError(
-                f"space {space.name!r} has {len(space.parameters)} choices; pass --sample SEED to draw one architecture", key="--sample"
-            )
-        else:
-            arch = space.random(sample).with_name(f"{space.name}-sample{sample}")
-    else:
-        from dataclasses import replace
-
-        if width is not None and width != 1.0:
-            raise SpecError("--width applies to spaces, not to a fixed architecture", key="--width")
-        arch = replace(arch, resolution=resolution or arch.resolution, num_classes=num_classes or arch.num_classes)
-    return arch, space
+            return SearchSpace(definition=parse_space(data, source=str(path)))
+        return ArchSpec.from_dict(data, source=str(path))
+    if target in space_names():
+        return get_space(target)
+    raise SpecError(
+        f"not a space name ({', '.join(space_names())}), an existing YAML file, or an arch string 'r224_n1000,conv_...,head_...'",
+        key=repr(target),
+    )

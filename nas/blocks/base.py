@@ -127,6 +127,14 @@ class Block(ABC):
         return False
 
 
+def kernel_of(spec: BlockSpec) -> int:
+    """The kernel of a block type that has one. ``parse`` fills in the default, so None means a
+    ``BlockSpec`` built by hand without one: a one-line SpecError rather than a TypeError from torch."""
+    if spec.kernel is None:
+        raise SpecError(f"block type {spec.type!r} needs a kernel", key="kernel")
+    return spec.kernel
+
+
 def expanded_channels(spec: BlockSpec, in_channels: int) -> int:
     """Hidden width of ibn / fused_ibn: explicit ``hidden`` or make_divisible(in × expansion)."""
     if spec.hidden is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nas.block_spec import BlockSpec
-from nas.blocks.base import Block, Conv, expanded_channels, se_channels
+from nas.blocks.base import Block, Conv, expanded_channels, kernel_of, se_channels
 from nas.errors import SpecError
 
 if TYPE_CHECKING:  # torch is imported when a module is built, not when a space is parsed
@@ -95,7 +95,7 @@ class InvertedBottleneck(_InvertedResidual):
             if groups > 1:
                 layers.append(ChannelShuffle(groups))
         layers.append(
-            ConvBNAct(in_channels=hidden, out_channels=hidden, kernel=spec.kernel, stride=spec.stride, groups=hidden, act=spec.act)
+            ConvBNAct(in_channels=hidden, out_channels=hidden, kernel=kernel_of(spec), stride=spec.stride, groups=hidden, act=spec.act)
         )
         layers += self._se(spec, hidden)
         layers.append(ConvBNAct(in_channels=hidden, out_channels=spec.out, groups=groups))
@@ -105,7 +105,7 @@ class InvertedBottleneck(_InvertedResidual):
         hidden = expanded_channels(spec, in_channels)
         groups = self._groups(spec, in_channels, hidden)
         convs = [Conv(in_channels, hidden, groups=groups)] if hidden != in_channels else []
-        convs.append(Conv(hidden, hidden, spec.kernel, spec.stride, groups=hidden))
+        convs.append(Conv(hidden, hidden, kernel_of(spec), spec.stride, groups=hidden))
         return convs + self._se_convs(spec, hidden) + [Conv(hidden, spec.out, groups=groups)]
 
 
@@ -120,7 +120,7 @@ class FusedInvertedBottleneck(_InvertedResidual):
 
         hidden = expanded_channels(spec, in_channels)
         layers: list[nn.Module] = [
-            ConvBNAct(in_channels=in_channels, out_channels=hidden, kernel=spec.kernel, stride=spec.stride, act=spec.act)
+            ConvBNAct(in_channels=in_channels, out_channels=hidden, kernel=kernel_of(spec), stride=spec.stride, act=spec.act)
         ]
         layers += self._se(spec, hidden)
         layers.append(ConvBNAct(in_channels=hidden, out_channels=spec.out))
@@ -128,4 +128,4 @@ class FusedInvertedBottleneck(_InvertedResidual):
 
     def convs(self, spec: BlockSpec, *, in_channels: int) -> list[Conv]:
         hidden = expanded_channels(spec, in_channels)
-        return [Conv(in_channels, hidden, spec.kernel, spec.stride), *self._se_convs(spec, hidden), Conv(hidden, spec.out)]
+        return [Conv(in_channels, hidden, kernel_of(spec), spec.stride), *self._se_convs(spec, hidden), Conv(hidden, spec.out)]

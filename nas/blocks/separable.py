@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nas.block_spec import BlockSpec
-from nas.blocks.base import Block, Conv
+from nas.blocks.base import Block, Conv, kernel_of
 
 if TYPE_CHECKING:  # torch is imported when a module is built, not when a space is parsed
     from torch import nn
@@ -22,10 +22,15 @@ class SeparableBlock(Block):
 
         return nn.Sequential(
             ConvBNAct(
-                in_channels=in_channels, out_channels=in_channels, kernel=spec.kernel, stride=spec.stride, groups=in_channels, act=spec.act
+                in_channels=in_channels,
+                out_channels=in_channels,
+                kernel=kernel_of(spec),
+                stride=spec.stride,
+                groups=in_channels,
+                act=spec.act,
             ),
             ConvBNAct(in_channels=in_channels, out_channels=spec.out, act=spec.act),
         )
 
     def convs(self, spec: BlockSpec, *, in_channels: int) -> list[Conv]:
-        return [Conv(in_channels, in_channels, spec.kernel, spec.stride, groups=in_channels), Conv(in_channels, spec.out)]
+        return [Conv(in_channels, in_channels, kernel_of(spec), spec.stride, groups=in_channels), Conv(in_channels, spec.out)]

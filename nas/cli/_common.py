@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from typing import Callable, NoReturn, Sequence
 
 from nas.errors import NasError
 
 
 def run(main: Callable[[argparse.Namespace], int | None], parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    parser.error = _one_line_error(parser)  # type: ignore[method-assign]
+    # argparse has no hook for its error format, so the instance's bound method is replaced; mypy flags any method
+    # assignment (method-assign) and compares against the unbound signature with self (assignment)
+    parser.error = _one_line_error(parser)  # type: ignore[method-assign, assignment]
     args = parser.parse_args(argv)
     try:
         return int(main(args) or 0)
@@ -32,10 +34,10 @@ def run(main: Callable[[argparse.Namespace], int | None], parser: argparse.Argum
         return 2
 
 
-def _one_line_error(parser: argparse.ArgumentParser) -> Callable[[str], None]:
+def _one_line_error(parser: argparse.ArgumentParser) -> Callable[[str], NoReturn]:
     """argparse's errors as one line (its default prints the whole usage first), exit status 2."""
 
-    def error(message: str) -> None:
+    def error(message: str) -> NoReturn:
         parser.exit(2, f"{parser.prog}: error: {message} (see {parser.prog} --help)\n")
 
     return error

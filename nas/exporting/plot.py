@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from nas.io import atomic_write_bytes
 from nas.records import Reference, TrialRecord, pareto_front
+
+if TYPE_CHECKING:  # matplotlib is imported when a plot is drawn
+    from matplotlib.figure import Figure
+    from matplotlib.text import Annotation
+    from matplotlib.transforms import Bbox
+
+
+def _points(rows: Sequence[TrialRecord]) -> tuple[list[float], list[float]]:
+    """(latencies, proxies) of the complete trials that have a proxy score."""
+    scored = [(r.latency_ms, r.proxy) for r in rows if r.complete and r.proxy is not None]
+    return [latency for latency, _ in scored], [proxy for _, proxy in scored]
 
 
 def plot_pareto(
@@ -30,21 +41,21 @@ def plot_pareto(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    done = [r for r in rows if r.complete and r.proxy is not None]
-    front = pareto_front(rows)
+    done_ms, done_proxy = _points(rows)
+    front_ms, front_proxy = _points(pareto_front(rows))
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    ax.scatter([r.latency_ms for r in done], [r.proxy for r in done], s=8, color="0.7", label=f"trials ({len(done)})")
-    ax.step([r.latency_ms for r in front], [r.proxy for r in front], where="post", color="tab:blue", lw=1.5)
-    ax.scatter(
-        [r.latency_ms for r in front], [r.proxy for r in front], s=18, color="tab:blue", label=f"Pareto front ({len(front)})", zorder=3
-    )
-    shown = [ref for ref in references if ref.latency_ms is not None and ref.proxy is not None]
+    ax.scatter(done_ms, done_proxy, s=8, color="0.7", label=f"trials ({len(done_ms)})")
+    ax.step(front_ms, front_proxy, where="post", color="tab:blue", lw=1.5)
+    ax.scatter(front_ms, front_proxy, s=18, color="tab:blue", label=f"Pareto front ({len(front_ms)})", zorder=3)
+    # (width, latency, proxy) of the references in the table
+    shown = [(ref.width, ref.latency_ms, ref.proxy) for ref in references if ref.latency_ms is not None and ref.proxy is not None]
+    labels: list[Annotation] = []
     if shown:
-        ax.plot([r.latency_ms for r in shown], [r.proxy for r in shown], "s--", color="tab:red", ms=6, label="MobileNetV2 α", zorder=4)
+        ax.plot([ms for _, ms, _ in shown], [proxy for _, _, proxy in shown], "s--", color="tab:red", ms=6, label="MobileNetV2 α", zorder=4)
         labels = [
             ax.annotate(
-                f"α={ref.width:g}",
-                (ref.latency_ms, ref.proxy),
+                f"α={width:g}",
+                (ms, proxy),
                 textcoords="offset points",
                 xytext=(-7, 4),
                 ha="right",
@@ -54,7 +65,7 @@ def plot_pareto(
                 color="tab:red",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
             )
-            for ref in sorted(shown, key=lambda r: r.latency_ms)
+            for width, ms, proxy in sorted(shown, key=lambda point: point[1])
         ]
     if best is not None and best.proxy is not None:
         ax.scatter(
@@ -69,9 +80,9 @@ def plot_pareto(
         )
     if budget_ms is None and target_ms is not None:
         budget_ms, budget_label = target_ms, budget_label or "--latency-target"
-    reference_1 = next((r for r in shown if r.width == 1.0), None)
-    if budget_ms is None and reference_1 is not None:
-        budget_ms, budget_label = reference_1.latency_ms, budget_label or "latency of MobileNetV2 1.0"
+    reference_1_ms = next((ms for width, ms, _ in shown if width == 1.0), None)
+    if budget_ms is None and reference_1_ms is not None:
+        budget_ms, budget_label = reference_1_ms, budget_label or "latency of MobileNetV2 1.0"
     if budget_ms is not None:
         ax.axvline(
             budget_ms,
@@ -96,10 +107,14 @@ def plot_pareto(
     return Path(path)
 
 
-def _spread_labels(fig, labels) -> None:  # type: ignore[no-untyped-def]
+def _spread_labels(fig: Figure, labels: list[Annotation]) -> None:
     """Move each α label down (then up) in steps of its own height until it overlaps no label placed before it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):  # plot_pareto draws with Agg, whose canvas has the renderer
+        return
     renderer = fig.canvas.get_renderer()
-    placed = []
+    placed: list[Bbox] = []
     for label in labels:
         dx, dy = label.xyann
         height = label.get_window_extent(renderer).height * 72 / fig.dpi  # pixels -> offset points

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from nas.arch import ArchSpec
-from nas.builder import build_model
+from nas.builder import Network, build_model
 from nas.proxies.base import Proxy, ProxyError, Report
 from nas.proxies.data import ImageData
 
@@ -58,7 +58,7 @@ class ZeroCostProxy(Proxy):
         raise NotImplementedError
 
 
-def _weights(model: nn.Module) -> Iterator[nn.Parameter]:
+def _weights(model: nn.Module) -> Iterator[torch.Tensor]:
     """Convolution and linear weights (what pruning-based saliencies sum over)."""
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
@@ -168,9 +168,10 @@ class _GradientProxy(ZeroCostProxy):
     def measure(self, model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
         model.train()
         nn.functional.cross_entropy(model(inputs), labels).backward()
-        return _log(self.reduce([w for w in _weights(model) if w.grad is not None]), self.name)
+        return _log(self.reduce([(w, w.grad) for w in _weights(model) if w.grad is not None]), self.name)
 
-    def reduce(self, weights: list[nn.Parameter]) -> float:
+    def reduce(self, weights: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+        """Reduce (weight, gradient) pairs to one positive number."""
         raise NotImplementedError
 
 
@@ -178,16 +179,16 @@ class GradNormProxy(_GradientProxy):
     name = "grad_norm"
     description = "log Σ‖∂L/∂W‖ over conv/linear weights after one cross-entropy backward"
 
-    def reduce(self, weights: list[nn.Parameter]) -> float:
-        return sum(float(w.grad.norm()) for w in weights)
+    def reduce(self, weights: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+        return sum((float(grad.norm()) for _, grad in weights), 0.0)
 
 
 class SnipProxy(_GradientProxy):
     name = "snip"
     description = "log Σ|W ⊙ ∂L/∂W| (SNIP connection saliency) after one cross-entropy backward"
 
-    def reduce(self, weights: list[nn.Parameter]) -> float:
-        return sum(float((w.detach() * w.grad).abs().sum()) for w in weights)
+    def reduce(self, weights: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+        return sum((float((w.detach() * grad).abs().sum()) for w, grad in weights), 0.0)
 
 
 class ZicoProxy(ZeroCostProxy):
@@ -214,9 +215,9 @@ class ZicoProxy(ZeroCostProxy):
             if len(store) < 2:
                 continue
             # element-wise over the batches (torch.std along a new leading dim is ~10x slower here)
-            mean = sum(store) / len(store)
-            std = (sum((g - mean) ** 2 for g in store) / len(store)).sqrt_()
-            mean_abs = sum(g.abs() for g in store) / len(store)
+            mean = _mean(store)
+            std = _mean([(g - mean) ** 2 for g in store]).sqrt_()
+            mean_abs = _mean([g.abs() for g in store])
             steady = std > 0
             value = float((mean_abs[steady] / std[steady]).sum())
             if value > 0:
@@ -224,6 +225,14 @@ class ZicoProxy(ZeroCostProxy):
         if not layers or not math.isfinite(total):
             raise ProxyError("zico: no layer has gradients that vary across mini-batches")
         return total
+
+
+def _mean(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Element-wise mean of equal-shaped tensors, added in order (what ``sum(tensors) / n`` computes)."""
+    total = tensors[0]
+    for tensor in tensors[1:]:
+        total = total + tensor
+    return total / len(tensors)
 
 
 class ZenProxy(ZeroCostProxy):
@@ -248,7 +257,9 @@ class ZenProxy(ZeroCostProxy):
         bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
         n_bn = len(bns)
         handles = [m.register_forward_pre_hook(hook) for m in bns]
-        features = model.features  # type: ignore[attr-defined]
+        if not isinstance(model, Network):
+            raise ProxyError("zen: scores a network built by nas.builder (it reads the features before pooling)")
+        features = model.features
         try:
             with torch.no_grad():
                 model.train()

@@ -15,7 +15,7 @@ fitted model in their header, which is what this module reads, and say ``source:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from nas.latency.devices import Device
 
 #: how compute time and memory time of one op combine
-ROOFLINES = {"max": max, "sum": lambda compute, memory: compute + memory}
+ROOFLINES: dict[str, Callable[[float, float], float]] = {"max": max, "sum": lambda compute, memory: compute + memory}
 
 #: activations that int8 runtimes fuse into the conv (a clamp); others run as a separate op.
 FUSED_ACTIVATIONS = (None, "relu", "relu6")
