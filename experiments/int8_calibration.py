@@ -201,7 +201,10 @@ def main() -> None:
     spec = f"imagefolder:{CACHE / 'cifar10'}"
     nets = architectures()
     weights = {name: banked_weights(name, nets[name], data, args) for name in NETWORKS}
-    results = [sweep(name, weights[name], data, args) for name in NETWORKS]
+    results = []
+    for name in NETWORKS:  # each network's sweep is kept as it ends: a later failure does not lose it
+        results.append(sweep(name, weights[name], data, args))
+        atomic_write_text(BANK / "sweep.json", json.dumps(results, indent=1, default=str) + "\n")
     chosen, mean = choose(results)
     with tempfile.TemporaryDirectory(prefix="int8-export-") as scratch:
         latency = [tool_path(name, weights[name], spec, chosen, Path(scratch) / name) for name in NETWORKS]

@@ -80,6 +80,19 @@ class TrainedWeights:
         except RuntimeError as error:  # keys or shapes that do not fit the stored architecture's network
             raise WeightsError(f"--weights {self.path}: does not fit its own architecture ({str(error).splitlines()[0][:160]})") from None
 
+    def check_data(self, data: ImageData, spec: str) -> None:
+        """Weights trained by nas-train record the normalisation of their data: another data set is refused."""
+        mean, std = self.meta.get("normalise_mean"), self.meta.get("normalise_std")
+        if not (isinstance(mean, list) and isinstance(std, list) and len(mean) == len(std) == 3):
+            return  # weights from elsewhere: nothing to compare
+        here_mean, here_std = (t.flatten().tolist() for t in data.mean_std)
+        if not np.allclose(mean, here_mean, atol=2e-3) or not np.allclose(std, here_std, atol=2e-3):
+            raise NasError(
+                f"--data {spec}: not the data {self.path} was trained on (its images' mean/std "
+                f"{np.round(here_mean, 3).tolist()}/{np.round(here_std, 3).tolist()} differ from the training's "
+                f"{np.round(mean, 3).tolist()}/{np.round(std, 3).tolist()}); pass the training data"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         plain = {k: v for k, v in self.meta.items() if isinstance(v, (str, int, float, bool)) or v is None}
         shown = ", ".join(f"{k} {plain[k]}" for k in ("epochs", "test_top1", "val_top1", "seed") if k in plain)

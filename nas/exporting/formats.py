@@ -173,6 +173,8 @@ def export_arch(
     settings = settings or ExportSettings()
     if data is not None:
         check_data(data, arch, data_spec or data.name)
+        if weights is not None:
+            weights.check_data(data, data_spec or data.name)
     if settings.device:
         load_table(settings.device)  # an unknown device or a broken table fails here, not after minutes of work
     model = None

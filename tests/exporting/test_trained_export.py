@@ -154,3 +154,19 @@ def test_settings_and_data_are_checked_before_any_work(tmp_path: Path, imagefold
     with pytest.raises(NasError, match="10 classes, but the network has 4 outputs"):
         export(get_space("nas_bench_macro", resolution=SIZE, num_classes=4).random(0), data=spec, out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_weights_trained_on_other_data_are_refused(tmp_path: Path, imagefolder: tuple[str, ImageData]) -> None:
+    """nas-train records its data's normalisation in the weights' meta; calibrating and scoring on another set is refused."""
+    spec, data = imagefolder
+    meta = {"normalise_mean": [0.5, 0.5, 0.5], "normalise_std": [0.25, 0.25, 0.25]}
+    weights = save_weights(tmp_path / "w.pt", arch=arch(), state_dict=build_model(arch()).state_dict(), meta=meta)
+    with pytest.raises(NasError, match="not the data .* was trained on"):
+        export(weights=weights, data=spec, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    mean, std = (t.flatten().tolist() for t in data.mean_std)
+    same = save_weights(
+        tmp_path / "same.pt", arch=arch(), state_dict=build_model(arch()).state_dict(), meta={"normalise_mean": mean, "normalise_std": std}
+    )
+    export(weights=same, data=spec, out=tmp_path / "out", formats="yaml", eval_images=2)
+    assert (tmp_path / "out" / "export.json").is_file()
