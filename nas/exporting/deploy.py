@@ -46,8 +46,8 @@ class ExportSettings:
             raise NasError(f"--calibration-method {self.calibration_method!r}: allowed {', '.join(CALIBRATION_METHODS)}")
         for flag, value in (
             ("--calibration-images", self.calibration_images),
-            ("--latency-rounds", self.latency_rounds),
-            ("--runs-per-round", self.runs_per_round),
+            ("latency_rounds", self.latency_rounds),
+            ("runs_per_round", self.runs_per_round),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise NasError(f"{flag} {value!r}: expected a positive integer")
