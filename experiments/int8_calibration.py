@@ -6,16 +6,17 @@ int8 top-1 drop on the test split; and how do the written files' end-to-end late
 with the cpu tables' predictions?
 
 Method: MobileNetV2-CIFAR α 0.35 and the cpu-found network of the CIFAR experiment (``cpu-0.35`` in
-experiments/results/cifar_search.json) are trained with a plain loop, the CIFAR experiment's schedule
-(400 SGD steps of batch 64, lr 0.05, warm-up + cosine, crop + flip; seed 0; 1 thread), and banked as
-nas-weights files under experiments/cache/int8_calibration/ (a rerun reuses them). Each is exported to
-ONNX once; for every method × image count, the fp32 file is quantized (static QDQ, as ``nas-export``
-does, calibration images normalised with ``ImageData.tensors``) and the int8 file is evaluated on all
-10,000 test images with onnxruntime. Then the whole tool path, ``nas.export(weights=..., data=...,
+experiments/results/cifar_search.json) are trained with a plain loop in the CIFAR experiment's recipe
+(SGD + Nesterov, lr 0.05, warm-up + cosine, crop + flip, batch 64; ``--steps``, default 400 as there;
+seed 0; 1 thread), and banked as nas-weights files under experiments/cache/int8_calibration/ (a rerun
+reuses them). Each is exported to ONNX once; for every method × image count, the fp32 file is quantized
+(static QDQ, as ``nas-export`` does, calibration images normalised with ``ImageData.tensors``) and the
+int8 file is evaluated with onnxruntime on the 10,000 test images (or a seeded ``--eval-images`` subset,
+the same for every cell, so the drops are paired). Then the whole tool path, ``nas.export(weights=..., data=...,
 device="cpu")`` with the chosen default, times both files (1 thread, interleaved rounds) beside the
-``cpu`` and ``cpu-int8`` tables' predictions. Short networks trained briefly (about 50 % top-1): the drop
-of well-trained networks may differ; one training seed, so differences below about 0.3 points are noise
-of the calibration set as much as of the method.
+``cpu`` and ``cpu-int8`` tables' predictions. Networks trained briefly (well below their converged
+top-1): the drop of well-trained networks may differ; one training seed and one calibration draw, so
+differences of a few tenths of a point are noise of the calibration set as much as of the method.
 
 Result: experiments/results/int8_calibration.{md,json} (the command that made them is in both). Run:
 ``nice -n 10 python -m experiments.int8_calibration [--steps 400] [--eval-images N] [--full]``.
