@@ -28,10 +28,10 @@ def test_trained_export_prints_accuracy_and_latency(tmp_path: Path, data: tuple[
 
     spec, env = data
     weights, _ = trained_weights(tmp_path / "w.pt", load_data(spec))
-    done = run_cli("nas-export", "--weights", weights, "--data", spec, "--out", tmp_path / "out", "--eval-images", 8, env=env)
+    done = run_cli("nas-export", "--weights", weights, "--data", spec, "--out", tmp_path / "out", "--eval-images", 8, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "trained weights: " in done.stdout and "UNTRAINED" not in done.stdout
-    assert "int8: static QDQ, minmax calibration on 40 inputs (training split of imagefolder:" in done.stdout
+    assert "int8: static QDQ, percentile calibration on 40 inputs (training split of imagefolder:" in done.stdout
     assert "top-1 on a seeded subset of 8 of the 20 test images" in done.stdout and "(drop " in done.stdout
     assert "latency on this host" in done.stdout and "fp32 " in done.stdout and "int8 " in done.stdout
     record = json.loads((tmp_path / "out" / "export.json").read_text())
