@@ -29,6 +29,7 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "train_proxy_budget": ("benchmark", "~1.2 CPU h, banked runs reused"),
     "calibrate_devices": ("benchmark", "minutes, needs published_latency.csv"),
     "device_effects": ("benchmark", "seconds"),
+    "int8_calibration": ("benchmark", "~15 min at --steps 100, needs CIFAR-10"),
     "proxy_tradeoff": ("study", "seconds, reads banked results"),
     "proxy_generalisation": ("study", "~50 min, banked runs reused"),
     "proxy_vs_flops_heldout_band": ("study", "seconds, reads banked runs"),
