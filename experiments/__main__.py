@@ -32,6 +32,7 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "host_table_check": ("benchmark", "~5-10 min per space, one core"),
     "device_model_honesty": ("benchmark", "~2 min, needs published_latency.csv"),
     "line_counts": ("benchmark", "seconds, needs git and ruff"),
+    "int8_calibration": ("benchmark", "~15 min at --steps 100, needs CIFAR-10"),
     "proxy_tradeoff": ("study", "seconds, reads banked results"),
     "proxy_generalisation": ("study", "~50 min, banked runs reused"),
     "proxy_vs_flops_heldout_band": ("study", "seconds, reads banked runs"),

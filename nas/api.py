@@ -23,7 +23,7 @@ def export(
     target: Any = None,
     *,
     out: str | Path,
-    formats: str | list[str] | tuple[str, ...] = ("yaml", "onnx"),
+    formats: str | list[str] | tuple[str, ...] | None = None,
     storage: str | None = None,
     study_name: str | None = None,
     trial: str | int = "best",
@@ -31,15 +31,41 @@ def export(
     resolution: int | None = None,
     num_classes: int | None = None,
     sample: int | None = None,
+    weights: str | Path | None = None,
+    data: str | None = None,
+    calibration_images: int | None = None,
+    calibration_method: str | None = None,
+    eval_images: int | None = None,
+    device: str | None = None,
 ) -> list[Path]:
     """Export an ArchSpec / space / YAML / arch string, or trials of a study; returns the written files.
 
-    From a study, ``trial="pareto"`` writes each front trial into ``out/trial-N/``.
+    From a study, ``trial="pareto"`` writes each front trial into ``out/trial-N/``. ``weights``: a
+    ``nas-train`` weights file; its architecture is exported (``target`` may be left out; given, it
+    must be the same network). ``data`` (``cifar10:PATH``, ``imagefolder:PATH``): int8 calibrated on
+    its training images, and with ``weights`` both files' top-1 on its test split. ``formats``
+    defaults to yaml,onnx, plus int8 when ``data`` is given. export.json in ``out`` holds the figures.
     """
     from nas.arch import ArchSpec
+    from nas.exporting.deploy import DEFAULT_CALIBRATION_IMAGES, DEFAULT_METHOD, ExportSettings, TrainedWeights
     from nas.exporting.formats import export_arch, parse_formats
 
+    if formats is None:
+        formats = ("yaml", "onnx", "int8") if data is not None else ("yaml", "onnx")
     names = parse_formats(formats)
+    settings = ExportSettings(
+        calibration_images=DEFAULT_CALIBRATION_IMAGES if calibration_images is None else calibration_images,
+        calibration_method=calibration_method or DEFAULT_METHOD,
+        eval_images=eval_images,
+        device=device,
+    )
+
+    def deploy() -> dict[str, Any]:
+        """The data and settings for export_arch, read after the weights were checked (a bad file fails fast)."""
+        from nas.proxies.data import load_data
+
+        return {"data": load_data(data) if data is not None else None, "data_spec": data, "settings": settings}
+
     if storage is not None:
         from nas.study.selection import load_study, select
 
@@ -47,23 +73,36 @@ def export(
         chosen = select(study, str(trial))
         if len(chosen) == 1:
             row = chosen[0]
-            return list(export_arch(row.arch_spec().with_name(f"{study.study_name}-trial{row.number}"), out, formats=names).values())
+            arch = row.arch_spec().with_name(f"{study.study_name}-trial{row.number}")
+            trained = TrainedWeights.read(weights, arch=arch) if weights is not None else None
+            return list(export_arch(trained.arch if trained else arch, out, formats=names, weights=trained, **deploy()).values())
+        if weights is not None:
+            raise NasError(f"--weights names one network, but --trial {trial} selects {len(chosen)} trials: pass --trial N")
         from nas.exporting.publish import staged
 
         written: list[Path] = []
         with staged(out) as stage:  # the whole front is published at once: no trial-N/ of an earlier front stays beside it
+            common = deploy()
             for row in chosen:
                 files = export_arch(
-                    row.arch_spec().with_name(f"{study.study_name}-trial{row.number}"), stage / f"trial-{row.number}", formats=names
+                    row.arch_spec().with_name(f"{study.study_name}-trial{row.number}"),
+                    stage / f"trial-{row.number}",
+                    formats=names,
+                    **common,
                 )
                 written += [Path(out) / path.relative_to(stage) for path in files.values()]
         return written
-    if target is None:
-        raise NasError("give a TARGET (space, arch YAML or arch string) or --storage with a study")
+    if target is None and weights is None:
+        raise NasError("give a TARGET (space, arch YAML or arch string), --weights of a trained network, or --storage with a study")
+    asked: ArchSpec | None = None
     if isinstance(target, ArchSpec):
-        arch = target
-    else:
+        asked = target
+    elif target is not None:
         from nas.target import load_target
 
-        arch, _ = load_target(str(target), width=width, resolution=resolution, num_classes=num_classes, sample=sample)
-    return list(export_arch(arch, out, formats=names).values())
+        asked, _ = load_target(str(target), width=width, resolution=resolution, num_classes=num_classes, sample=sample)
+    if weights is not None:
+        trained = TrainedWeights.read(weights, arch=asked)  # checked before anything is staged
+        return list(export_arch(trained.arch, out, formats=names, weights=trained, **deploy()).values())
+    assert asked is not None  # no weights, so a target was given
+    return list(export_arch(asked, out, formats=names, **deploy()).values())

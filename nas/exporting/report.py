@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from nas.exporting.summary import export_lines
 from nas.io import atomic_write_text
 from nas.latency.table import LatencyTable
 from nas.records import Reference, TrialRecord, pareto_front
@@ -56,7 +57,7 @@ def comparison(best: TrialRecord, references: Sequence[Reference], budget_ms: fl
     ]
     if not within:
         return "No MobileNetV2-α reference fits the latency budget (or the table cannot price them), so there is nothing to compare."
-    beaten = [r for r in within if best.score is not None and best.score > r.score]
+    beaten = [r for r in within if best.score is not None and r.score is not None and best.score > r.score]
     names = ", ".join(r.name for r in within)
     if len(beaten) == len(within):
         return f"The chosen architecture **beats every MobileNetV2-α reference within the budget** ({names}) on the score."
@@ -147,6 +148,9 @@ def write_report(
     if failed:
         lines += ["", "## Failed trials", ""]
         lines += _table(["trial", "reason"], [[r.number, r.fail_reason[:160]] for r in failed[:20]])
+    exported = files.get("best/export.json")
+    if exported is not None:  # trained or not, calibrated how, and the commands that deploy a trained model
+        lines += ["", "## Deploying the chosen architecture", ""] + [f"- {line}" for line in export_lines(exported.parent)]
     lines += ["", "## Files", ""] + [f"- `{name}`: `{file}`" for name, file in files.items()]
     atomic_write_text(path, "\n".join(lines) + "\n")
     return Path(path)

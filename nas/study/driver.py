@@ -18,6 +18,7 @@ from nas.study.context import SearchContext, check_out
 from nas.records import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
 from nas.study.runner import FINISHED, Worker, WorkerStats, count_finished, die_with_parent, prepare_study, run_worker_process
 from nas.study.study import StorageError, mask_url
+from nas.exporting.summary import export_lines
 
 
 @dataclass
@@ -120,7 +121,10 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
     files = {
         f"best/{path.name}": path
         for path in export_arch(
-            best.arch_spec().with_name(f"{context.space.name}-trial{best.number}"), out / "best", formats=formats
+            best.arch_spec().with_name(f"{context.space.name}-trial{best.number}"),
+            out / "best",
+            formats=formats,
+            data_spec=context.settings_in.data,  # no trained weights for the best yet: best/export.json names the next commands
         ).values()
     }
     title = f"{context.study_name} ({context.device.name}, {context.table.source} table)"
@@ -200,6 +204,7 @@ def search(context: SearchContext, *, progress: bool = True, export_formats: tup
         ) from None
     if progress:
         print(summary(result), file=sys.stdout)
+        print("\n".join(export_lines(result.out / "best")), file=sys.stdout)
         print(table_note(context.table, context.device.name, context.space.name), file=sys.stdout)
     return result
 

@@ -22,7 +22,7 @@ from nas.space import get_space
 def test_yaml_to_onnx_matches_torch(tmp_path: Path) -> None:
     arch = get_space("mobiledet", resolution=32).random(7)
     files = export(arch, out=tmp_path, formats="yaml,onnx")
-    assert [p.name for p in files] == ["arch.yaml", "model.onnx"]
+    assert [p.name for p in files] == ["arch.yaml", "model.onnx", "export.json", "export.md"]
     reloaded = ArchSpec.from_yaml((tmp_path / "arch.yaml").read_text())
     assert reloaded == arch
     x = sample_input(arch, seed=1)

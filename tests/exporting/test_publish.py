@@ -17,6 +17,7 @@ from tests.reliability.helpers import cli_env, run_cli, script
 
 SMALL = "r16_n10,conv_k3_s2_c8_relu,ibn_k3_s1_e3_c8_relu,head_c32_relu"
 OTHER = "r16_n10,conv_k3_s2_c16_relu,ibn_k5_s1_e6_c16_relu,head_c64_relu"
+SUMMARY = ("export.json", "export.md")  # every export says what it holds (trained or not)
 
 
 def _hidden(folder: Path) -> list[str]:
@@ -30,9 +31,10 @@ def test_a_second_export_replaces_the_folder_whole(tmp_path: Path) -> None:
     export_arch(ArchSpec.from_string(OTHER), out, formats=["yaml", "int8"])  # int8 without onnx: must not reuse the old model.onnx
     assert ArchSpec.from_yaml((out / "arch.yaml").read_text()).to_string() == OTHER
     assert (out / "model.int8.onnx").read_bytes() != first_int8
-    assert sorted(p.name for p in out.iterdir()) == ["arch.yaml", "model.int8.onnx", "model.onnx"]  # the fresh onnx int8 came from
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([*SUMMARY, "arch.yaml", "model.int8.onnx", "model.onnx"])  # the fresh onnx int8 came from
     export_arch(ArchSpec.from_string(SMALL), out, formats=["yaml"])
-    assert sorted(p.name for p in out.iterdir()) == ["arch.yaml"]  # nothing of the earlier export survives
+    assert sorted(p.name for p in out.iterdir()) == sorted([*SUMMARY, "arch.yaml"])  # nothing of the earlier export survives
     assert _hidden(tmp_path) == []
 
 
@@ -50,7 +52,7 @@ def test_a_failed_export_leaves_the_old_folder_and_no_hidden_files(tmp_path: Pat
     export_arch(ArchSpec.from_string(SMALL), out, formats=["yaml"])
     before = (out / "arch.yaml").read_bytes()
 
-    def broken(*args: object) -> Path:
+    def broken(*args: object, **kwargs: object) -> Path:
         raise RuntimeError("exporter crashed")
 
     monkeypatch.setitem(__import__("nas.exporting.formats", fromlist=["FORMATS"]).FORMATS, "onnx", broken)
@@ -83,7 +85,10 @@ def test_sigkill_during_export_leaves_the_old_or_the_new_folder(tmp_path: Path) 
         process.wait()
         names = tuple(sorted(p.name for p in out.iterdir()))
         arch = ArchSpec.from_dict(yaml.safe_load((out / "arch.yaml").read_text())).to_string()
-        assert (arch, names) in {(SMALL, ("arch.yaml", "model.onnx")), (OTHER, ("arch.yaml", "model.int8.onnx", "model.onnx"))}, (
+        assert (arch, names) in {
+            (SMALL, ("arch.yaml", *SUMMARY, "model.onnx")),
+            (OTHER, ("arch.yaml", *SUMMARY, "model.int8.onnx", "model.onnx")),
+        }, (
             arch,
             names,
         )

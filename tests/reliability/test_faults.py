@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -149,6 +150,10 @@ def _check_export_folder(folder: Path, old: dict[str, str], new_arch: str) -> No
             continue
         if name.endswith(".onnx"):
             onnx.checker.check_model(onnx.load(str(path)))
+        elif name == "export.json":  # the export's summary (nas.exporting.summary)
+            assert json.loads(path.read_text())["arch_string"] == new_arch
+        elif name == "export.md":
+            assert f"`{new_arch}`" in path.read_text()
         else:
             assert ArchSpec.from_dict(yaml.safe_load(path.read_text())).to_string() == new_arch
     assert all(p.name.startswith(".") for p in folder.iterdir() if p.name not in old), "a stray non-hidden file"
@@ -163,7 +168,7 @@ def test_sigkill_during_export_leaves_no_corrupted_file(tmp_path: Path) -> None:
     first = run_cli("nas-export", "mobilenet_v2", "--width", "0.35", "--resolution", "96", "--out", out)
     assert first.returncode == 0, first.stderr
     old = {p.name: _digest(p) for p in out.iterdir()}
-    assert set(old) == {"arch.yaml", "model.onnx"}
+    assert set(old) == {"arch.yaml", "model.onnx", "export.json", "export.md"}
     new_arch = load_target("mobilenet_v2", width=0.5, resolution=96)[0].to_string()
     command = [script("nas-export"), "mobilenet_v2", "--width", "0.5", "--resolution", "96", "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cli_env())
