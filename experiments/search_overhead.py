@@ -5,9 +5,10 @@ bare   = in-memory Optuna study, same sampler and seed, objective = one suggest 
 search = the ``nas-search --device cpu --proxy macs`` path in-process (``nas.study.run_trials``, so import
          time is not counted): sample in the mirror → ArchSpec → table latency → MACs → storage record,
          once on the default SQLite file and once on an Optuna journal file.
+before = an earlier result file of this script (``--before``), shown beside this run in the .md.
 Per-trial time at trial N = mean (and median) of the trial times of the ``WINDOW`` trials ending at N; the
 mean includes the periodic mirror sync, which is part of the amortised cost.
-Run: taskset -c 1 python -m experiments.search_overhead [--samplers nsga2,tpe] [--points 100,1000,2000]
+Run: taskset -c 1 python -m experiments.search_overhead [--samplers nsga2,tpe] [--points 100,1000,2000] [--before FILE]
 Writes experiments/results/search_overhead.{json,md}.
 """
 
@@ -82,10 +83,13 @@ def window(times: list[float], point: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samplers", default="nsga2", help="comma-separated samplers [nsga2]")
+    parser.add_argument("--samplers", default="nsga2,tpe", help="comma-separated samplers [nsga2,tpe]")
     parser.add_argument("--points", default="100,1000,2000", help="trial numbers to report [100,1000,2000]")
     parser.add_argument("--storages", default="sqlite,journal")
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument(
+        "--before", default="experiments/results/search_overhead_bulk.json", help="earlier result file to compare with ['' for none]"
+    )
     args = parser.parse_args()
     points = [int(p) for p in args.points.split(",")]
     torch.set_num_threads(1)
@@ -140,7 +144,25 @@ def main() -> None:
             f"| {r['sampler']} | {r['storage']} | {r['trial']} | {r['bare']['mean_ms']} ({r['bare']['median_ms']}) | "
             f"{r['search']['mean_ms']} ({r['search']['median_ms']}) | {r['overhead_mean_ms']} | {r['overhead_median_ms']} |"
         )
+    lines += before_after(rows, Path(args.before)) if args.before and Path(args.before).is_file() else []
     atomic_write_text(RESULTS / f"search_overhead{args.tag}.md", "\n".join(lines) + "\n")
+
+
+def before_after(rows: list[dict], path: Path) -> list[str]:
+    """Mean overhead of this run beside an earlier run's, for the (sampler, storage, trial) both measured."""
+    before = json.loads(path.read_text(encoding="utf-8"))
+    earlier = {(r["sampler"], r["storage"], r["trial"]): r["overhead_mean_ms"] for r in before["runs"]}
+    lines = [
+        "",
+        f"Before/after: mean overhead ms of `{path.name}` (host: {before['host']}; command: `{before['command']}`) and of this run.",
+        "",
+        "| sampler | storage | trial | before ms | after ms |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        was = earlier.get((r["sampler"], r["storage"], r["trial"]))
+        lines.append(f"| {r['sampler']} | {r['storage']} | {r['trial']} | {'—' if was is None else was} | {r['overhead_mean_ms']} |")
+    return lines
 
 
 if __name__ == "__main__":
