@@ -8,7 +8,7 @@ search = the ``nas-search --device cpu --proxy macs`` path in-process (``nas.stu
 before = an earlier result file of this script (``--before``), shown beside this run in the .md.
 Per-trial time at trial N = mean (and median) of the trial times of the ``WINDOW`` trials ending at N; the
 mean includes the periodic mirror sync, which is part of the amortised cost.
-Run: taskset -c 1 python -m experiments.search_overhead [--samplers nsga2,tpe] [--points 100,1000,2000] [--before FILE]
+Run: taskset -c 1 python -m experiments.search_overhead [--samplers nsga2,tpe] [--points 100,1000,2000] [--jobs 2] [--before FILE]
 Writes experiments/results/search_overhead.{json,md}.
 """
 
@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import optuna
@@ -81,12 +82,41 @@ def window(times: list[float], point: int) -> dict[str, float]:
     return {"mean_ms": round(1000 * statistics.fmean(part), 2), "median_ms": round(1000 * statistics.median(part), 2)}
 
 
+def measure(sampler: str, points: list[int], storages: list[str]) -> list[dict]:
+    """The bare sampler, then the search on each storage, in this process; one row per (storage, point)."""
+    torch.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rows = []
+    b = bare(sampler, max(points))
+    for storage in storages:
+        start = time.perf_counter()
+        s = search(sampler, max(points), storage)
+        total = time.perf_counter() - start
+        for point in points:
+            wb, ws = window(b, point), window(s, point)
+            rows.append(
+                {
+                    "sampler": sampler,
+                    "storage": storage,
+                    "trial": point,
+                    "bare": wb,
+                    "search": ws,
+                    "overhead_mean_ms": round(ws["mean_ms"] - wb["mean_ms"], 2),
+                    "overhead_median_ms": round(ws["median_ms"] - wb["median_ms"], 2),
+                    "search_total_s": round(total, 1),
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samplers", default="nsga2,tpe", help="comma-separated samplers [nsga2,tpe]")
     parser.add_argument("--points", default="100,1000,2000", help="trial numbers to report [100,1000,2000]")
     parser.add_argument("--storages", default="sqlite,journal")
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--jobs", type=int, default=1, help="samplers measured side by side, one process each [1]")
     parser.add_argument(
         "--before", default="experiments/results/search_overhead_bulk.json", help="earlier result file to compare with ['' for none]"
     )
@@ -95,28 +125,9 @@ def main() -> None:
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     load_before = os.getloadavg()
-    rows = []
-    for sampler in args.samplers.split(","):
-        b = bare(sampler, max(points))
-        for storage in args.storages.split(","):
-            start = time.perf_counter()
-            s = search(sampler, max(points), storage)
-            total = time.perf_counter() - start
-            for point in points:
-                wb, ws = window(b, point), window(s, point)
-                rows.append(
-                    {
-                        "sampler": sampler,
-                        "storage": storage,
-                        "trial": point,
-                        "bare": wb,
-                        "search": ws,
-                        "overhead_mean_ms": round(ws["mean_ms"] - wb["mean_ms"], 2),
-                        "overhead_median_ms": round(ws["median_ms"] - wb["median_ms"], 2),
-                        "search_total_s": round(total, 1),
-                    }
-                )
-                print(rows[-1], flush=True)
+    samplers, storages = args.samplers.split(","), args.storages.split(",")
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:  # one process per sampler, each times its own bare and search runs
+        rows = [row for part in pool.map(measure, samplers, [points] * len(samplers), [storages] * len(samplers)) for row in part]
     meta = {
         "space": "mobiledet (109 parameters)",
         "device": "cpu",

@@ -8,7 +8,8 @@ study (same sampler, same directions) and writes each trial to the shared storag
 the study, one record when the trial starts (RUNNING, with its arch, latency, params and MACs: a
 *claim* on one of the ``--trials`` slots, kept alive by Optuna's heartbeat thread on RDB storages) and
 one when it ends, so a killed run leaves a RUNNING trial the next run marks failed; when the proxy is
-fast, a single record when it ends (a kill then loses at most that trial's few milliseconds).
+fast, a single record when it ends, written with the others of the last ``FLUSH_SECONDS`` in one
+transaction (a kill then loses at most that half second of fast trials; a rerun runs them again).
 Every ``SYNC_SECONDS`` the mirror takes in the trials other workers (and earlier runs) finished,
 reading only those (``new_finished_trials``), so resuming and several workers see the whole study at
 a cost that does not grow with it.
@@ -37,13 +38,14 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.counting import count
 from nas.errors import NasError
 from nas.study.context import SearchContext
-from nas.study.rdb import FINISHED, create_trial, new_finished_trials
+from nas.study.rdb import FINISHED, create_trial, create_trials, new_finished_trials
 from nas.study.settings import SearchSettings
 from nas.study.study import fail_stale_trials, folder_lock, heartbeat_on, is_server, journal_path, make_sampler, worker_id
 
 MAX_FAILURES_IN_A_ROW = 20
 RECORD_AT_START_S = 0.05  # proxies faster than this: one record per trial, written when it ends
 SYNC_SECONDS = 2.0
+FLUSH_SECONDS = 0.5  # records of fast trials are written in one transaction this often
 
 
 @dataclass
@@ -95,7 +97,8 @@ class Worker:
         self.distributions: dict[str, BaseDistribution] = {
             name: CategoricalDistribution(list(choices)) for name, choices in context.space.parameters.items()
         }
-        self._synced_at = 0.0
+        self.pending: list[FrozenTrial] = []  # records of fast trials, not yet written
+        self._synced_at = self._flushed_at = 0.0
         self.sync(force=True)
 
     def sync(self, *, force: bool = False) -> None:
@@ -104,6 +107,7 @@ class Worker:
         if not force and now - self._synced_at < SYNC_SECONDS:
             return
         self._synced_at = now
+        self.flush()
         for trial in new_finished_trials(self.storage, self.study._study_id, self.known):
             self.known.add(trial._trial_id)
             if trial.user_attrs.get("worker") != self.worker:
@@ -116,27 +120,46 @@ class Worker:
         total = self.context.trials if total is None else total
         stats = WorkerStats()
         in_a_row = 0
-        while stats.complete + stats.pruned < quota and (deadline is None or time.time() < deadline):
-            self.sync()
-            if len(self.known) >= total and self.context.workers > 1:
-                break
-            state = self.trial(reasons=stats.reasons, total=total)
-            if state is None:  # every remaining slot is claimed by a running trial
-                if self._wait_for_slot(total, deadline):
-                    continue
-                break
-            if state == TrialState.FAIL:
-                stats.failed += 1
-                in_a_row += 1
-                if in_a_row >= MAX_FAILURES_IN_A_ROW:
-                    raise NasError(f"{in_a_row} trials in a row failed; last reason: {stats.reasons[-1] if stats.reasons else '?'}")
-            else:
-                in_a_row = 0
-                stats.complete += state == TrialState.COMPLETE
-                stats.pruned += state == TrialState.PRUNED
-            if on_trial is not None:
-                on_trial(state)
+        try:
+            while stats.complete + stats.pruned < quota and (deadline is None or time.time() < deadline):
+                self.sync()
+                if len(self.known) >= total and self.context.workers > 1:
+                    break
+                state = self.trial(reasons=stats.reasons, total=total)
+                if state is None:  # every remaining slot is claimed by a running trial
+                    if self._wait_for_slot(total, deadline):
+                        continue
+                    break
+                if state == TrialState.FAIL:
+                    stats.failed += 1
+                    in_a_row += 1
+                    if in_a_row >= MAX_FAILURES_IN_A_ROW:
+                        raise NasError(f"{in_a_row} trials in a row failed; last reason: {stats.reasons[-1] if stats.reasons else '?'}")
+                else:
+                    in_a_row = 0
+                    stats.complete += state == TrialState.COMPLETE
+                    stats.pruned += state == TrialState.PRUNED
+                if on_trial is not None:
+                    on_trial(state)
+                if time.monotonic() - self._flushed_at >= FLUSH_SECONDS and self.flush(stats):
+                    break  # the study is full: another worker finished the last slots first
+        finally:
+            self.flush(stats)
         return stats
+
+    def flush(self, stats: WorkerStats | None = None) -> int:
+        """Write the pending records of fast trials in one transaction; how many found no free slot (dropped)."""
+        self._flushed_at = time.monotonic()
+        if not self.pending:
+            return 0
+        pending, self.pending = self.pending, []
+        ids = create_trials(self.storage, self.study._study_id, pending, limit=self.context.trials, lock=self.lock())
+        self.known.update(trial_id for trial_id, t in zip(ids, pending) if trial_id is not None and t.state in FINISHED)
+        dropped = [t.state for trial_id, t in zip(ids, pending) if trial_id is None]
+        if stats is not None:
+            stats.complete -= dropped.count(TrialState.COMPLETE)
+            stats.pruned -= dropped.count(TrialState.PRUNED)
+        return len(dropped)
 
     def _wait_for_slot(self, total: int, deadline: float | None) -> bool:
         """The last slots are held by running trials: wait for them to end or be failed as stale (then retry)."""
@@ -173,6 +196,7 @@ class Worker:
             trial.set_constraint("latency", constraint[0])
         trial_id = None
         if self.shared or self._proxy_seconds >= RECORD_AT_START_S:  # claim now: a kill leaves a RUNNING trial to fail
+            self.flush()
             trial_id = self._create(trial, attrs, TrialState.RUNNING, None, limit=total)
             if trial_id is None:
                 self.mirror.tell(trial, state=TrialState.FAIL)
@@ -208,11 +232,14 @@ class Worker:
         self._proxy_seconds = time.perf_counter() - start
         return self._record(trial, trial_id, attrs, *outcome, total=total)
 
+    def _template(self, trial: optuna.Trial, attrs: dict[str, Any], state: TrialState, values: list[float] | None) -> FrozenTrial:
+        system_attrs = trial.storage.get_trial_system_attrs(trial._trial_id)  # the sampler's (NSGA-II generation, constraints)
+        return _template(trial.params, attrs, self.distributions, system_attrs, state=state, values=values)
+
     def _create(
         self, trial: optuna.Trial, attrs: dict[str, Any], state: TrialState, values: list[float] | None, *, limit: int | None
     ) -> int | None:
-        system_attrs = trial.storage.get_trial_system_attrs(trial._trial_id)  # the sampler's (NSGA-II generation, constraints)
-        template = _template(trial.params, attrs, self.distributions, system_attrs, state=state, values=values)
+        template = self._template(trial, attrs, state, values)
         return create_trial(self.storage, self.study._study_id, template, limit=limit, lock=self.lock())
 
     def _record(
@@ -226,15 +253,9 @@ class Worker:
         *,
         total: int,
     ) -> TrialState | None:
-        """Write the outcome: one record for a trial not yet stored, else its extra attrs and final state.
-
-        None: a finished trial not claimed at its start found the study full and was dropped (not stored).
-        """
-        if trial_id is None:  # a fast trial takes its slot only now (a failed one takes none)
-            trial_id = self._create(trial, {**attrs, **extra}, state, values, limit=total if state in FINISHED else None)
-            if trial_id is None:
-                self.mirror.tell(trial, state=TrialState.FAIL)
-                return None  # the study is full: another worker finished the last slot first
+        """Write the outcome: one pending record for a trial not yet stored (see ``flush``), else its extra attrs and final state."""
+        if trial_id is None:  # a fast trial takes its slot only when its record is written (a failed one takes none)
+            self.pending.append(self._template(trial, {**attrs, **extra}, state, values))
         else:
             try:
                 for key, value in extra.items():
@@ -243,7 +264,7 @@ class Worker:
             except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed it as stale (heartbeat late)
                 state, values = TrialState.FAIL, None
         self.mirror.tell(trial, values, state=state) if values is not None else self.mirror.tell(trial, state=state)
-        if state in FINISHED:  # ``known`` holds finished trials only: failed ones do not count towards --trials
+        if state in FINISHED and trial_id is not None:  # ``known``: finished trials only (failed ones do not count)
             self.known.add(trial_id)
         return state
 

@@ -11,7 +11,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from nas.study.rdb import create_trial, new_finished_trials
+from nas.study.rdb import create_trial, create_trials, new_finished_trials
 from nas.study.study import open_storage
 
 
@@ -134,3 +134,23 @@ def test_the_journal_file_without_fsync_is_read_by_optuna(tmp_path: Path) -> Non
     backend = optuna.storages.journal.JournalFileBackend(str(path))
     trials = optuna.load_study(study_name="s", storage=optuna.storages.JournalStorage(backend)).trials
     assert len(trials) == 1 and trials[0].params == {"op": "fused", "k": 5, "w": None}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_batch_takes_the_free_slots_in_order_and_failed_trials_take_none(tmp_path: Path, kind: str) -> None:
+    url = f"sqlite:///{tmp_path / 'study.db'}" if kind == "sqlite" else str(tmp_path / "study.journal")
+    study = optuna.create_study(storage=open_storage(url), study_name="s", directions=["maximize", "minimize"])
+    states = [TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED, TrialState.COMPLETE, TrialState.FAIL]
+    templates = [_template(state, [0.5, 2.0] if state == TrialState.COMPLETE else None) for state in states]
+    ids = create_trials(study._storage, study._study_id, templates, limit=2)
+    assert [i is None for i in ids] == [False, False, False, True, False]
+    trials = {t._trial_id: t for t in optuna.load_study(study_name="s", storage=open_storage(url)).get_trials(deepcopy=False)}
+    assert [(trials[i].number, trials[i].state) for i in ids if i is not None] == [
+        (0, TrialState.COMPLETE),
+        (1, TrialState.FAIL),
+        (2, TrialState.PRUNED),
+        (3, TrialState.FAIL),
+    ]
+    for i, template in zip(ids, templates):
+        if i is not None:
+            _same(trials[i], template)
