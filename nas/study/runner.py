@@ -121,7 +121,11 @@ class Worker:
         stats = WorkerStats()
         in_a_row = 0
         try:
-            while stats.complete + stats.pruned < quota and (deadline is None or time.time() < deadline):
+            while True:
+                if stats.complete + stats.pruned >= quota or (deadline is not None and time.time() >= deadline):
+                    if self.flush(stats) and self._wait_for_slot(total, deadline):
+                        continue  # pending records found the study full while another worker's trials still ran
+                    break
                 self.sync()
                 if len(self.known) >= total and self.context.workers > 1:
                     break
@@ -141,8 +145,8 @@ class Worker:
                     stats.pruned += state == TrialState.PRUNED
                 if on_trial is not None:
                     on_trial(state)
-                if time.monotonic() - self._flushed_at >= FLUSH_SECONDS and self.flush(stats):
-                    break  # the study is full: another worker finished the last slots first
+                if time.monotonic() - self._flushed_at >= FLUSH_SECONDS and self.flush(stats) and not self._wait_for_slot(total, deadline):
+                    break  # the study is full: other workers finished the last slots first
         finally:
             self.flush(stats)
         return stats
