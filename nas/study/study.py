@@ -4,12 +4,15 @@ The default storage is SQLite (``study.db`` in the output folder), which every
 Optuna tool (optuna-dashboard included) reads. Any Optuna RDB URL works as well
 (``postgresql://user@host/db``) so that several machines can share one study, and
 an Optuna journal file (``--storage OUT/study.journal``) suits very long searches.
-Measured with experiments/search_overhead.py (2-core EPYC, shared and noisy; per-trial
-overhead of ``--device cpu --proxy macs`` over bare NSGA-II, 109 parameters): SQLite
-76-96 ms with Optuna's own trial insert, 21-34 ms with ``nas.study.insert`` (mostly the
-commit and the cache read-back), within 1.3x from trial 100 to 2,000; the journal 3-5 ms. SQLite stays the default:
-the CLI, the tests and users' scripts rely on ``OUT/study.db``; pass a journal for
-searches of many thousand fast trials.
+Why SQLite stays the default, measured with experiments/search_overhead.py (2-core EPYC,
+shared, load average 9; per-trial CPU overhead of ``--device cpu --proxy macs`` over bare
+NSGA-II, 109 parameters, mean of 50 trials): in WAL mode, with fast trials written in batches
+(``nas.study.rdb``), SQLite cost 4.0 / 0.6 / 8.1 ms at trials 100 / 1,000 / 2,000 and the
+journal 3.5 / 0.1 / -1.7 ms (experiments/results/search_overhead.md); before, SQLite cost
+21-34 ms wall (a commit with fsync and a cache read-back per trial). The two differ only at
+trial 2,000 of that run, on a host whose load also moves CPU times by a few ms; the CLI, the
+tests and users' scripts rely on ``OUT/study.db``. For searches of many thousand fast
+trials, pass ``--storage OUT/study.journal``.
 """
 
 from __future__ import annotations
