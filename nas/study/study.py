@@ -5,14 +5,13 @@ Optuna tool (optuna-dashboard included) reads. Any Optuna RDB URL works as well
 (``postgresql://user@host/db``) so that several machines can share one study, and
 an Optuna journal file (``--storage OUT/study.journal``) suits very long searches.
 Why SQLite stays the default, measured with experiments/search_overhead.py (2-core EPYC,
-shared, load average 9; per-trial CPU overhead of ``--device cpu --proxy macs`` over bare
+shared, load average 6-9; per-trial CPU overhead of ``--device cpu --proxy macs`` over bare
 NSGA-II, 109 parameters, mean of 50 trials): in WAL mode, with fast trials written in batches
-(``nas.study.rdb``), SQLite cost 4.0 / 0.6 / 8.1 ms at trials 100 / 1,000 / 2,000 and the
-journal 3.5 / 0.1 / -1.7 ms (experiments/results/search_overhead.md); before, SQLite cost
-21-34 ms wall (a commit with fsync and a cache read-back per trial). The two differ only at
-trial 2,000 of that run, on a host whose load also moves CPU times by a few ms; the CLI, the
-tests and users' scripts rely on ``OUT/study.db``. For searches of many thousand fast
-trials, pass ``--storage OUT/study.journal``.
+(``nas.study.rdb``), SQLite cost 4.0 / 0.6 / 8.1 ms at trials 100 / 1,000 / 2,000 and 4.9 /
+-1.1 / 7.8 ms in a second run, the journal 3.5 / 0.1 / -1.7 and 5.1 / 1.1 / 7.9 ms
+(experiments/results/search_overhead*.md); before, SQLite cost 21-34 ms wall (a commit with
+fsync and a cache read-back per trial). The journal is no cheaper, and the CLI, the tests
+and users' scripts rely on ``OUT/study.db``.
 """
 
 from __future__ import annotations
