@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -89,23 +90,25 @@ def records(study: optuna.Study) -> list[TrialRecord]:
 
 def pareto_front(rows: Iterable[TrialRecord]) -> list[TrialRecord]:
     """Complete trials no other trial beats on both proxy (higher) and latency (lower), by latency."""
-    done = sorted((r for r in rows if r.complete and r.proxy is not None), key=lambda r: (r.latency_ms, -r.proxy))
+    done = sorted(((r.proxy, r) for r in rows if r.complete and r.proxy is not None), key=lambda pair: (pair[1].latency_ms, -pair[0]))
     front: list[TrialRecord] = []
-    for row in done:
-        if not front or row.proxy > front[-1].proxy:
+    best = -math.inf
+    for proxy, row in done:
+        if not front or proxy > best:
             front.append(row)
+            best = proxy
     return front
 
 
 def choose_best(rows: Sequence[TrialRecord], budget_ms: float | None) -> tuple[TrialRecord, bool]:
     """(best trial, whether it fits the budget); see the module docstring for the rule."""
-    done = [r for r in rows if r.complete and r.score is not None]
+    done = [(r.score, r) for r in rows if r.complete and r.score is not None]
     if not done:
         raise NasError("the study has no complete trial yet; run the search first")
-    fitting = [r for r in done if budget_ms is None or r.latency_ms <= budget_ms]
+    fitting = [(score, r) for score, r in done if budget_ms is None or r.latency_ms <= budget_ms]
     if fitting:
-        return max(fitting, key=lambda r: (r.score, -r.latency_ms)), True
-    return min(done, key=lambda r: r.latency_ms), False
+        return max(fitting, key=lambda pair: (pair[0], -pair[1].latency_ms))[1], True
+    return min(done, key=lambda pair: pair[1].latency_ms)[1], False
 
 
 def references(

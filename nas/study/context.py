@@ -211,15 +211,15 @@ def resolve_device(device: str, table: str | Path | None = None) -> tuple[Device
             raise NasError(f"--table {table}: a {loaded.precision} table, but device {the_device.name!r} is {the_device.precision}")
         return the_device, loaded
     if str(device).endswith((".yaml", ".yml")):
-        table = LatencyTable.load(device)
+        own = LatencyTable.load(device)
         described = Device(
-            name=table.device,
-            description=str(table.header.get("device", {}).get("description", "")),
-            precision=table.precision,
-            backend=table.source,
+            name=own.device,
+            description=str(own.header.get("device", {}).get("description", "")),
+            precision=own.precision,
+            backend=own.source,
             table=str(Path(device).resolve()),
         )
-        return described, table
+        return described, own
     the_device = get_device(device)
     return the_device, the_device.load_table()
 
@@ -229,7 +229,7 @@ def space_keys(space: SearchSpace, precision: str) -> list[str]:
     from nas.latency.profile import op_key_of
 
     ops, heads = space.ops()
-    return list(dict.fromkeys(op_key_of(op, precision) for op in [*ops, *heads]))
+    return list(dict.fromkeys([op_key_of(op, precision) for op in ops] + [op_key_of(head, precision) for head in heads]))
 
 
 def check_table(table: LatencyTable, space: SearchSpace, device: Device) -> None:

@@ -16,7 +16,8 @@ from tqdm import tqdm
 
 from nas.study.context import SearchContext, check_out
 from nas.records import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
-from nas.study.runner import FINISHED, Worker, WorkerStats, count_finished, die_with_parent, prepare_study, run_worker_process
+from nas.study.rdb import FINISHED
+from nas.study.runner import Worker, WorkerStats, count_finished, die_with_parent, prepare_study, run_worker_process
 from nas.study.study import StorageError, mask_url
 from nas.exporting.summary import export_lines
 

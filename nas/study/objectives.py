@@ -14,10 +14,12 @@ zero-cost proxy of another scale, pick ``--beta`` to match it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, Sequence
+from typing import ClassVar, Literal, Sequence
 
 from nas.errors import NasError
 from nas.plugins import PluginError, Registry, is_subclass_of
+
+Direction = Literal["maximize", "minimize"]
 
 
 class Objective(ABC):
@@ -37,7 +39,7 @@ class Objective(ABC):
         self.beta = self.default_beta if beta is None else beta
 
     @property
-    def directions(self) -> list[str]:
+    def directions(self) -> list[Direction]:
         return ["maximize"]
 
     @abstractmethod
@@ -61,7 +63,7 @@ class ParetoObjective(Objective):
     description = "two objectives: maximise the proxy, minimise the latency"
 
     @property
-    def directions(self) -> list[str]:
+    def directions(self) -> list[Direction]:
         return ["maximize", "minimize"]
 
     def values(self, proxy: float, latency_ms: float) -> list[float]:

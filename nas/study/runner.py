@@ -1,26 +1,27 @@
 """The search loop: sample in memory, price with the table, score with the proxy, persist each trial.
 
-Optuna writes every ``suggest`` to its storage, which for a 109-parameter space
-costs 87 ms (journal) to 170 ms (SQLite) per trial. Each worker therefore samples
-in an in-memory *mirror* study (same sampler, same directions) and writes each
-trial to the shared storage as whole records: when the proxy is slow (last one
-took ≥ 50 ms) one record when the trial starts (RUNNING, with its arch, latency,
-params and MACs) and one when it ends, so a killed run leaves a RUNNING trial the
-next run marks failed; when the proxy is fast, a single record when it ends
-(a kill then loses at most that trial's few milliseconds).
-Before each trial the mirror takes in the trials other workers (and earlier runs)
-finished, so resuming and several workers see the whole study.
+Optuna writes every ``suggest`` of a stored study to its storage (``study.optimize`` or ``ask`` on it):
+for a 109-parameter space that costs 87 ms (journal) to 170 ms (SQLite) per trial on a 2-core EPYC,
+against 3-10 ms for the bare sampler. Each worker therefore asks and tells an in-memory *mirror*
+study (same sampler, same directions) and writes each trial to the shared storage as whole records
+(``nas.study.rdb.create_trial``): when the proxy is slow (last one took ≥ 50 ms) or other hosts share
+the study, one record when the trial starts (RUNNING, with its arch, latency, params and MACs: a
+*claim* on one of the ``--trials`` slots, kept alive by Optuna's heartbeat thread on RDB storages) and
+one when it ends, so a killed run leaves a RUNNING trial the next run marks failed; when the proxy is
+fast, a single record when it ends, written with the others of the last ``FLUSH_SECONDS`` in one
+transaction (a kill then loses at most that half second of fast trials; a rerun runs them again).
+Every ``SYNC_SECONDS`` the mirror takes in the trials other workers (and earlier runs) finished,
+reading only those (``new_finished_trials``), so resuming and several workers see the whole study at
+a cost that does not grow with it.
 
-``--trials`` is the study's total, also when several processes or hosts share it:
-a trial recorded at its start is a *claim*, made under a lock only when the study's
-COMPLETE + PRUNED + RUNNING trials are fewer than the total (see ``claim_lock``), so
-concurrent workers never overshoot. On a database server every trial is a claim, and
-the worker records Optuna heartbeats while its proxy runs, so a crashed host's
-trial is failed after the grace period and its slot is run by another worker.
+``--trials`` is the study's total, also when several processes or hosts share it: ``create_trial``
+stores a trial only while the study holds fewer COMPLETE + PRUNED + RUNNING trials than the total
+(the count runs in the insert's transaction), so concurrent workers never overshoot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import socket
@@ -31,21 +32,20 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import optuna
-from optuna.distributions import CategoricalDistribution
+from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from nas.counting import count
 from nas.errors import NasError
 from nas.study.context import SearchContext
-from nas.study.insert import create_trial
+from nas.study.rdb import FINISHED, create_trial, create_trials, new_finished_trials
 from nas.study.settings import SearchSettings
-from nas.study.study import claim_lock, fail_stale_trials, heartbeat_on, is_server, make_sampler, open_storage, worker_id
+from nas.study.study import fail_stale_trials, folder_lock, heartbeat_on, is_server, journal_path, make_sampler, worker_id
 
 MAX_FAILURES_IN_A_ROW = 20
 RECORD_AT_START_S = 0.05  # proxies faster than this: one record per trial, written when it ends
 SYNC_SECONDS = 2.0
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-CLAIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+FLUSH_SECONDS = 0.5  # records of fast trials are written in one transaction this often
 
 
 @dataclass
@@ -61,6 +61,17 @@ def count_finished(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=FINISHED))
 
 
+def heartbeat_thread(trial_id: int | None, storage: Any) -> Any:
+    """Optuna's own heartbeat thread for a claimed trial (``study.optimize`` runs the same one).
+
+    Private API (``optuna.storages._heartbeat.get_heartbeat_thread``; a no-op without a heartbeat),
+    guarded by tests/study/test_rdb.py::test_optunas_heartbeat_thread_beats_for_a_claimed_trial.
+    """
+    from optuna.storages._heartbeat import get_heartbeat_thread
+
+    return contextlib.nullcontext() if trial_id is None else get_heartbeat_thread(trial_id, storage)
+
+
 class Worker:
     """One process's share of a search over one shared study."""
 
@@ -69,38 +80,35 @@ class Worker:
         self.study = context.open_study()
         self.storage = self.study._storage
         self.worker = worker_id()
-        self.known: set[int] = set()
-        existing = len(self.study.get_trials(deepcopy=False))
-        seed = context.seed
+        self.known: set[int] = set()  # finished trials the mirror holds (its own and synced ones)
         self.shared = is_server(context.storage_url)  # other hosts may add trials: every trial is a claim
+        journal = journal_path(context.storage_url)
+        self.lock = (lambda: folder_lock(journal.resolve().parent)) if journal is not None else contextlib.nullcontext
         # reseed on resume, so that a seeded random or NSGA-II sampler does not replay the first trials; on a
         # server, hosts started with the same command must not all draw the same candidates
         host = zlib.crc32(self.worker.encode()) if self.shared else 0
-        seed = None if seed is None else (seed + existing + 1_000_003 * index + host) % 2**32
-        objective = context.objective
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if len(objective.directions) == 1 else optuna.pruners.NopPruner()
-        self.mirror = optuna.create_study(
-            directions=objective.directions, sampler=make_sampler(context.sampler, seed=seed, population=context.population), pruner=pruner
-        )
+        existing = self.storage.get_n_trials(self.study._study_id)
+        seed = None if context.seed is None else (context.seed + existing + 1_000_003 * index + host) % 2**32
+        directions = context.objective.directions
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if len(directions) == 1 else optuna.pruners.NopPruner()
+        sampler = make_sampler(context.sampler, seed=seed, population=context.population)
+        self.mirror = optuna.create_study(directions=directions, sampler=sampler, pruner=pruner)
         self._proxy_seconds = float("inf")  # unknown until the first trial: record at start
-        self.distributions = {name: CategoricalDistribution(list(choices)) for name, choices in context.space.parameters.items()}
-        self._synced_at = 0.0
+        self.distributions: dict[str, BaseDistribution] = {
+            name: CategoricalDistribution(list(choices)) for name, choices in context.space.parameters.items()
+        }
+        self.pending: list[FrozenTrial] = []  # records of fast trials, not yet written
+        self._synced_at = self._flushed_at = 0.0
         self.sync(force=True)
 
     def sync(self, *, force: bool = False) -> None:
-        """Copy finished trials of other workers and earlier runs into the mirror.
-
-        The storage read is incremental: Optuna's cache over RDB storages fetches only trials newer than the
-        last finished one it holds (plus its unfinished ones), and a journal replays only new log lines; what
-        remains per sync is an in-memory pass over the finished trials (well under 1 ms at 2,000 trials).
-        """
+        """Copy the trials other workers and earlier runs finished since the last sync into the mirror."""
         now = time.monotonic()
         if not force and now - self._synced_at < SYNC_SECONDS:
             return
         self._synced_at = now
-        for trial in self.study.get_trials(deepcopy=False, states=FINISHED):
-            if trial._trial_id in self.known:
-                continue
+        self.flush()
+        for trial in new_finished_trials(self.storage, self.study._study_id, self.known):
             self.known.add(trial._trial_id)
             if trial.user_attrs.get("worker") != self.worker:
                 self.mirror.add_trial(trial)
@@ -112,29 +120,50 @@ class Worker:
         total = self.context.trials if total is None else total
         stats = WorkerStats()
         in_a_row = 0
-        while stats.complete + stats.pruned < quota:
-            if deadline is not None and time.time() >= deadline:
-                break
-            self.sync()
-            if len(self.known) >= total and self.context.workers > 1:
-                break
-            state = self.trial(reasons=stats.reasons, total=total)
-            if state is None:  # every remaining slot is claimed by a running trial
-                if self._wait_for_slot(total, deadline):
-                    continue
-                break
-            if state == TrialState.FAIL:
-                stats.failed += 1
-                in_a_row += 1
-                if in_a_row >= MAX_FAILURES_IN_A_ROW:
-                    raise NasError(f"{in_a_row} trials in a row failed; last reason: {stats.reasons[-1] if stats.reasons else '?'}")
-            else:
-                in_a_row = 0
-                stats.complete += state == TrialState.COMPLETE
-                stats.pruned += state == TrialState.PRUNED
-            if on_trial is not None:
-                on_trial(state)
+        try:
+            while True:
+                if stats.complete + stats.pruned >= quota or (deadline is not None and time.time() >= deadline):
+                    if self.flush(stats) and self._wait_for_slot(total, deadline):
+                        continue  # pending records found the study full while another worker's trials still ran
+                    break
+                self.sync()
+                if len(self.known) >= total and self.context.workers > 1:
+                    break
+                state = self.trial(reasons=stats.reasons, total=total)
+                if state is None:  # every remaining slot is claimed by a running trial
+                    if self._wait_for_slot(total, deadline):
+                        continue
+                    break
+                if state == TrialState.FAIL:
+                    stats.failed += 1
+                    in_a_row += 1
+                    if in_a_row >= MAX_FAILURES_IN_A_ROW:
+                        raise NasError(f"{in_a_row} trials in a row failed; last reason: {stats.reasons[-1] if stats.reasons else '?'}")
+                else:
+                    in_a_row = 0
+                    stats.complete += state == TrialState.COMPLETE
+                    stats.pruned += state == TrialState.PRUNED
+                if on_trial is not None:
+                    on_trial(state)
+                if time.monotonic() - self._flushed_at >= FLUSH_SECONDS and self.flush(stats) and not self._wait_for_slot(total, deadline):
+                    break  # the study is full: other workers finished the last slots first
+        finally:
+            self.flush(stats)
         return stats
+
+    def flush(self, stats: WorkerStats | None = None) -> int:
+        """Write the pending records of fast trials in one transaction; how many found no free slot (dropped)."""
+        self._flushed_at = time.monotonic()
+        if not self.pending:
+            return 0
+        pending, self.pending = self.pending, []
+        ids = create_trials(self.storage, self.study._study_id, pending, limit=self.context.trials, lock=self.lock())
+        self.known.update(trial_id for trial_id, t in zip(ids, pending) if trial_id is not None and t.state in FINISHED)
+        dropped = [t.state for trial_id, t in zip(ids, pending) if trial_id is None]
+        if stats is not None:
+            stats.complete -= dropped.count(TrialState.COMPLETE)
+            stats.pruned -= dropped.count(TrialState.PRUNED)
+        return len(dropped)
 
     def _wait_for_slot(self, total: int, deadline: float | None) -> bool:
         """The last slots are held by running trials: wait for them to end or be failed as stale (then retry)."""
@@ -148,13 +177,12 @@ class Worker:
         fail_stale_trials(self.study)
         return True
 
-    def trial(self, *, reasons: list[str], total: int | None = None) -> TrialState | None:
+    def trial(self, *, reasons: list[str], total: int) -> TrialState | None:
         """One candidate: sample, price, claim (record as RUNNING), score, record the outcome.
 
         None: no slot was free (the study holds ``total`` trials, running ones included).
         """
-        context, mirror = self.context, self.mirror
-        trial = mirror.ask()
+        context, trial = self.context, self.mirror.ask()
         arch = context.space.sample(trial)
         latency = context.table.latency(arch)
         cost = count(arch)
@@ -170,13 +198,12 @@ class Worker:
         if constraint is not None:  # Optuna's constraint API: feasible when <= 0
             attrs["constraint"] = constraint
             trial.set_constraint("latency", constraint[0])
-        system_attrs = trial.storage.get_trial_system_attrs(trial._trial_id)
-        # a slow proxy or a shared server: claim the trial now (a killed run leaves a RUNNING trial the next run marks failed)
         trial_id = None
-        if self.shared or self._proxy_seconds >= RECORD_AT_START_S:
-            trial_id = self._claim(trial, attrs, system_attrs, self.context.trials if total is None else total)
+        if self.shared or self._proxy_seconds >= RECORD_AT_START_S:  # claim now: a kill leaves a RUNNING trial to fail
+            self.flush()
+            trial_id = self._create(trial, attrs, TrialState.RUNNING, None, limit=total)
             if trial_id is None:
-                mirror.tell(trial, state=TrialState.FAIL)
+                self.mirror.tell(trial, state=TrialState.FAIL)
                 return None
 
         def report(step: int, accuracy: float) -> bool:
@@ -190,60 +217,49 @@ class Worker:
         from nas.proxies import ProxyError, ProxyPruned
 
         start = time.perf_counter()
+        outcome: tuple[TrialState, list[float] | None, dict[str, Any]]
         try:
-            with Heartbeat(self.storage, trial_id):
+            with heartbeat_thread(trial_id, self.storage):
                 result = context.proxy.evaluate(arch, seed=context.proxy_seed, data=context.data, report=report)
+            values = context.objective.values(result.score, latency)
+            outcome = TrialState.COMPLETE, values, {"proxy": [result.score, result.seconds]}
         except ProxyPruned as pruned:
-            self._proxy_seconds = time.perf_counter() - start
-            return self._record(trial, trial_id, attrs, system_attrs, TrialState.PRUNED, None, {"pruned": str(pruned)})
+            outcome = TrialState.PRUNED, None, {"pruned": str(pruned)}
         except ProxyError as error:
-            self._proxy_seconds = time.perf_counter() - start
             reasons.append(str(error))
-            return self._record(trial, trial_id, attrs, system_attrs, TrialState.FAIL, None, {"fail_reason": str(error)})
+            outcome = TrialState.FAIL, None, {"fail_reason": str(error)}
         except BaseException as error:  # a bug or Ctrl-C: record why, then stop the search
             self._record(
-                trial, trial_id, attrs, system_attrs, TrialState.FAIL, None, {"fail_reason": f"{type(error).__name__}: {error}"[:500]}
+                trial, trial_id, attrs, TrialState.FAIL, None, {"fail_reason": f"{type(error).__name__}: {error}"[:500]}, total=total
             )
             raise
-        self._proxy_seconds = result.seconds
-        values = context.objective.values(result.score, latency)
-        return self._record(trial, trial_id, attrs, system_attrs, TrialState.COMPLETE, values, {"proxy": [result.score, result.seconds]})
+        self._proxy_seconds = time.perf_counter() - start
+        return self._record(trial, trial_id, attrs, *outcome, total=total)
 
-    def _claim(self, trial: optuna.Trial, attrs: dict[str, Any], system_attrs: dict[str, Any], total: int) -> int | None:
-        """Record the trial as RUNNING if the study holds fewer than ``total`` live or finished trials (atomically)."""
-        with claim_lock(self.storage, study_id=self.study._study_id, url=self.context.storage_url):
-            if self.storage.get_n_trials(self.study._study_id, state=CLAIMED) >= total:
-                return None
-            return self._create(trial, attrs, system_attrs, TrialState.RUNNING, None)
+    def _template(self, trial: optuna.Trial, attrs: dict[str, Any], state: TrialState, values: list[float] | None) -> FrozenTrial:
+        system_attrs = trial.storage.get_trial_system_attrs(trial._trial_id)  # the sampler's (NSGA-II generation, constraints)
+        return _template(trial.params, attrs, self.distributions, system_attrs, state=state, values=values)
 
     def _create(
-        self, trial: optuna.Trial, attrs: dict[str, Any], system_attrs: dict[str, Any], state: TrialState, values: list[float] | None
-    ) -> int:
-        template = _template(trial.params, attrs, self.distributions, system_attrs, state=state, values=values)
-        return create_trial(self.storage, self.study._study_id, template)
+        self, trial: optuna.Trial, attrs: dict[str, Any], state: TrialState, values: list[float] | None, *, limit: int | None
+    ) -> int | None:
+        template = self._template(trial, attrs, state, values)
+        return create_trial(self.storage, self.study._study_id, template, limit=limit, lock=self.lock())
 
     def _record(
         self,
         trial: optuna.Trial,
         trial_id: int | None,
         attrs: dict[str, Any],
-        system_attrs: dict[str, Any],
         state: TrialState,
         values: list[float] | None,
         extra: dict[str, Any],
+        *,
+        total: int,
     ) -> TrialState | None:
-        """Write the outcome: one record for a trial not yet stored, else its extra attrs and final state.
-
-        None: a finished trial not claimed at its start found the study full and was dropped (not stored).
-        """
-        if trial_id is None and state in FINISHED:  # a fast trial takes its slot only now: the same claim as at the start
-            with claim_lock(self.storage, study_id=self.study._study_id, url=self.context.storage_url):
-                if self.storage.get_n_trials(self.study._study_id, state=CLAIMED) >= self.context.trials:
-                    self.mirror.tell(trial, state=TrialState.FAIL)
-                    return None  # the study is full: another worker finished the last slot first
-                trial_id = self._create(trial, {**attrs, **extra}, system_attrs, state, values)
-        elif trial_id is None:  # a failed trial takes no slot
-            trial_id = self._create(trial, {**attrs, **extra}, system_attrs, state, values)
+        """Write the outcome: one pending record for a trial not yet stored (see ``flush``), else its extra attrs and final state."""
+        if trial_id is None:  # a fast trial takes its slot only when its record is written (a failed one takes none)
+            self.pending.append(self._template(trial, {**attrs, **extra}, state, values))
         else:
             try:
                 for key, value in extra.items():
@@ -252,39 +268,9 @@ class Worker:
             except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed it as stale (heartbeat late)
                 state, values = TrialState.FAIL, None
         self.mirror.tell(trial, values, state=state) if values is not None else self.mirror.tell(trial, state=state)
-        if state in FINISHED:  # ``known`` holds finished trials only: failed ones do not count towards --trials
+        if state in FINISHED and trial_id is not None:  # ``known``: finished trials only (failed ones do not count)
             self.known.add(trial_id)
         return state
-
-
-class Heartbeat:
-    """Record Optuna heartbeats for ``trial_id`` from a thread while the block runs (no-op without a heartbeat)."""
-
-    def __init__(self, storage: Any, trial_id: int | None) -> None:
-        self.storage, self.trial_id = storage, trial_id
-        self.active = trial_id is not None and heartbeat_on(storage)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> "Heartbeat":
-        if self.active:
-            self.storage.record_heartbeat(self.trial_id)
-            self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{self.trial_id}", daemon=True)
-            self._thread.start()
-        return self
-
-    def _beat(self) -> None:
-        interval = float(self.storage.get_heartbeat_interval())
-        while not self._stop.wait(interval):
-            try:
-                self.storage.record_heartbeat(self.trial_id)
-            except Exception:  # a database hiccup must not kill the trial; the next beat retries
-                pass
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
 
 
 def arch_yaml(arch: Any) -> str:
@@ -306,7 +292,7 @@ def arch_yaml(arch: Any) -> str:
 def _template(
     params: dict[str, Any],
     attrs: dict[str, Any],
-    distributions: dict[str, CategoricalDistribution],
+    distributions: dict[str, BaseDistribution],
     system_attrs: dict[str, Any],
     *,
     state: TrialState,
@@ -374,4 +360,4 @@ def prepare_study(context: SearchContext) -> tuple[optuna.Study, int]:
     return study, count_finished(study)
 
 
-__all__ = ["Worker", "WorkerStats", "count_finished", "die_with_parent", "open_storage", "prepare_study", "run_worker_process"]
+__all__ = ["Worker", "WorkerStats", "count_finished", "die_with_parent", "prepare_study", "run_worker_process"]

@@ -4,12 +4,14 @@ The default storage is SQLite (``study.db`` in the output folder), which every
 Optuna tool (optuna-dashboard included) reads. Any Optuna RDB URL works as well
 (``postgresql://user@host/db``) so that several machines can share one study, and
 an Optuna journal file (``--storage OUT/study.journal``) suits very long searches.
-Measured with experiments/search_overhead.py (2-core EPYC, shared and noisy; per-trial
-overhead of ``--device cpu --proxy macs`` over bare NSGA-II, 109 parameters): SQLite
-76-96 ms with Optuna's own trial insert, 21-34 ms with ``nas.study.insert`` (mostly the
-commit and the cache read-back), within 1.3x from trial 100 to 2,000; the journal 3-5 ms. SQLite stays the default:
-the CLI, the tests and users' scripts rely on ``OUT/study.db``; pass a journal for
-searches of many thousand fast trials.
+Why SQLite stays the default, measured with experiments/search_overhead.py (2-core EPYC,
+shared, load average 6-9; per-trial CPU overhead of ``--device cpu --proxy macs`` over bare
+NSGA-II, 109 parameters, mean of 50 trials): in WAL mode, with fast trials written in batches
+(``nas.study.rdb``), SQLite cost 4.0 / 0.6 / 8.1 ms at trials 100 / 1,000 / 2,000 and 4.9 /
+-1.1 / 7.8 ms in a second run, the journal 3.5 / 0.1 / -1.7 and 5.1 / 1.1 / 7.9 ms
+(experiments/results/search_overhead*.md); before, SQLite cost 21-34 ms wall (a commit with
+fsync and a cache read-back per trial). The journal is no cheaper, and the CLI, the tests
+and users' scripts rely on ``OUT/study.db``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -27,6 +30,7 @@ import optuna
 from optuna.trial import TrialState
 
 from nas.errors import NasError
+from nas.study.objectives import Direction
 from nas.study.settings import GRACE_FACTOR, HEARTBEAT_S, mask_secrets, mask_url  # noqa: F401  (re-exported)
 
 JOURNAL_SUFFIXES = (".journal", ".log")
@@ -93,7 +97,9 @@ def open_storage(url: str, *, heartbeat_s: int | None = None) -> optuna.storages
         raise StorageError(
             f"--storage {mask_url(text)!r}: expected a journal file (*.journal, journal:PATH) or a URL sqlite:///FILE, postgresql://USER@HOST/DB, mysql://..."
         )
-    engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": 60}} if scheme == "sqlite" else {"pool_pre_ping": True}
+    engine_kwargs: dict[str, Any] = (
+        {"connect_args": {"timeout": 60, "factory": WalConnection}} if scheme == "sqlite" else {"pool_pre_ping": True}
+    )
     if scheme == "sqlite" and text.startswith("sqlite:///") and ":memory:" not in text:
         try:
             Path(text.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +120,21 @@ def open_storage(url: str, *, heartbeat_s: int | None = None) -> optuna.storages
                 continue
             raise StorageError(mask_secrets(f"--storage {text}: cannot open: {first}", text)) from None
     raise AssertionError("unreachable")
+
+
+class WalConnection(sqlite3.Connection):
+    """A SQLite connection in WAL mode with ``synchronous=NORMAL``: a commit appends to the WAL, no fsync.
+
+    Measured with experiments/search_overhead.py's trial record (2-core EPYC, shared): 16 ms a trial
+    in SQLite's default rollback journal (an fsync per commit), 2-4 ms in WAL mode. A killed process
+    loses nothing committed; a power cut may lose the last commits (as the journal file without fsync).
+    WAL needs a local file system (not NFS), as several SQLite writers already do.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA journal_mode=WAL")
+        self.execute("PRAGMA synchronous=NORMAL")
 
 
 def storage_folder(url: str) -> Path | None:
@@ -197,7 +218,7 @@ def load_or_create(
     storage: optuna.storages.BaseStorage,
     *,
     name: str,
-    directions: list[str],
+    directions: list[Direction],
     settings: dict[str, Any],
     metric_names: list[str] | None = None,
 ) -> optuna.Study:
@@ -249,6 +270,13 @@ def fail_stale_trials(study: optuna.Study) -> int:
     one behind), and, on RDB storages with a heartbeat, a trial of any host whose
     worker has not beaten for the grace period (a crashed machine). Trials of other
     hosts on a journal file cannot be checked from here and are left alone.
+
+    Not Optuna's ``optuna.storages.fail_stale_trials``: it fails a stale trial without saying why
+    (its ``failed_trial_callback`` gets the trial once it is failed, when no attr can be set any
+    more), and it finds a killed local process only after the grace period (30 s by default),
+    where the pid check finds it at once. The heartbeat part reads Optuna's own stale list
+    (private ``_get_stale_trial_ids``, what the public function reads too), guarded by
+    tests/reliability/test_faults.py::test_trial_of_a_crashed_remote_worker_is_failed_after_the_grace_period.
     """
     host = socket.gethostname()
     storage, reasons = study._storage, {}
@@ -275,37 +303,3 @@ def fail_stale_trials(study: optuna.Study) -> int:
 def heartbeat_on(storage: Any) -> bool:
     """Whether the storage records heartbeats (an RDB storage opened with ``heartbeat_s``)."""
     return callable(getattr(storage, "get_heartbeat_interval", None)) and storage.get_heartbeat_interval() is not None
-
-
-# -- claims: no overshoot when several processes or hosts share one study -------------------------------
-_LOCK_NAMESPACE = 0x6E6173  # "nas": first key of PostgreSQL advisory locks, the study id is the second
-
-
-@contextlib.contextmanager
-def claim_lock(storage: optuna.storages.BaseStorage, *, study_id: int, url: str) -> Iterator[None]:
-    """Serialise "count the study's trials, then add one" across processes and hosts.
-
-    PostgreSQL: a session advisory lock (released by the server if the holder dies);
-    a local SQLite or journal file: ``flock`` on the folder that holds it; other
-    servers (MySQL, ...): no lock, so concurrent hosts may overshoot ``--trials`` by
-    at most one trial each.
-    """
-    backend = getattr(storage, "_backend", storage)  # Optuna wraps RDB storages in a cache
-    engine = getattr(backend, "engine", None)
-    if engine is not None and engine.dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:a, :b)"), {"a": _LOCK_NAMESPACE, "b": study_id})
-            try:
-                yield
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), {"a": _LOCK_NAMESPACE, "b": study_id})
-                connection.commit()
-        return
-    folder = storage_folder(url)
-    if folder is None:
-        yield
-        return
-    with folder_lock(folder):
-        yield
