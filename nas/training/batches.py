@@ -35,32 +35,28 @@ def step_indices(n_images: int, *, seed: int, epoch: int, step: int, batch: int,
 def augment(images: np.ndarray, *, seed: int, epoch: int, step: int, offset: int, size: int) -> torch.Tensor:
     """Crop + horizontal flip of uint8 NHWC images → float NCHW in [0, 1] at ``size``.
 
-    The random draws are made for the step's whole global batch and this process takes
-    rows ``offset .. offset + len(images)``, so sharding does not change any image's crop.
+    Row ``i`` is the step's global row ``offset + i``, and its draws come from its own
+    generator seeded by ``(seed, epoch, step, row)``: sharding does not change any image's crop.
     """
-    rng = np.random.default_rng([seed, epoch, step, 1])
-    total = offset + len(images)
     side = images.shape[1]
+    draws = [np.random.default_rng([seed, epoch, step, offset + i]).random(5) for i in range(len(images))]
     if side <= SMALL_IMAGE:
-        dy, dx = (rng.integers(0, 2 * PAD + 1, total)[offset:] for _ in range(2))
-        flip = (rng.random(total) < 0.5)[offset:]
         padded = np.pad(images, ((0, 0), (PAD, PAD), (PAD, PAD), (0, 0)), mode="reflect")
         out = np.empty_like(images)
-        for i in range(len(images)):
-            crop = padded[i, dy[i] : dy[i] + side, dx[i] : dx[i] + side]
-            out[i] = crop[:, ::-1] if flip[i] else crop
+        for i, (u_y, u_x, u_flip, _, _) in enumerate(draws):
+            dy, dx = int(u_y * (2 * PAD + 1)), int(u_x * (2 * PAD + 1))
+            crop = padded[i, dy : dy + side, dx : dx + side]
+            out[i] = crop[:, ::-1] if u_flip < 0.5 else crop
         return to_float(out, size=size)
-    area = rng.uniform(*CROP_SCALE, total)[offset:]
-    ratio = np.exp(rng.uniform(math.log(CROP_RATIO[0]), math.log(CROP_RATIO[1]), total))[offset:]
-    corner = rng.random((total, 2))[offset:]
-    flip = (rng.random(total) < 0.5)[offset:]
     crops: list[torch.Tensor] = []
-    for i in range(len(images)):
-        h = int(min(side, round(side * math.sqrt(area[i] / ratio[i]))))
-        w = int(min(side, round(side * math.sqrt(area[i] * ratio[i]))))
-        y, x = int(corner[i, 0] * (side - h)), int(corner[i, 1] * (side - w))
+    for i, (u_y, u_x, u_flip, u_area, u_ratio) in enumerate(draws):
+        area = CROP_SCALE[0] + u_area * (CROP_SCALE[1] - CROP_SCALE[0])
+        ratio = math.exp(math.log(CROP_RATIO[0]) + u_ratio * (math.log(CROP_RATIO[1]) - math.log(CROP_RATIO[0])))
+        h = int(min(side, round(side * math.sqrt(area / ratio))))
+        w = int(min(side, round(side * math.sqrt(area * ratio))))
+        y, x = int(u_y * (side - h)), int(u_x * (side - w))
         piece = to_float(images[i : i + 1, y : y + h, x : x + w], size=size)
-        crops.append(piece.flip(3) if flip[i] else piece)
+        crops.append(piece.flip(3) if u_flip < 0.5 else piece)
     return torch.cat(crops)
 
 

@@ -53,6 +53,18 @@ def run_identity(identity: dict[str, Any], recipe: Recipe) -> dict[str, Any]:
     return {**identity, "recipe": recipe.identity(), "processes": int(os.environ.get("WORLD_SIZE", "1"))}
 
 
+def epoch_steps(split: ImageData, recipe: Recipe, processes: int) -> int:
+    """Optimiser steps per epoch on ``split`` (the training part after the hold-out); refuses a batch larger than it."""
+    global_batch = recipe.batch_size * processes
+    steps = steps_per_epoch(len(split.train_images), global_batch)
+    if steps < 1:
+        raise TrainingError(
+            f"--batch {recipe.batch_size}: {len(split.train_images)} training images are fewer than one step of "
+            f"{global_batch} images ({processes} process(es)); lower --batch"
+        )
+    return steps
+
+
 def pick_device(recipe: Recipe) -> torch.device:
     if recipe.device is not None:
         if recipe.device.startswith("cuda") and not torch.cuda.is_available():
@@ -114,13 +126,7 @@ def _fit(
 ) -> FitResult:
     split = holdout(data, fraction=recipe.val_fraction, seed=recipe.seed)
     size = recipe.resolution or data.size
-    global_batch = recipe.batch_size * world.size
-    per_epoch = steps_per_epoch(len(split.train_images), global_batch)
-    if per_epoch < 1:
-        raise TrainingError(
-            f"--batch {recipe.batch_size}: {len(split.train_images)} training images are fewer than one step of "
-            f"{global_batch} images ({world.size} process(es)); lower --batch"
-        )
+    per_epoch = epoch_steps(split, recipe, world.size)
     channels_last = device.type == "cuda"
     module = task.module.to(device)
     if channels_last:
@@ -225,7 +231,7 @@ def _fit(
             total = sum_across(torch.tensor([float(loss.detach()) * len(index), float(len(index))], dtype=torch.float64), world)
             if not math.isfinite(float(total[0])):
                 raise TrainingError(
-                    f"the loss became {float(loss)} at epoch {epoch + 1} step {step + 1}; lower --lr (now {recipe.learning_rate:g})"
+                    f"the loss became {float(loss.detach())} at epoch {epoch + 1} step {step + 1}; lower --lr (now {recipe.learning_rate:g})"
                 )
             position.update(
                 step=step + 1,

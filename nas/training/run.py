@@ -113,9 +113,13 @@ def train(
         "train_images": int(len(dataset.train_images)),
         "test_images": int(len(dataset.val_images)),
     }
-    from nas.training.loop import run_identity
+    from nas.proxies.data import holdout
+    from nas.training.loop import epoch_steps, pick_device, run_identity
 
-    state = checkpoint.check_out(out, run_identity(identity, recipe))
+    full_identity = run_identity(identity, recipe)
+    epoch_steps(holdout(dataset, fraction=recipe.val_fraction, seed=recipe.seed), recipe, full_identity["processes"])
+    pick_device(recipe)
+    state = checkpoint.check_out(out, full_identity)
     if state is not None and (out / RESULT).is_file() and (out / "weights.pt").is_file():
         if state["position"]["epoch"] >= recipe.epochs:
             summary = json.loads((out / RESULT).read_text())
