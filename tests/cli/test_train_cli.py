@@ -77,9 +77,15 @@ def test_sigkill_then_the_same_command_resumes_to_the_uninterrupted_result(tmp_p
     a, b = load_weights(tmp_path / "whole" / "weights.pt")[1], load_weights(out / "weights.pt")[1]
     assert all(torch.equal(a[k], b[k]) for k in a)
     strip = ("seconds", "images_per_s")
-    rows = [[{k: v for k, v in json.loads(line).items() if k not in strip} for line in (d / "metrics.jsonl").read_text().splitlines()] for d in (tmp_path / "whole", out)]
+    rows = [
+        [{k: v for k, v in json.loads(line).items() if k not in strip} for line in (d / "metrics.jsonl").read_text().splitlines()]
+        for d in (tmp_path / "whole", out)
+    ]
     assert rows[0] == rows[1]
-    assert json.loads((out / "result.json").read_text())["test_top1"] == json.loads((tmp_path / "whole" / "result.json").read_text())["test_top1"]
+    assert (
+        json.loads((out / "result.json").read_text())["test_top1"]
+        == json.loads((tmp_path / "whole" / "result.json").read_text())["test_top1"]
+    )
 
 
 def test_other_settings_on_an_existing_run_are_refused_and_nothing_changes(tmp_path: Path) -> None:
