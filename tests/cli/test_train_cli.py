@@ -145,7 +145,7 @@ def test_bad_architectures_and_folders_are_one_line(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("torchrun") is None and not hasattr(torch.distributed, "run"), reason="needs torch.distributed.run")
 def test_torchrun_with_two_cpu_processes(tmp_path: Path) -> None:
     out = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0", "-m", "nas.cli.train"]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "nas.cli.train"]
     result = subprocess.run(
         [*command, ARCH, "--data", "synthetic", "--out", str(out), "--epochs", "1", "--batch", "16", "--threads", "1", "--quiet"],
         capture_output=True,
