@@ -23,7 +23,10 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from nas.proxies.data import ImageData, holdout
-from nas.training import checkpoint
+from nas.training.checkpoint import NAME as CHECKPOINT
+from nas.training.checkpoint import load as load_checkpoint
+from nas.training.checkpoint import mismatch
+from nas.training.checkpoint import save as save_checkpoint
 from nas.training.batches import augment, shard, step_indices, steps_per_epoch, to_float
 from nas.training.distributed import World, average_gradients, barrier, broadcast_buffers, broadcast_state, join, leave, sum_across
 from nas.training.metrics import plot_curve, write_metrics
@@ -139,11 +142,11 @@ def _fit(
     schedule = build_schedule(optimizer, recipe, per_epoch)
     ema = AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema), use_buffers=True) if recipe.ema is not None else None
 
-    state = checkpoint.load(out) if out.is_dir() else None
+    state = load_checkpoint(out) if out.is_dir() else None
     position: dict[str, Any] = {"epoch": 0, "step": 0, "global_step": 0, "loss_sum": 0.0, "seen": 0, "epoch_seconds": 0.0, "seconds": 0.0}
     history: list[dict[str, Any]] = []
     if state is not None:
-        differing = checkpoint.mismatch(state.get("identity"), identity)
+        differing = mismatch(state.get("identity"), identity)
         if differing:
             raise TrainingError(f"--out {out}: holds a run with other settings ({differing}); pass another --out")
         try:
@@ -159,9 +162,7 @@ def _fit(
             position = dict(state["position"])
             history = list(state["history"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
-            raise TrainingError(
-                f"{out / checkpoint.NAME}: cannot resume from it ({type(error).__name__}); remove it to start over"
-            ) from None
+            raise TrainingError(f"{out / CHECKPOINT}: cannot resume from it ({type(error).__name__}); remove it to start over") from None
     else:
         broadcast_state(module, world)
         if ema is not None:
@@ -169,7 +170,7 @@ def _fit(
 
     def save_state() -> None:
         if world.is_main:
-            checkpoint.save(
+            save_checkpoint(
                 out,
                 {
                     "identity": identity,

@@ -21,7 +21,7 @@ from nas.arch import ArchSpec
 from nas.errors import NasError
 from nas.io import atomic_write_text
 from nas.proxies.data import ImageData, load_data
-from nas.training import checkpoint
+from nas.training.checkpoint import check_out
 from nas.training.recipe import Recipe, TrainingError
 
 RESULT = "result.json"
@@ -119,7 +119,7 @@ def train(
     full_identity = run_identity(identity, recipe)
     epoch_steps(holdout(dataset, fraction=recipe.val_fraction, seed=recipe.seed), recipe, full_identity["processes"])
     pick_device(recipe)
-    state = checkpoint.check_out(out, full_identity)
+    state = check_out(out, full_identity)
     if state is not None and (out / RESULT).is_file() and (out / "weights.pt").is_file():
         if state["position"]["epoch"] >= recipe.epochs:
             summary = json.loads((out / RESULT).read_text())
