@@ -80,8 +80,14 @@ def average_gradients(module: nn.Module, world: World) -> None:
 
 
 def sum_across(values: torch.Tensor, world: World) -> torch.Tensor:
-    if world.distributed:
-        dist.all_reduce(values)
+    """The element-wise sum over the processes of a small CPU tensor (NCCL reduces GPU tensors only)."""
+    if not world.distributed:
+        return values
+    if dist.get_backend() == "nccl":
+        on_gpu = values.to(torch.device("cuda", torch.cuda.current_device()))
+        dist.all_reduce(on_gpu)
+        return on_gpu.cpu()
+    dist.all_reduce(values)
     return values
 
 

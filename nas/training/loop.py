@@ -269,9 +269,10 @@ def _fit(
             plot_curve(out / "curve.png", history, title=title)
             if progress:
                 row = history[-1]
+                left = (recipe.epochs - row["epoch"]) * sum(r["seconds"] for r in history) / len(history)
                 print(
                     f"epoch {row['epoch']}/{recipe.epochs}: loss {row['loss']:.4f}, val top-1 {row.get('val_top1', float('nan')):.2f}%, "
-                    f"{row['seconds']:.0f} s ({row['images_per_s']:.0f} img/s)",
+                    f"{row['seconds']:.0f} s ({row['images_per_s']:.0f} img/s); the run's ETA {left / 60:.0f} min",
                     flush=True,
                 )
     test = evaluate(data.val_images, data.val_labels)
