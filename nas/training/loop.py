@@ -163,6 +163,9 @@ def _fit(
             history = list(state["history"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
             raise TrainingError(f"{out / CHECKPOINT}: cannot resume from it ({type(error).__name__}); remove it to start over") from None
+        if world.is_main and history:  # a kill between the checkpoint and these files must not leave them behind it
+            write_metrics(out / "metrics.jsonl", history)
+            plot_curve(out / "curve.png", history, title=title)
     else:
         broadcast_state(module, world)
         if ema is not None:

@@ -70,11 +70,13 @@ def test_a_resumed_run_computes_what_the_uninterrupted_run_computes(tmp_path: Pa
         _fit(interrupted, data, tmp_path / "part", checkpoint_minutes=0)
     saved = checkpoint.load(tmp_path / "part")
     assert saved is not None and saved["position"]["epoch"] == 1 and saved["position"]["step"] == 3
+    (tmp_path / "part" / "metrics.jsonl").unlink()  # as if killed between the epoch's checkpoint and its metrics line
     resumed = _fit(_task(seed=123), data, tmp_path / "part", checkpoint_minutes=0)  # other initial weights: the checkpoint's win
     assert all(torch.equal(whole.state_dict[k], resumed.state_dict[k]) for k in whole.state_dict)  # type: ignore[attr-defined]
     strip = [{k: v for k, v in row.items() if k not in ("seconds", "images_per_s")} for row in whole.history]  # type: ignore[attr-defined]
     assert strip == [{k: v for k, v in row.items() if k not in ("seconds", "images_per_s")} for row in resumed.history]  # type: ignore[attr-defined]
     assert whole.test == resumed.test  # type: ignore[attr-defined]
+    assert (tmp_path / "part" / "metrics.jsonl").read_text().count("\n") == 2
 
 
 def test_other_settings_on_a_checkpoint_are_refused(tmp_path: Path, data: ImageData) -> None:
