@@ -40,6 +40,7 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "cifar_train_gpu": ("study", "GPU host, needs CIFAR-10"),
     "cifar_gpu_report": ("study", "minutes, reads runs files"),
     "gpu_schedule_check": ("study", "~25 min"),
+    "train_cifar": ("study", "~4 h on one core, banked runs reused, resumable, needs CIFAR-10"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Python API mirroring the command line, for notebooks: ``nas.search(...)`` and ``nas.export(...)``."""
+"""Python API mirroring the command line, for notebooks: ``nas.search(...)``, ``nas.export(...)`` and ``nas.train(...)``."""
 
 from __future__ import annotations
 
@@ -106,3 +106,40 @@ def export(
         return list(export_arch(trained.arch, out, formats=names, weights=trained, **deploy()).values())
     assert asked is not None  # no weights, so a target was given
     return list(export_arch(asked, out, formats=names, **deploy()).values())
+
+
+def train(
+    target: Any = None,
+    *,
+    data: Any,
+    out: str | Path,
+    storage: str | None = None,
+    study_name: str | None = None,
+    trial: str | int = "best",
+    width: float | None = None,
+    sample: int | None = None,
+    num_classes: int | None = None,
+    progress: bool = True,
+    **recipe: Any,
+) -> Any:
+    """Train an ArchSpec / space / YAML / arch string, or a study trial, as ``nas-train`` does.
+
+    ``data``: ``"cifar10:PATH"``, ``"imagefolder:PATH"``, ``"synthetic"`` or an ``ImageData``; ``recipe``: the fields
+    of ``nas.training.Recipe`` (``epochs=``, ``batch_size=``, ``lr=``, ``ema=``, ...). Returns a
+    ``nas.training.TrainResult``; calling it again with the same arguments resumes (or returns) the run in ``out``.
+    """
+    from nas.training.run import train as run_train
+
+    return run_train(
+        target,
+        data=data,
+        out=out,
+        storage=storage,
+        study_name=study_name,
+        trial=trial,
+        width=width,
+        sample=sample,
+        num_classes=num_classes,
+        progress=progress,
+        **recipe,
+    )

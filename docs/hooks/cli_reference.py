@@ -18,6 +18,7 @@ PARSERS: dict[str, str] = {
     "nas-search": "nas.cli.search",
     "nas-inspect": "nas.cli.inspect",
     "nas-export": "nas.cli.export",
+    "nas-train": "nas.cli.train",
     "nas-profile": "nas.cli.profile",
     "nas-profile validate": "nas.cli.profile_validate",
     "nas-profile import": "nas.cli.profile_import",

@@ -325,10 +325,10 @@ def _decode(files: list[tuple[Path, int]], size: int, label: str) -> tuple[np.nd
                     raise DataError(
                         f"{file}: image of {image.width}×{image.height} px is larger than {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE}; refused"
                     )
-                image = image.convert("RGB")
-                if image.size != (size, size):
-                    image = image.resize((size, size), Image.BILINEAR)
-                images[i] = np.asarray(image)
+                rgb = image.convert("RGB")
+                if rgb.size != (size, size):
+                    rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)  # the same filter as Image.BILINEAR
+                images[i] = np.asarray(rgb)
         except Image.DecompressionBombError:
             raise DataError(f"{file}: image larger than {Image.MAX_IMAGE_PIXELS} pixels (a decompression bomb?); refused") from None
         except (OSError, UnidentifiedImageError, ValueError) as error:
