@@ -41,6 +41,8 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "cifar_gpu_report": ("study", "minutes, reads runs files"),
     "gpu_schedule_check": ("study", "~25 min"),
     "train_cifar": ("study", "~4 h on one core, banked runs reused, resumable, needs CIFAR-10"),
+    "supernet_macro": ("study", "~35 min at the default time budgets, needs CIFAR-10 and NAS-Bench-Macro"),
+    "supernet_proxy_cost": ("benchmark", "minutes"),
 }
 
 
