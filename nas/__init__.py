@@ -11,7 +11,7 @@ The public API; everything else is implementation and may change::
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from nas.api import export, search, train
+from nas.api import export, search, train, train_supernet
 from nas.arch import ArchSpec, BlockSpec, HeadSpec
 from nas.blocks import Block, get_block
 from nas.channels import make_divisible
@@ -51,6 +51,7 @@ __all__ = [
     "make_divisible",
     "search",
     "train",
+    "train_supernet",
 ]
 __version__ = "0.1.0"
 

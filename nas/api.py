@@ -1,4 +1,4 @@
-"""Python API mirroring the command line, for notebooks: ``nas.search(...)``, ``nas.export(...)`` and ``nas.train(...)``."""
+"""Python API mirroring the command line, for notebooks: ``nas.search(...)``, ``nas.export(...)``, ``nas.train(...)``, ``nas.train_supernet(...)``."""
 
 from __future__ import annotations
 
@@ -143,3 +143,24 @@ def train(
         progress=progress,
         **recipe,
     )
+
+
+def train_supernet(
+    space: Any,
+    *,
+    data: Any,
+    out: str | Path,
+    rule: str = "spos",
+    random_paths: int = 2,
+    progress: bool = True,
+    **recipe: Any,
+) -> Any:
+    """Train a weight-sharing supernet over ``space`` (a name, a space YAML or a ``SearchSpace``), as ``nas-supernet train`` does.
+
+    ``data`` as for :func:`train`; ``rule``: ``"spos"`` or ``"sandwich"``; ``recipe``: fields of ``nas.training.Recipe``
+    (``epochs=``, ``batch_size=``, ``lr=``, ``resolution=`` [the space's], ``val_fraction=``, ``seed=``, ...). Returns a
+    ``nas.training.supernet.SupernetResult`` (``.path`` is ``out/supernet.pt``); the same call again resumes (or returns) it.
+    """
+    from nas.training.supernet import train_supernet as run_train_supernet
+
+    return run_train_supernet(space, data=data, out=out, rule=rule, random_paths=random_paths, progress=progress, **recipe)

@@ -6,8 +6,10 @@
   random ones learn from the largest's soft labels (detached), all in one step.
 
 Each rule implements the training loop's task contract (``TrainingTask``, a local
-copy of ``nas.training.task``'s Protocol until the branches merge): ``loss`` gives
-one step's scalar loss, ``evaluate`` the top-1 of the largest and smallest paths.
+copy of ``nas.training.task``'s Protocol: importing it would make ``nas.supernet``
+depend on ``nas.training``, which depends on ``nas.proxies``, which reads
+``nas.supernet``): ``loss`` gives one step's scalar loss, ``evaluate`` the top-1
+of the largest and smallest paths. ``nas.training.supernet`` trains them.
 The architecture of a step depends only on the seed and the step number, so a
 resumed run draws the same paths.
 """
@@ -87,13 +89,22 @@ class _Rule:
     def settings(self) -> dict[str, object]:
         return {"rule": self.name, "seed": self.seed}
 
+    def loss(self, images: torch.Tensor, labels: torch.Tensor, *, step: int) -> torch.Tensor:
+        raise NotImplementedError  # each rule defines its step's loss
+
     def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        """Top-1 of the largest and smallest paths with the shared running statistics (no recalibration)."""
+        """The largest path's top-1 (percent) and loss, and the smallest path's top-1, with the shared running statistics.
+
+        No BatchNorm recalibration (the ``supernet`` proxy recalibrates per candidate): these follow training, they
+        do not score candidates. The keys are the ones ``nas.training`` writes for any task (``val_top1``, ``val_loss``).
+        """
         self.supernet.eval()
         with torch.no_grad():
+            largest = self.supernet(images, self.largest).float()
             return {
-                "top1_largest": _top1(self.supernet(images, self.largest), labels),
-                "top1_smallest": _top1(self.supernet(images, self.smallest), labels),
+                "top1": 100.0 * _top1(largest, labels),
+                "loss": float(nn.functional.cross_entropy(largest, labels)),
+                "top1_smallest": 100.0 * _top1(self.supernet(images, self.smallest), labels),
             }
 
 

@@ -46,15 +46,18 @@ def load(out: Path) -> dict[str, Any] | None:
     return state
 
 
-def check_out(out: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
-    """Refuse an ``--out`` that is a file, a foreign folder, or a run with other settings; return its checkpoint if any."""
+def check_out(out: Path, identity: dict[str, Any], *, outputs: tuple[str, ...] = OUTPUTS) -> dict[str, Any] | None:
+    """Refuse an ``--out`` that is a file, a foreign folder, or a run with other settings; return its checkpoint if any.
+
+    ``outputs``: the file names a run of this kind writes (nas-train's by default; ``nas-supernet train`` passes its own).
+    """
     if out.exists() and not out.is_dir():
         raise TrainingError(f"--out {out}: is a file, not a folder")
     if not out.is_dir():
         return None
     state = load(out)
     if state is None:
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUTS and not p.name.startswith("."))
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in outputs and not p.name.startswith("."))
         if foreign:
             raise TrainingError(f"--out {out}: holds other files ({', '.join(foreign[:3])}); pass a new or empty folder")
         return None
