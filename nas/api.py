@@ -12,11 +12,14 @@ def search(*, progress: bool = True, **settings: Any) -> Any:
     """Run (or resume) ``nas-search``; the keywords are the fields of ``nas.study.SearchSettings``.
 
     Returns a ``nas.study.SearchResult``. ``latency_target_ms=`` is ``--latency-target``; ``None`` means the default.
+    With ``data=`` and no ``proxy=`` the candidates are scored by a supernet trained on the data (``nas.training.search_supernet``).
     """
     from nas.study import SearchContext
     from nas.study import search as run_search
+    from nas.study.context import settings_from
+    from nas.training.search_supernet import with_supernet
 
-    return run_search(SearchContext.create(**settings), progress=progress)
+    return run_search(SearchContext.create(with_supernet(settings_from(settings), progress=progress)), progress=progress)
 
 
 def export(

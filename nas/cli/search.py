@@ -39,7 +39,9 @@ def _main(args: argparse.Namespace) -> int:
 
     options = vars(args)
     try:
-        context = SearchContext.create(settings_from_namespace(options))
+        from nas.training.search_supernet import with_supernet
+
+        context = SearchContext.create(with_supernet(settings_from_namespace(options), progress=not args.no_progress))
         search(context, progress=not args.no_progress)
     except NasError as error:  # never echo a password of --storage, nor a name's escape codes
         masked = NasError(printable(mask_secrets(str(error), options.get("storage"))))

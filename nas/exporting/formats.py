@@ -132,6 +132,7 @@ FORMATS: dict[str, FormatWriter] = {
 }
 
 
+WEIGHTS_FILE = "weights.pt"  # written with export_arch(weights_file=True)
 FILES = {"yaml": "arch.yaml", "onnx": "model.onnx", "int8": "model.int8.onnx", "torchscript": "model.torchscript.pt"}
 _log = logging.getLogger("nas.export")  # nas-export shows these as progress lines on stderr
 
@@ -153,6 +154,7 @@ def export_arch(
     data: ImageData | None = None,
     data_spec: str | None = None,
     settings: ExportSettings | None = None,
+    weights_file: bool = False,
 ) -> dict[str, Path]:
     """Write ``formats`` of ``arch`` into a hidden folder beside ``out``, then publish it whole as ``out``; returns format → file.
 
@@ -160,7 +162,8 @@ def export_arch(
     the latency of the written files on this host (and, with ``data``, their top-1 on its test split);
     with ``data`` int8 is calibrated on its training images, else on random noise. Everything that can be
     refused (weights, data, device) is checked before anything is staged. An existing ``out`` holding an
-    earlier export is replaced whole (see ``nas.exporting.publish``).
+    earlier export is replaced whole (see ``nas.exporting.publish``). ``weights_file``: also write ``weights``
+    into the folder as ``weights.pt`` (nas-weights format), e.g. the weights a search's best inherited from its supernet.
     """
     from nas.builder import build_model
     from nas.exporting.deploy import ExportSettings, accuracy, check_data, data_calibration, latency, load_table, noise_calibration
@@ -191,6 +194,12 @@ def export_arch(
             _log.info("%s: writing %s of %s", out, name, arch.name)
             FORMATS[name](arch, model, stage, calibration=calibration)
         files = {name: stage / FILES[name] for name in names}
+        written = {name: out / FILES[name] for name in names}
+        if weights_file and weights is not None:
+            from nas.weights import save_weights
+
+            save_weights(stage / WEIGHTS_FILE, arch=weights.arch, state_dict=weights.state_dict, meta=weights.meta)
+            written["weights"] = out / WEIGHTS_FILE
         measured_accuracy = measured_latency = None
         if weights is not None and "onnx" in names:
             if data is not None:
@@ -201,7 +210,7 @@ def export_arch(
         record = build_record(
             arch=arch,
             out=out,
-            files={name: out / FILES[name] for name in names},
+            files=written,
             weights=weights.to_dict() if weights is not None else None,
             calibration=calibration.to_dict() if calibration is not None else None,
             accuracy=measured_accuracy,
@@ -209,4 +218,4 @@ def export_arch(
             data_spec=data_spec,
         )
         extra = write_summary(stage, record)
-    return {**{name: out / FILES[name] for name in names}, **{key: out / path.name for key, path in extra.items()}}
+    return {**written, **{key: out / path.name for key, path in extra.items()}}

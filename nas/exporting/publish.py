@@ -24,7 +24,7 @@ from typing import Iterator
 
 from nas.errors import NasError
 
-EXPORT_FILES = frozenset({"arch.yaml", "model.onnx", "model.int8.onnx", "model.torchscript.pt", "export.json", "export.md"})
+EXPORT_FILES = frozenset({"arch.yaml", "model.onnx", "model.int8.onnx", "model.torchscript.pt", "weights.pt", "export.json", "export.md"})
 _TRIAL_DIR = re.compile(r"trial-\d+")
 _RENAME_EXCHANGE = 2
 

@@ -79,6 +79,7 @@ def write_report(
     budget_label: str,
     references: Sequence[Reference],
     files: dict[str, Path],
+    signal: str = "",
 ) -> Path:
     done = [r for r in rows if r.complete]
     failed = [r for r in rows if r.state == "FAIL"]
@@ -88,7 +89,10 @@ def write_report(
     prediction = table.predict(arch)
     lines = [f"# Search report: {title}", "", "## Settings", ""]
     lines += _table(["setting", "value"], [[key, "–" if value is None else f"`{value}`"] for key, value in settings.items()])
-    lines += ["", f"Rerun or resume with: `{command}`", "", f"## Latency table of device `{table.device}`", ""]
+    lines += ["", f"Rerun or resume with: `{command}`", ""]
+    if signal:  # which accuracy signal ranked the candidates, and where its measured worth comes from
+        lines += ["## Accuracy signal", "", signal, ""]
+    lines += [f"## Latency table of device `{table.device}`", ""]
     lines += provenance(table, str(settings.get("space") or "SPACE"))
     lines += ["", "## Result", ""]
     lines.append(f"{len(rows)} trials: {len(done)} complete, {len(failed)} failed, {len(pruned)} pruned; Pareto front of {len(front)}.")

@@ -51,6 +51,7 @@ def build_record(
         "files": {name: path.name for name, path in files.items()},
         "trained": weights is not None,
         "weights": weights,
+        "weights_origin": None if weights is None else str(weights.get("meta", {}).get("origin", "trained")),
         "data": data_spec,
         "int8_calibration": calibration,
         "accuracy": accuracy,
@@ -72,7 +73,10 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         lines += [record["untrained_note"], f"next: {record['next']}"]
     else:
         weights = record["weights"]
-        lines.append(f"trained weights: {weights['path']}" + (f" ({weights['summary']})" if weights.get("summary") else ""))
+        if record.get("weights_origin") == "supernet-inherited":  # not a standalone training: say so wherever it is shown
+            lines.append(f"SUPERNET-INHERITED weights, not trained standalone: {weights['path']} ({weights['meta'].get('note', '')})")
+        else:
+            lines.append(f"trained weights: {weights['path']}" + (f" ({weights['summary']})" if weights.get("summary") else ""))
     calibration = record["int8_calibration"]
     if calibration:
         lines.append(

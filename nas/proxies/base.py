@@ -51,6 +51,7 @@ class Proxy(ABC):
     needs_data: ClassVar[bool] = False  # True: useless without a real dataset (nas-inspect loads one)
     uses_data: ClassVar[bool] = False  # True: reads ``data`` when given (else a seeded noise batch)
     description: ClassVar[str] = ""
+    evidence: ClassVar[str] = ""  # its measured rank correlation with trained accuracy, naming the experiments/ result file
     log_scale: ClassVar[bool] = False  # True: raw score spans orders of magnitude; ensembles add its logarithm
     options: ClassVar[tuple[str, ...]] = ()  # keyword options the constructor takes from the CLI (e.g. "supernet")
 

@@ -81,7 +81,8 @@ class SearchContext:
         check_table(the_table, the_space, the_device)
         from nas.proxies import get_proxy
 
-        the_proxy = get_proxy(settings.proxy, supernet=settings.supernet)
+        # No --proxy: nas-search / nas.search with --data chose the supernet before this (nas.training.search_supernet)
+        the_proxy = get_proxy(settings.proxy or "default", supernet=settings.supernet)
         loaded = None
         if settings.data is not None or the_proxy.needs_data:
             from nas.proxies import load_data
@@ -127,6 +128,13 @@ class SearchContext:
             "workers": self.workers,
             "data": self.settings_in.data,
         }
+
+    def signal(self) -> str:
+        """One line for report.md and stdout: which signal ranked the candidates, and what it was measured to be worth."""
+        proxy = self.proxy
+        where = f" from {proxy.folder}" if getattr(proxy, "folder", None) is not None else ""
+        measured = proxy.evidence or "no measured rank correlation is recorded for it (see experiments/results/proxy_correlation.md)"
+        return f"Candidates ranked by proxy `{proxy.name}`{where}: {proxy.description}. Measured: {measured}."
 
     def references(self) -> list[Any]:
         """The space's reference network (MobileNetV2) at each width, priced and scored as this search's trials."""

@@ -119,13 +119,20 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
     )
     best, fits = choose_best(rows, budget)
     formats = export_formats or (("yaml", "onnx", "int8") if context.device.precision == "int8" else ("yaml", "onnx"))
+    arch = best.arch_spec().with_name(f"{context.space.name}-trial{best.number}")
+    inherited = _inherited(context, arch)
+    if inherited is not None and export_formats is None and "int8" not in formats:
+        formats = (*formats, "int8")  # calibrated on real training images: worth shipping beside fp32
     files = {
         f"best/{path.name}": path
         for path in export_arch(
-            best.arch_spec().with_name(f"{context.space.name}-trial{best.number}"),
+            inherited.arch if inherited is not None else arch,
             out / "best",
             formats=formats,
-            data_spec=context.settings_in.data,  # no trained weights for the best yet: best/export.json names the next commands
+            weights=inherited,  # None: no trained weights for the best yet, and best/export.json names the next commands
+            data=context.data if inherited is not None else None,
+            data_spec=context.settings_in.data,
+            weights_file=inherited is not None,
         ).values()
     }
     title = f"{context.study_name} ({context.device.name}, {context.table.source} table)"
@@ -156,6 +163,7 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
         budget_label=label,
         references=refs,
         files=files,
+        signal=context.signal(),
     )
     return SearchResult(
         out=out,
@@ -169,6 +177,17 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
         files=files,
         stats=stats or WorkerStats(),
     )
+
+
+def _inherited(context: SearchContext, arch: Any) -> Any:
+    """The best's weights inherited from the search's supernet (BN recalibrated), or None for a proxy without weights."""
+    inherit = getattr(context.proxy, "inherited_weights", None)
+    if inherit is None or context.data is None:
+        return None
+    from nas.exporting.deploy import TrainedWeights
+
+    stored, state, meta = inherit(arch, seed=context.proxy_seed, data=context.data)
+    return TrainedWeights(context.out / "best" / "weights.pt", stored, state, meta)
 
 
 def summary(result: SearchResult, *, top: int = 5) -> str:
@@ -204,6 +223,7 @@ def search(context: SearchContext, *, progress: bool = True, export_formats: tup
             "written so far: free space (or fix the storage) and rerun the same command to resume"
         ) from None
     if progress:
+        print(context.signal(), file=sys.stdout)
         print(summary(result), file=sys.stdout)
         print("\n".join(export_lines(result.out / "best")), file=sys.stdout)
         print(table_note(context.table, context.device.name, context.space.name), file=sys.stdout)

@@ -79,7 +79,14 @@ class SearchSettings:
         ),
     )
     beta: float | None = field(default=None, metadata=_opt("--beta", "tunas β [-0.10] or mnas w [-0.07]", kind=float))
-    proxy: str = field(default="default", metadata=_opt("--proxy", "accuracy proxy [default: nas.proxies.DEFAULT_PROXY]"))
+    proxy: str | None = field(
+        default=None,
+        metadata=_opt(
+            "--proxy",
+            "accuracy proxy [with --data: supernet, trained into OUT/supernet (or --supernet DIR); without: default, "
+            "the zero-cost nas.proxies.DEFAULT_PROXY]",
+        ),
+    )
     supernet: str | None = field(
         default=None, metadata=_opt("--supernet", "trained supernet folder for --proxy supernet (nas-supernet train)", metavar="DIR")
     )
