@@ -113,8 +113,8 @@ def command_lines(code: str) -> list[list[str]]:
 
 def parse_with_real_parser(argv: list[str]) -> None:
     """parse_args with the command's own parser; fail with the parser's message if it rejects the line."""
-    if argv[0] == "nas-profile" and len(argv) > 1 and f"nas-profile {argv[1]}" in HOOK.PARSERS:
-        command, args = f"nas-profile {argv[1]}", argv[2:]
+    if len(argv) > 1 and f"{argv[0]} {argv[1]}" in HOOK.PARSERS:  # a subcommand: nas-profile validate, nas-supernet train
+        command, args = f"{argv[0]} {argv[1]}", argv[2:]
     else:
         command, args = argv[0], argv[1:]
     if command not in HOOK.PARSERS:

@@ -19,6 +19,7 @@ PARSERS: dict[str, str] = {
     "nas-inspect": "nas.cli.inspect",
     "nas-export": "nas.cli.export",
     "nas-train": "nas.cli.train",
+    "nas-supernet train": "nas.cli.supernet",
     "nas-profile": "nas.cli.profile",
     "nas-profile validate": "nas.cli.profile_validate",
     "nas-profile import": "nas.cli.profile_import",
