@@ -63,6 +63,8 @@ def build_record(
             + ("; int8 was calibrated on random noise" if calibration and not calibration["real_images"] else "")
         )
         record["next"] = next_commands(arch_ref, data_spec, out)
+    elif record["weights_origin"] == "supernet-inherited":  # a start, not a trained network: say how to train it
+        record["next"] = next_commands(arch_ref, data_spec, out)
     return record
 
 
@@ -75,6 +77,7 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         weights = record["weights"]
         if record.get("weights_origin") == "supernet-inherited":  # not a standalone training: say so wherever it is shown
             lines.append(f"SUPERNET-INHERITED weights, not trained standalone: {weights['path']} ({weights['meta'].get('note', '')})")
+            lines.append(f"train it standalone before deploying: {record['next']}")
         else:
             lines.append(f"trained weights: {weights['path']}" + (f" ({weights['summary']})" if weights.get("summary") else ""))
     calibration = record["int8_calibration"]
