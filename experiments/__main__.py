@@ -41,7 +41,11 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "cifar_gpu_report": ("study", "minutes, reads runs files"),
     "gpu_schedule_check": ("study", "~25 min"),
     "train_cifar": ("study", "~4 h on one core, banked runs reused, resumable, needs CIFAR-10"),
-    "supernet_macro": ("study", "~35 min at the default time budgets, needs CIFAR-10 and NAS-Bench-Macro"),
+    "supernet_macro": (
+        "study",
+        "2 epochs at 32 px: roughly 1-2 h on one core (an epoch at 16 px took 5-10 min here), + <=14 min scoring; "
+        "needs CIFAR-10 and NAS-Bench-Macro",
+    ),
     "supernet_proxy_cost": ("benchmark", "minutes"),
 }
 
