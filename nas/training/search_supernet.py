@@ -8,10 +8,11 @@ resumed when a run there was interrupted, otherwise trained with SEARCH_DEFAULTS
 Without data the zero-cost default stays. It lives in ``nas.training`` (not in
 ``nas.study``) because the trainer already reads the study (``nas-train --storage``).
 
-SEARCH_DEFAULTS (why): one SPOS epoch at the space's resolution, batch 64, lr 0.05.
-On this project's 2-core CPU one epoch of CIFAR-10's 45,000 training images at 16 px
-took about 10 minutes on one core (experiments/results/supernet_macro.md: 1.9 epochs
-in 20 min); at 32 px expect about four times that. It is a short default, far from a
+SEARCH_DEFAULTS (why): one SPOS epoch (the loop's shortest run) at the space's
+resolution, batch 64, lr 0.05. On this project's 2-core CPU one epoch of CIFAR-10's
+45,000 training images of ``nas_bench_macro`` at 16 px took about 10 minutes on one
+core (experiments/results/supernet_macro.md: 1.9 epochs in 20 min); at 32 px and for
+larger spaces expect up to an hour (an estimate). It is a short default, far from a
 converged supernet: for a better signal train one longer with ``nas-supernet train``
 and pass ``--supernet DIR``.
 """
