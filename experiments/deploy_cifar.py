@@ -1,6 +1,7 @@
 """The int8 drop and the measured latency of the CIFAR-10 networks trained by experiments/train_cifar.py.
 
     flock /work/logs/timing.lock nice -n 5 taskset -c 1 python -m experiments.deploy_cifar   # every run not banked yet
+    ... python -m experiments.deploy_cifar --redo     # export and time every run again, in one session
     python -m experiments.deploy_cifar --report                                              # only rewrite the summary
 
 Question: for each network trained and banked by ``experiments.train_cifar`` (results/train_cifar.json, one
@@ -195,6 +196,7 @@ def main() -> None:
     parser.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION_IMAGES)
     parser.add_argument("--calibration-method", default=DEFAULT_METHOD)
     parser.add_argument("--eval-images", type=int, default=None, help="a seeded test subset (default: all 10,000)")
+    parser.add_argument("--redo", action="store_true", help="export and time banked runs again (all runs timed in one session)")
     parser.add_argument("--report", action="store_true", help="only rewrite deploy_cifar.md from the bank")
     args = parser.parse_args()
     if args.report:
@@ -206,7 +208,7 @@ def main() -> None:
     data_spec = None
     for train_key, train_run in sorted(trained.items()):
         key = deploy_key(train_key, method=args.calibration_method, images=args.calibration_images)
-        if key in load_bank()["runs"]:
+        if key in load_bank()["runs"] and not args.redo:
             print(f"{key}: banked, skipped", flush=True)
             continue
         weights = args.runs / train_key / "weights.pt"
