@@ -127,6 +127,11 @@ def _mean_std(values: list[float], digits: int = 2) -> str:
     return text + (f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else "")
 
 
+def _span(values: list[float]) -> str:
+    """Latency over seeds as the lowest–highest median: the seeds share one architecture, so their spread is the host's noise."""
+    return f"{min(values):.3f}" if len(set(values)) == 1 else f"{min(values):.3f}–{max(values):.3f}"
+
+
 def _ms(entry: dict[str, Any]) -> str:
     return f"{entry['median_ms']:.3f} ({entry['p10_ms']:.3f}–{entry['p90_ms']:.3f})"
 
@@ -148,6 +153,9 @@ def report() -> None:
         "latency in ms, median (p10–p90) on this host, onnxruntime CPU, 1 thread; table = the committed `cpu` (fp32) and",
         "`cpu-int8` tables' prediction, ×measured/predicted.",
         "",
+        f"These runs: `{'`, `'.join(sorted({r['command'] for r in runs}))}`, finished "
+        f"{min((r['finished'] for r in runs), default='–')} to {max((r['finished'] for r in runs), default='–')}.",
+        "",
         "| network | seed | torch top-1 | fp32 top-1 | int8 top-1 | drop | calibration | fp32 ms | cpu table | int8 ms | cpu-int8 table | load 1 min | host |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -163,9 +171,11 @@ def report() -> None:
         )
     lines += [
         "",
-        "Per network, mean ± std (sample std) over the deployed seeds:",
+        "Per network, mean ± std (sample std) over the deployed seeds. The seeds of one network share its architecture, so",
+        "their latencies are repeated measurements of one thing: their lowest–highest median shows this shared host's noise",
+        "(a run with a wide p10–p90 above was timed in a noisy spell).",
         "",
-        "| network | seeds | fp32 top-1 | int8 top-1 | int8 drop (points) | fp32 median ms | int8 median ms |",
+        "| network | seeds | fp32 top-1 | int8 top-1 | int8 drop (points) | fp32 ms, runs' medians | int8 ms, runs' medians |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for net in sorted({r["net"] for r in runs}):
@@ -174,8 +184,8 @@ def report() -> None:
             f"| {net} | {', '.join(str(r['seed']) for r in group)} "
             f"| {_mean_std([r['accuracy']['fp32_top1'] for r in group])} | {_mean_std([r['accuracy']['int8_top1'] for r in group])} "
             f"| {_mean_std([r['accuracy']['drop_points'] for r in group])} "
-            f"| {_mean_std([r['latency']['measured']['fp32']['median_ms'] for r in group], 3)} "
-            f"| {_mean_std([r['latency']['measured']['int8']['median_ms'] for r in group], 3)} |"
+            f"| {_span([r['latency']['measured']['fp32']['median_ms'] for r in group])} "
+            f"| {_span([r['latency']['measured']['int8']['median_ms'] for r in group])} |"
         )
     unpriced = sorted({d for r in runs for d, t in r["tables"].items() if t["predicted_ms"] is None})
     if unpriced:

@@ -32,6 +32,8 @@ def deployed(seed: int, fp32: float, int8: float, predicted_int8: float | None) 
         "latency": {"measured": measured, "host": {"model_name": "cpu X", "cpus": 1, "runtime_version": "1.32.0"}},
         "tables": tables,
         "loadavg_1min": {"before": 1.0, "after": 1.5},
+        "command": "python -m experiments.deploy_cifar",
+        "finished": f"2026-12-02T04:0{seed}:00Z",
     }
 
 
@@ -44,7 +46,7 @@ def test_report_gives_each_run_and_the_mean_drop_over_seeds(tmp_path: Path, monk
     text = (tmp_path / "deploy_cifar.md").read_text()
     assert "| cpu-0.35 | 0 | 70.00 | 70.00 | 69.50 | 0.50 | percentile, 256 train images | 0.300 (0.250–0.400) | 0.250 (×1.20) |" in text
     assert "| 0.400 (0.350–0.500) | 0.500 (×0.80) | 1.00 → 1.50 |" in text and "| not priced |" in text
-    assert "| cpu-0.35 | 0, 1 | 71.00 ± 1.41 | 70.00 ± 0.71 | 1.00 ± 0.71 | 0.300 ± 0.000 | 0.400 ± 0.000 |" in text
+    assert "| cpu-0.35 | 0, 1 | 71.00 ± 1.41 | 70.00 ± 0.71 | 1.00 ± 0.71 | 0.300 | 0.400 |" in text
     assert "Not priced by the committed table(s) cpu-int8: no entry for 3 op(s)" in text
 
 
