@@ -123,12 +123,14 @@ def train(
     sample: int | None = None,
     num_classes: int | None = None,
     progress: bool = True,
+    init: str | None = None,
     **recipe: Any,
 ) -> Any:
     """Train an ArchSpec / space / YAML / arch string, or a study trial, as ``nas-train`` does.
 
     ``data``: ``"cifar10:PATH"``, ``"imagefolder:PATH"``, ``"synthetic"`` or an ``ImageData``; ``recipe``: the fields
-    of ``nas.training.Recipe`` (``epochs=``, ``batch_size=``, ``lr=``, ``ema=``, ...). Returns a
+    of ``nas.training.Recipe`` (``epochs=``, ``batch_size=``, ``lr=``, ``ema=``, ...); ``init="supernet:DIR"``: start from
+    the weights the network inherits from a trained supernet (BatchNorm recalibrated). Returns a
     ``nas.training.TrainResult``; calling it again with the same arguments resumes (or returns) the run in ``out``.
     """
     from nas.training.run import train as run_train
@@ -144,6 +146,7 @@ def train(
         sample=sample,
         num_classes=num_classes,
         progress=progress,
+        init=init,
         **recipe,
     )
 

@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nas-train",
         description="Train an architecture (space, YAML, arch string, or a study trial) on a data set; rerun to resume.",
-        epilog="Writes DIR/weights.pt, checkpoint.pt, metrics.jsonl, curve.png, arch.yaml, result.json. "
+        epilog="Writes DIR/weights.pt, checkpoint.pt, metrics.jsonl, curve.png, arch.yaml, result.json (and init.json with --init). "
         "Several processes: torchrun --nproc_per_node N -m nas.cli.train ...",
     )
     add_target_options(parser)
@@ -26,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--storage", help="study storage (a *.journal file or an Optuna URL) instead of TARGET")
     parser.add_argument("--study-name", help="study in --storage [its only study]")
     parser.add_argument("--trial", default="best", help="best (the search's rule) or a trial number [best]")
+    parser.add_argument(
+        "--init",
+        metavar="supernet:DIR",
+        help="start from the weights ARCH inherits from DIR/supernet.pt (BatchNorm recalibrated) instead of a random init",
+    )
     recipe = parser.add_argument_group("recipe (defaults: nas.training.recipe)")
     recipe.add_argument("--epochs", type=int, default=30, help="training epochs [30]")
     recipe.add_argument("--batch", type=int, default=128, help="images per step and process [128]")
@@ -63,6 +68,7 @@ def _main(args: argparse.Namespace) -> int:
         sample=args.sample,
         num_classes=args.num_classes,
         progress=not args.quiet,
+        init=args.init,
         epochs=args.epochs,
         batch_size=args.batch,
         optimizer=args.optimizer,

@@ -22,7 +22,7 @@ FORMAT = "nas-checkpoint"
 VERSION = 1
 NAME = "checkpoint.pt"
 # What nas-train writes into its folder; a folder holding anything else is not one of its runs.
-OUTPUTS = ("checkpoint.pt", "weights.pt", "metrics.jsonl", "curve.png", "arch.yaml", "result.json")
+OUTPUTS = ("checkpoint.pt", "weights.pt", "metrics.jsonl", "curve.png", "arch.yaml", "result.json", "init.json")
 
 
 def save(out: Path, state: dict[str, Any]) -> None:

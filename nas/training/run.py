@@ -22,6 +22,7 @@ from nas.errors import NasError
 from nas.io import atomic_write_text
 from nas.proxies.data import ImageData, load_data
 from nas.training.checkpoint import check_out
+from nas.training.init import Start
 from nas.training.recipe import Recipe, TrainingError
 
 RESULT = "result.json"
@@ -91,14 +92,19 @@ def train(
     sample: int | None = None,
     num_classes: int | None = None,
     progress: bool = True,
+    init: str | None = None,
     **settings: Any,
 ) -> TrainResult:
     """Train one architecture; ``settings`` are the fields of :class:`~nas.training.recipe.Recipe`.
 
-    Rerunning the same call resumes an interrupted run (or returns a finished one); other settings
-    on the same ``out`` are refused.
+    ``init="supernet:DIR"`` starts from the weights the architecture inherits from ``DIR/supernet.pt``
+    (BatchNorm recalibrated) instead of a random initialisation. Rerunning the same call resumes an
+    interrupted run (or returns a finished one); other settings on the same ``out`` are refused.
     """
+    from nas.training.init import InitSpec
+
     recipe = recipe_from(settings)
+    start_spec = InitSpec.parse(init) if init is not None else None
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise TrainingError(f"--out {out}: is a file, not a folder")
@@ -113,6 +119,8 @@ def train(
         "train_images": int(len(dataset.train_images)),
         "test_images": int(len(dataset.val_images)),
     }
+    if start_spec is not None:
+        identity["init"] = start_spec.identity()
     from nas.proxies.data import holdout
     from nas.training.loop import epoch_steps, pick_device, run_identity
 
@@ -124,11 +132,19 @@ def train(
         if state["position"]["epoch"] >= recipe.epochs:
             summary = json.loads((out / RESULT).read_text())
             return TrainResult(out, summary["test_top1"], summary["test_top5"], out / "weights.pt", summary)
-    return _train(arch, dataset, recipe, out=out, identity=identity, progress=progress)
+    start = None
+    if start_spec is not None and state is None:  # a resumed run continues from its checkpoint, not from the init
+        from nas.training.init import start_from
+
+        start = start_from(start_spec, arch=arch, data=dataset, recipe=recipe)
+    return _train(arch, dataset, recipe, out=out, identity=identity, progress=progress, start=start)
 
 
-def _train(arch: ArchSpec, data: ImageData, recipe: Recipe, *, out: Path, identity: dict[str, Any], progress: bool) -> TrainResult:
+def _train(
+    arch: ArchSpec, data: ImageData, recipe: Recipe, *, out: Path, identity: dict[str, Any], progress: bool, start: Start | None = None
+) -> TrainResult:
     from nas.builder import build_model
+    from nas.training.init import initial_validation, read_record, write_record
     from nas.training.loop import fit
     from nas.training.task import StandaloneTask
     from nas.weights import save_weights
@@ -140,6 +156,11 @@ def _train(arch: ArchSpec, data: ImageData, recipe: Recipe, *, out: Path, identi
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
         model = build_model(arch)
+    if start is not None:
+        model.load_state_dict(start.state_dict, strict=True)
+        if main_process:
+            before = initial_validation(model, data, recipe, size=arch.resolution)
+            write_record(out, {**start.record, "before_training": before})
     task = StandaloneTask(model, label_smoothing=recipe.label_smoothing)
     result = fit(task, data, recipe, out=out, identity=identity, progress=progress, title=f"{arch.name} on {data.name}")
     mean, std = data.mean_std
@@ -150,6 +171,7 @@ def _train(arch: ArchSpec, data: ImageData, recipe: Recipe, *, out: Path, identi
         "normalise_std": [float(v) for v in std.flatten()],
         "epochs": recipe.epochs,
         "ema": recipe.ema,
+        "init": f"{identity['init']['kind']}:{identity['init']['path']}" if "init" in identity else None,
         "test_top1": result.test.get("top1"),
         "test_top5": result.test.get("top5"),
     }
@@ -172,6 +194,7 @@ def _train(arch: ArchSpec, data: ImageData, recipe: Recipe, *, out: Path, identi
         "host": _host(result.device),
         "weights_from": "ema" if recipe.ema is not None else "final",
         "normalise": {"mean": meta["normalise_mean"], "std": meta["normalise_std"]},
+        "init": read_record(out) if "init" in identity else None,
     }
     if main_process:
         save_weights(out / "weights.pt", arch=arch, state_dict=result.state_dict, meta=meta)
