@@ -38,7 +38,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.counting import count
 from nas.errors import NasError
 from nas.study.context import SearchContext
-from nas.study.rdb import FINISHED, create_trial, create_trials, new_finished_trials
+from nas.study.rdb import FINISHED, count_trials, create_trial, create_trials, new_finished_trials, trials_in
 from nas.study.settings import SearchSettings
 from nas.study.study import fail_stale_trials, folder_lock, heartbeat_on, is_server, journal_path, make_sampler, worker_id
 
@@ -58,7 +58,7 @@ class WorkerStats:
 
 def count_finished(study: optuna.Study) -> int:
     """Trials that count towards ``--trials``: complete and pruned ones (failed trials are retried)."""
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
+    return count_trials(study._storage, study._study_id, FINISHED)
 
 
 def heartbeat_thread(trial_id: int | None, storage: Any) -> Any:
@@ -87,7 +87,7 @@ class Worker:
         # reseed on resume, so that a seeded random or NSGA-II sampler does not replay the first trials; on a
         # server, hosts started with the same command must not all draw the same candidates
         host = zlib.crc32(self.worker.encode()) if self.shared else 0
-        existing = self.storage.get_n_trials(self.study._study_id)
+        existing = count_trials(self.storage, self.study._study_id)
         seed = None if context.seed is None else (context.seed + existing + 1_000_003 * index + host) % 2**32
         directions = context.objective.directions
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if len(directions) == 1 else optuna.pruners.NopPruner()
@@ -170,7 +170,7 @@ class Worker:
         if count_finished(self.study) >= total or (deadline is not None and time.time() >= deadline):
             return False
         host = socket.gethostname()
-        running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        running = trials_in(self.storage, self.study._study_id, (TrialState.RUNNING,))
         if not heartbeat_on(self.storage) and any(str(t.user_attrs.get("worker", "")).rpartition(":")[0] != host for t in running):
             return False  # another host's trial on a file storage: nothing here can tell whether it still runs
         time.sleep(SYNC_SECONDS)

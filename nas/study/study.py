@@ -31,6 +31,7 @@ from optuna.trial import TrialState
 
 from nas.errors import NasError
 from nas.study.objectives import Direction
+from nas.study.rdb import trials_in
 from nas.study.settings import GRACE_FACTOR, HEARTBEAT_S, mask_secrets, mask_url  # noqa: F401  (re-exported)
 
 JOURNAL_SUFFIXES = (".journal", ".log")
@@ -280,7 +281,7 @@ def fail_stale_trials(study: optuna.Study) -> int:
     """
     host = socket.gethostname()
     storage, reasons = study._storage, {}
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+    for trial in trials_in(storage, study._study_id, (TrialState.RUNNING,)):
         worker = str(trial.user_attrs.get("worker", ""))
         trial_host, _, pid = worker.rpartition(":")
         if trial_host == host and pid.isdigit() and not _alive(int(pid)):
