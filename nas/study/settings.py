@@ -20,7 +20,7 @@ import math
 import os
 import re
 import shlex
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import Field, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -76,137 +76,91 @@ def seed_check(value: Any) -> str | None:
     return None if _is_int(value) and 0 <= value <= MAX_SEED else f"must be an integer in 0 … {MAX_SEED}"
 
 
-def _opt(
-    flag: str,
+def option(
+    default: Any,
     help: str,
-    *,
-    kind: type = str,
     check: Check | None = None,
+    *,
+    flag: str = "",
     metavar: str | None = None,
     rerun: bool = True,
-    choices: str | None = None,
-) -> dict[str, Any]:
-    """One row of the option table: CLI flag and help, how the CLI parses it, its check, whether "Rerun with" repeats it.
+    choices: str = "",
+) -> Any:
+    """One row of the option table: the field's default, its CLI help and check, whether "Rerun with" repeats it.
 
-    ``choices``: the registry whose names the CLI offers (looked up when the parser is built).
+    The flag is ``--`` and the field's name unless given; the CLI parses the field's annotated type (``int``,
+    ``float``, ``str``); ``choices`` names the registry whose names the CLI offers (looked up when the parser is built).
     """
-    return {"flag": flag, "help": help, "kind": kind, "check": check, "metavar": metavar, "rerun": rerun, "choices": choices}
+    return field(
+        default=default, metadata={"flag": flag, "help": help, "check": check, "metavar": metavar, "rerun": rerun, "choices": choices}
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class SearchSettings:
     """What a user typed, checked; ``SearchContext.create`` loads the objects it names."""
 
-    space: str = field(default="mobiledet", metadata=_opt("--space", "space name or space YAML [mobiledet]"))
-    device: str = field(
-        default="cpu", metadata=_opt("--device", "target device, or a latency table YAML (its table prices each candidate) [cpu]")
+    space: str = option("mobiledet", "space name or space YAML [mobiledet]")
+    device: str = option("cpu", "target device, or a latency table YAML (its table prices each candidate) [cpu]")
+    table: str | None = option(None, "latency table YAML to price candidates with instead of the device's own (same precision)")
+    resolution: int | None = option(None, "input resolution [the space's]", count(100_000))
+    latency_target_ms: float | None = option(
+        None, "latency budget in ms (turns the default objective into constrained)", positive, flag="--latency-target", metavar="MS"
     )
-    table: str | None = field(
-        default=None, metadata=_opt("--table", "latency table YAML to price candidates with instead of the device's own (same precision)")
+    objective: str | None = option(
+        None, "pareto (2 objectives), constrained, tunas, mnas [pareto; constrained with a target]", choices="objectives"
     )
-    resolution: int | None = field(
-        default=None, metadata=_opt("--resolution", "input resolution [the space's]", kind=int, check=count(100_000))
+    beta: float | None = option(None, "tunas β [-0.10] or mnas w [-0.07]", finite)
+    proxy: str = option("default", "accuracy proxy [default: nas.proxies.DEFAULT_PROXY]")
+    supernet: str | None = option(None, "trained supernet folder for --proxy supernet (nas-supernet train)", metavar="DIR")
+    trials: int = option(
+        DEFAULT_TRIALS, f"total finished (complete + pruned) trials the study should hold [{DEFAULT_TRIALS}]", count(MAX_TRIALS)
     )
-    latency_target_ms: float | None = field(
-        default=None,
-        metadata=_opt(
-            "--latency-target",
-            "latency budget in ms (turns the default objective into constrained)",
-            kind=float,
-            check=positive,
-            metavar="MS",
-        ),
+    timeout: float | None = option(None, "stop starting trials after S seconds", positive, metavar="S")
+    sampler: str = option("nsga2", "Optuna sampler [nsga2]", choices="samplers")
+    population: int | None = option(
+        None,
+        "NSGA-II population size [trials/10, between 10 and 50: about ten generations]",
+        count(MAX_TRIALS, low=2, extra=" of at least 2 (NSGA-II crosses two parents)"),
+        metavar="N",
     )
-    objective: str | None = field(
-        default=None,
-        metadata=_opt(
-            "--objective", "pareto (2 objectives), constrained, tunas, mnas [pareto; constrained with a target]", choices="objectives"
-        ),
+    seed: int | None = option(0, f"sampler and proxy seed, 0 … {MAX_SEED} [0]", seed_check)
+    storage: str | None = option(None, "Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [sqlite:///OUT/study.db]")
+    study_name: str | None = option(None, "study name [derived from space, resolution, device, objective, proxy, target]")
+    workers: int = option(
+        1,
+        "local worker processes sharing the storage, at most 4 × the usable CPUs [1]",
+        count(max_workers, extra=lambda: f" of at most {max_workers()} (4 × the {usable_cpus()} usable CPUs)"),
+        rerun=False,
     )
-    beta: float | None = field(default=None, metadata=_opt("--beta", "tunas β [-0.10] or mnas w [-0.07]", kind=float, check=finite))
-    proxy: str = field(default="default", metadata=_opt("--proxy", "accuracy proxy [default: nas.proxies.DEFAULT_PROXY]"))
-    supernet: str | None = field(
-        default=None, metadata=_opt("--supernet", "trained supernet folder for --proxy supernet (nas-supernet train)", metavar="DIR")
+    threads: int | None = option(
+        None,
+        "torch threads of a single-process search [the CPUs this process may use; 1 per worker with --workers]",
+        count(1024),
+        rerun=False,
     )
-    trials: int = field(
-        default=DEFAULT_TRIALS,
-        metadata=_opt(
-            "--trials",
-            f"total finished (complete + pruned) trials the study should hold [{DEFAULT_TRIALS}]",
-            kind=int,
-            check=count(MAX_TRIALS),
-        ),
+    heartbeat: int = option(
+        HEARTBEAT_S,
+        f"on database storages, a running trial's worker beats every S s (1 … {MAX_HEARTBEAT_S}); a trial silent for "
+        f"{GRACE_FACTOR}×S s is failed [{HEARTBEAT_S}]",
+        count(MAX_HEARTBEAT_S),
+        metavar="S",
+        rerun=False,
     )
-    timeout: float | None = field(
-        default=None, metadata=_opt("--timeout", "stop starting trials after S seconds", kind=float, check=positive, metavar="S")
-    )
-    sampler: str = field(default="nsga2", metadata=_opt("--sampler", "Optuna sampler [nsga2]", choices="samplers"))
-    population: int | None = field(
-        default=None,
-        metadata=_opt(
-            "--population",
-            "NSGA-II population size [trials/10, between 10 and 50: about ten generations]",
-            kind=int,
-            check=count(MAX_TRIALS, low=2, extra=" of at least 2 (NSGA-II crosses two parents)"),
-            metavar="N",
-        ),
-    )
-    seed: int | None = field(default=0, metadata=_opt("--seed", f"sampler and proxy seed, 0 … {MAX_SEED} [0]", kind=int, check=seed_check))
-    storage: str | None = field(
-        default=None,
-        metadata=_opt("--storage", "Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [sqlite:///OUT/study.db]"),
-    )
-    study_name: str | None = field(
-        default=None, metadata=_opt("--study-name", "study name [derived from space, resolution, device, objective, proxy, target]")
-    )
-    workers: int = field(
-        default=1,
-        metadata=_opt(
-            "--workers",
-            "local worker processes sharing the storage, at most 4 × the usable CPUs [1]",
-            kind=int,
-            check=count(max_workers, extra=lambda: f" of at most {max_workers()} (4 × the {usable_cpus()} usable CPUs)"),
-            rerun=False,
-        ),
-    )
-    threads: int | None = field(
-        default=None,
-        metadata=_opt(
-            "--threads",
-            "torch threads of a single-process search [the CPUs this process may use; 1 per worker with --workers]",
-            kind=int,
-            check=count(1024),
-            rerun=False,
-        ),
-    )
-    heartbeat: int = field(
-        default=HEARTBEAT_S,
-        metadata=_opt(
-            "--heartbeat",
-            f"on database storages, a running trial's worker beats every S s (1 … {MAX_HEARTBEAT_S}); a trial silent for "
-            f"{GRACE_FACTOR}×S s is failed [{HEARTBEAT_S}]",
-            kind=int,
-            check=count(MAX_HEARTBEAT_S),
-            metavar="S",
-            rerun=False,
-        ),
-    )
-    data: str | None = field(
-        default=None, metadata=_opt("--data", "data for data-dependent proxies: cifar10:PATH, imagefolder:PATH, synthetic")
-    )
-    out: str | None = field(default=None, metadata=_opt("--out", "output folder [runs/SPACE-DEVICE]"))
+    data: str | None = option(None, "data for data-dependent proxies: cifar10:PATH, imagefolder:PATH, synthetic")
+    out: str | None = option(None, "output folder [runs/SPACE-DEVICE]")
 
     def __post_init__(self) -> None:
         for spec in fields(self):
-            value, meta = getattr(self, spec.name), spec.metadata
+            value, check = getattr(self, spec.name), spec.metadata["check"]
             if value is None:
                 continue
-            if meta["kind"] is str and isinstance(value, Path):
+            if kind(spec) is str and isinstance(value, Path):
                 object.__setattr__(self, spec.name, str(value))
                 continue
-            problem = ("must be a string" if not isinstance(value, str) else None) if meta["kind"] is str else meta["check"](value)
+            problem = check(value) if check is not None else None if isinstance(value, str) else "must be a string"
             if problem:
-                raise NasError(f"{meta['flag']} {problem}, got {value!r}")
+                raise NasError(f"{flag(spec)} {problem}, got {value!r}")
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> SearchSettings:
@@ -230,8 +184,18 @@ class SearchSettings:
         for spec in fields(self):
             value = getattr(self, spec.name)
             if spec.metadata["rerun"] and value is not None:
-                parts += [spec.metadata["flag"], shlex.quote(str(mask_url(value) if spec.name == "storage" else value))]
+                parts += [flag(spec), shlex.quote(str(mask_url(value) if spec.name == "storage" else value))]
         return " ".join(parts)
+
+
+def flag(spec: Field[Any]) -> str:
+    return spec.metadata["flag"] or "--" + spec.name.replace("_", "-")
+
+
+def kind(spec: Field[Any]) -> type:
+    """What the CLI parses a field's text into: its annotated type (annotations are strings here)."""
+    annotation = str(spec.type)
+    return int if annotation.startswith("int") else float if annotation.startswith("float") else str
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, choices: dict[str, list[str]]) -> None:
@@ -243,9 +207,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, choices: dict[str, list[st
     for spec in fields(SearchSettings):
         meta = spec.metadata
         parser.add_argument(
-            meta["flag"],
+            flag(spec),
             dest=spec.name,
-            type=_parse(meta["kind"], meta["flag"], positive=meta["check"] not in (seed_check, finite)),
+            type=_parse(kind(spec), flag(spec), positive=meta["check"] not in (seed_check, finite)),
             metavar=meta["metavar"],
             choices=choices.get(meta["choices"]) if meta["choices"] else None,
             default=spec.default,
@@ -277,7 +241,7 @@ def _parse(kind: type, option: str, *, positive: bool) -> Any:
 
 _PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@]*:)(?P<password>[^@/]*)@")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_CODES = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def mask_url(url: str) -> str:
@@ -299,7 +263,7 @@ def safe_name(text: str) -> str:
 
 def printable(text: str) -> str:
     """Text for a terminal: control codes (escape sequences included) shown as ``\\xNN``, not executed."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", str(text))
+    return CONTROL_CODES.sub(lambda match: f"\\x{ord(match.group()):02x}", str(text))
 
 
 def default_out(space: str, device: str, target_ms: float | None) -> Path:

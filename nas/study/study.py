@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import socket
 import sqlite3
 import warnings
@@ -32,7 +31,7 @@ from optuna.trial import TrialState
 from nas.errors import NasError
 from nas.study.objectives import Direction
 from nas.study.rdb import trials_in
-from nas.study.settings import GRACE_FACTOR, HEARTBEAT_S, mask_secrets, mask_url  # noqa: F401  (re-exported)
+from nas.study.settings import CONTROL_CODES, GRACE_FACTOR, HEARTBEAT_S, mask_secrets, mask_url  # noqa: F401  (re-exported)
 
 JOURNAL_SUFFIXES = (".journal", ".log")
 _RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
@@ -101,18 +100,18 @@ def open_storage(url: str, *, heartbeat_s: int | None = None) -> optuna.storages
     engine_kwargs: dict[str, Any] = (
         {"connect_args": {"timeout": 60, "factory": WalConnection}} if scheme == "sqlite" else {"pool_pre_ping": True}
     )
-    if scheme == "sqlite" and text.startswith("sqlite:///") and ":memory:" not in text:
+    file = storage_file(text)
+    if file is not None:
         try:
-            Path(text.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StorageError(f"--storage {mask_url(text)}: cannot create its folder: {error.strerror or error}") from None
     beat: dict[str, Any] = (
         {} if heartbeat_s is None else {"heartbeat_interval": int(heartbeat_s), "grace_period": GRACE_FACTOR * int(heartbeat_s)}
     )
-    folder = storage_folder(text)
     for attempt in range(3):  # two servers' first connections may race to create the schema: the loser retries
         try:
-            with warnings.catch_warnings(), folder_lock(folder) if folder is not None else contextlib.nullcontext():
+            with warnings.catch_warnings(), folder_lock(file.resolve().parent) if file is not None else contextlib.nullcontext():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(text, engine_kwargs=engine_kwargs, **beat)
         except Exception as error:  # sqlalchemy errors: bad URL, missing driver, server down, schema race
@@ -138,10 +137,10 @@ class WalConnection(sqlite3.Connection):
         self.execute("PRAGMA synchronous=NORMAL")
 
 
-def storage_folder(url: str) -> Path | None:
-    """The folder of a file storage (SQLite file, journal), locked while the storage is created or a trial claimed."""
-    path = journal_path(url) or (Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") and ":memory:" not in url else None)
-    return None if path is None else path.resolve().parent
+def storage_file(url: str) -> Path | None:
+    """The file of a file storage (SQLite file, journal); None for a server or an in-memory database."""
+    sqlite = url.startswith("sqlite:///") and ":memory:" not in url
+    return journal_path(url) or (Path(url.removeprefix("sqlite:///")) if sqlite else None)
 
 
 def _journal_backend() -> type:
@@ -209,10 +208,7 @@ def study_name(settings: dict[str, Any]) -> str:
         parts.append(f"t{settings['latency_target_ms']:g}ms")
     if settings.get("beta") is not None:
         parts.append(f"b{settings['beta']:g}")
-    return _CONTROL.sub("_", "-".join(parts))  # a name from a user's YAML must not carry terminal escape codes
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+    return CONTROL_CODES.sub("_", "-".join(parts))  # a name from a user's YAML must not carry terminal escape codes
 
 
 def load_or_create(
