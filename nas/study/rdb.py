@@ -3,7 +3,7 @@
 Optuna's ``RDBStorage.create_new_trial(template_trial=...)`` stores each parameter
 with its own row lookup and a study-wide join that checks the distribution against
 earlier trials: for one 109-parameter MobileDets trial on SQLite that is ~110
-queries, 76-101 ms per trial on a 2-core EPYC (experiments/results/search_overhead_before.md),
+queries, 76-101 ms per trial on a 2-core EPYC (experiments/results/search_overhead_prebulk.md),
 against 3-6 ms for the bare sampler. ``create_trial`` adds the trial row, its parameters,
 values and attributes in one session and one commit, and a worker writes the records of fast
 trials in batches (``create_trials``: one transaction for all trials finished in the last half second).
