@@ -1,11 +1,12 @@
 """Search overhead: per-trial cost of the search layer over the bare Optuna sampler, as the study grows.
 
 For each point N the same ``N − WINDOW`` trials are put into both studies first (one pre-fill: a seeded
-in-memory NSGA-II run over the 109 parameters of mobiledet with a cheap objective, the trials copied with
+in-memory NSGA-II run over the 109 parameters of mobiledet, telling MACs and latency, the trials copied with
 their sampler attributes), then ``WINDOW`` more trials are timed in each:
 
 bare   = an in-memory Optuna study holding the pre-fill (``add_trials``), same sampler and seed, objective =
-         one suggest per parameter returning two cheap numbers: the sampler's own time per trial.
+         one suggest per parameter, telling the candidate's MACs and cpu-table latency as the search does (the
+         time to price it is subtracted): the sampler's own time per trial.
 search = the ``nas-search --device cpu --proxy macs`` path in-process (``nas.study.run_trials`` on a storage
          holding the pre-fill): sample in the mirror → ArchSpec → table latency → MACs → storage record, on
          the default SQLite file and on an Optuna journal file. The first trial of the window is not
@@ -34,6 +35,8 @@ from pathlib import Path
 import optuna
 import torch
 
+from nas.counting import count
+from nas.devices import get_device
 from nas.io import atomic_write_text
 from nas.space import get_space
 from nas.study import SearchContext, make_sampler, run_trials
@@ -42,7 +45,8 @@ from nas.study.study import default_population
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STORAGES = {"sqlite": lambda folder: f"sqlite:///{folder}/study.db", "journal": lambda folder: f"{folder}/study.journal"}
-PARAMS = get_space("mobiledet").parameters
+SPACE = get_space("mobiledet")
+PARAMS = SPACE.parameters
 
 
 def host() -> str:
@@ -64,24 +68,44 @@ def durations(stamps: list[tuple[float, float]]) -> tuple[list[float], list[floa
     return [b[0] - a[0] for a, b in zip(stamps, stamps[1:])], [b[1] - a[1] for a, b in zip(stamps, stamps[1:])]
 
 
-def objective(trial: optuna.Trial) -> tuple[float, float]:
-    picks = [values.index(trial.suggest_categorical(name, list(values))) for name, values in PARAMS.items()]
-    return float(sum(picks)), float(sum(picks[::2]))
+class Objective:
+    """One suggest per parameter (the sampler's work), then the search's values of that candidate (MACs, cpu-table latency).
+
+    Telling the same values as the search matters: NSGA-II's and TPE's own cost depends on the front they see.
+    Pricing the candidate is not the sampler's work: its time is recorded per trial and subtracted (``excluded``).
+    """
+
+    def __init__(self) -> None:
+        self.table = get_device("cpu").load_table()
+        self.excluded: list[tuple[float, float]] = []
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
+        for name, values in PARAMS.items():
+            trial.suggest_categorical(name, list(values))
+        start = now()
+        arch = SPACE.sample(optuna.trial.FixedTrial(trial.params))
+        result = float(count(arch).macs), self.table.latency(arch)
+        end = now()
+        self.excluded.append((end[0] - start[0], end[1] - start[1]))
+        return result
 
 
 def prefill(trials: int, population: int) -> list[optuna.trial.FrozenTrial]:
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler("nsga2", seed=1, population=population))
-    study.optimize(objective, n_trials=trials)
+    study.optimize(Objective(), n_trials=trials)
     return study.get_trials(deepcopy=False)
 
 
 def bare(sampler: str, held: list[optuna.trial.FrozenTrial], window: int, population: int | None) -> tuple[list[float], list[float]]:
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(sampler, seed=0, population=population))
     study.add_trials(held)
+    objective = Objective()
     study.optimize(objective, n_trials=1)  # as in the search, the first trial reads the pre-fill (not counted)
     stamps = [now()]
     study.optimize(objective, n_trials=window, callbacks=[lambda *_: stamps.append(now())])
-    return durations(stamps)
+    wall, cpu = durations(stamps)
+    pricing = objective.excluded[1:]
+    return [w - p[0] for w, p in zip(wall, pricing)], [c - p[1] for c, p in zip(cpu, pricing)]
 
 
 def search(
