@@ -1,20 +1,28 @@
 """Search overhead: per-trial cost of the search layer over the bare Optuna sampler, as the study grows.
 
-bare   = in-memory Optuna study, same sampler and seed, objective = one suggest per parameter of the
-         mobiledet space (109), returning two cheap numbers: the sampler's own time per trial.
-search = the ``nas-search --device cpu --proxy macs`` path in-process (``nas.study.run_trials``, so import
-         time is not counted): sample in the mirror → ArchSpec → table latency → MACs → storage record,
-         once on the default SQLite file and once on an Optuna journal file.
-before = an earlier result file of this script (``--before``), shown beside this run in the .md.
-Per-trial time at trial N = mean (and median) of the trial times of the ``WINDOW`` trials ending at N; the
-mean includes the periodic mirror sync, which is part of the amortised cost.
-Run: taskset -c 1 python -m experiments.search_overhead [--samplers nsga2,tpe] [--points 100,1000,2000] [--jobs 2] [--before FILE]
-Writes experiments/results/search_overhead.{json,md}.
+For each point N the same ``N − WINDOW`` trials are put into both studies first (one pre-fill: a seeded
+in-memory NSGA-II run over the 109 parameters of mobiledet, telling MACs and latency, the trials copied with
+their sampler attributes), then ``WINDOW`` more trials are timed in each:
+
+bare   = an in-memory Optuna study holding the pre-fill (``add_trials``), same sampler and seed, objective =
+         one suggest per parameter, telling the candidate's MACs and cpu-table latency as the search does (the
+         time to price it is subtracted): the sampler's own time per trial.
+search = the ``nas-search --device cpu --proxy macs`` path in-process (``nas.study.run_trials`` on a storage
+         holding the pre-fill): sample in the mirror → ArchSpec → table latency → MACs → storage record, on
+         the default SQLite file and on an Optuna journal file. The first trial of the window is not
+         counted: it includes the resume (reading the pre-fill into the mirror), reported as ``resume_s``.
+So TPE, whose own cost grows with the study (seconds per trial at 2,000), is measured in minutes, not
+by running 2,000 TPE trials. Per-trial ms = mean (median) over the window, wall and CPU time; the mean
+includes the periodic mirror sync and batched writes, which are part of the amortised cost.
+Run: flock /work/logs/timing.lock taskset -c 1 python -m experiments.search_overhead
+     [--samplers nsga2,tpe] [--points 100,1000,2000] [--window 50] [--profile FILE] [--before FILE]
+Writes experiments/results/search_overhead{TAG}.{json,md} (``--profile``: cProfile stats of the search windows).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import platform
@@ -22,20 +30,23 @@ import statistics
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import optuna
 import torch
 
+from nas.counting import count
+from nas.devices import get_device
 from nas.io import atomic_write_text
 from nas.space import get_space
 from nas.study import SearchContext, make_sampler, run_trials
+from nas.study.rdb import create_trials
 from nas.study.study import default_population
 
 RESULTS = Path(__file__).resolve().parent / "results"
-WINDOW = 50
 STORAGES = {"sqlite": lambda folder: f"sqlite:///{folder}/study.db", "journal": lambda folder: f"{folder}/study.journal"}
+SPACE = get_space("mobiledet")
+PARAMS = SPACE.parameters
 
 
 def host() -> str:
@@ -52,55 +63,97 @@ def now() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
-def durations(stamps: list[tuple[float, float]], start: tuple[float, float]) -> tuple[list[float], list[float]]:
-    """Per-trial wall and CPU seconds."""
-    pairs = list(zip([start, *stamps[:-1]], stamps))
-    return [b[0] - a[0] for a, b in pairs], [b[1] - a[1] for a, b in pairs]
+def durations(stamps: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """Per-trial wall and CPU seconds between consecutive stamps."""
+    return [b[0] - a[0] for a, b in zip(stamps, stamps[1:])], [b[1] - a[1] for a, b in zip(stamps, stamps[1:])]
 
 
-def bare(sampler: str, trials: int) -> tuple[list[float], list[float]]:
-    params = get_space("mobiledet").parameters
+class Objective:
+    """One suggest per parameter (the sampler's work), then the search's values of that candidate (MACs, cpu-table latency).
 
-    def objective(trial: optuna.Trial) -> tuple[float, float]:
-        picks = [values.index(trial.suggest_categorical(name, list(values))) for name, values in params.items()]
-        return float(sum(picks)), float(sum(picks[::2]))
+    Telling the same values as the search matters: NSGA-II's and TPE's own cost depends on the front they see.
+    Pricing the candidate is not the sampler's work: its time is recorded per trial and subtracted (``excluded``).
+    """
 
-    population = default_population(trials) if sampler == "nsga2" else None
+    def __init__(self) -> None:
+        self.table = get_device("cpu").load_table()
+        self.excluded: list[tuple[float, float]] = []
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
+        for name, values in PARAMS.items():
+            trial.suggest_categorical(name, list(values))
+        start = now()
+        arch = SPACE.sample(optuna.trial.FixedTrial(trial.params))
+        result = float(count(arch).macs), self.table.latency(arch)
+        end = now()
+        self.excluded.append((end[0] - start[0], end[1] - start[1]))
+        return result
+
+
+def prefill(trials: int, population: int) -> list[optuna.trial.FrozenTrial]:
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler("nsga2", seed=1, population=population))
+    study.optimize(Objective(), n_trials=trials)
+    return study.get_trials(deepcopy=False)
+
+
+def bare(sampler: str, held: list[optuna.trial.FrozenTrial], window: int, population: int | None) -> tuple[list[float], list[float]]:
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(sampler, seed=0, population=population))
-    stamps: list[tuple[float, float]] = []
-    start = now()
-    study.optimize(objective, n_trials=trials, callbacks=[lambda *_: stamps.append(now())])
-    return durations(stamps, start)
+    study.add_trials(held)
+    objective = Objective()
+    study.optimize(objective, n_trials=1)  # as in the search, the first trial reads the pre-fill (not counted)
+    stamps = [now()]
+    study.optimize(objective, n_trials=window, callbacks=[lambda *_: stamps.append(now())])
+    wall, cpu = durations(stamps)
+    pricing = objective.excluded[1:]
+    return [w - p[0] for w, p in zip(wall, pricing)], [c - p[1] for c, p in zip(cpu, pricing)]
 
 
-def search(sampler: str, trials: int, storage: str) -> tuple[list[float], list[float]]:
+def search(
+    sampler: str, held: list[optuna.trial.FrozenTrial], window: int, population: int | None, storage: str, profile: cProfile.Profile | None
+) -> tuple[list[float], list[float], float]:
     with tempfile.TemporaryDirectory() as folder:
         context = SearchContext.create(
-            device="cpu", proxy="macs", sampler=sampler, trials=trials, seed=0, out=folder, storage=STORAGES[storage](folder)
+            device="cpu",
+            proxy="macs",
+            sampler=sampler,
+            population=population,
+            trials=len(held) + window + 1,
+            seed=0,
+            out=folder,
+            storage=STORAGES[storage](folder),
         )
-        stamps: list[tuple[float, float]] = []
-        start = now()
-        run_trials(context, progress=False, on_trial=lambda state: stamps.append(now()))
-        return durations(stamps, start)
+        study = context.open_study()
+        for start in range(0, len(held), 500):
+            create_trials(study._storage, study._study_id, held[start : start + 500])
+        stamps = [now()]
+
+        def on_trial(state: object) -> None:
+            stamps.append(now())
+            if profile is not None and len(stamps) == 2:  # the window, without the resume
+                profile.enable()
+
+        run_trials(context, progress=False, on_trial=on_trial)
+        if profile is not None:
+            profile.disable()
+        wall, cpu = durations(stamps)
+        return wall[1:], cpu[1:], wall[0]
 
 
-def window(times: list[float], point: int) -> dict[str, float]:
-    part = times[max(0, point - WINDOW) : point]
-    return {"mean_ms": round(1000 * statistics.fmean(part), 2), "median_ms": round(1000 * statistics.median(part), 2)}
+def stats(times: list[float]) -> dict[str, float]:
+    return {"mean_ms": round(1000 * statistics.fmean(times), 2), "median_ms": round(1000 * statistics.median(times), 2)}
 
 
-def measure(sampler: str, points: list[int], storages: list[str]) -> list[dict]:
-    """The bare sampler, then the search on each storage, in this process; one row per (storage, point)."""
-    torch.set_num_threads(1)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+def measure(sampler: str, points: list[int], storages: list[str], window: int, profile: cProfile.Profile | None) -> list[dict]:
+    """For each point: the bare sampler, then the search on each storage, from the same pre-fill; one row per (storage, point)."""
+    population = default_population(max(points)) if sampler == "nsga2" else None
+    filled = prefill(max(points) - window, default_population(max(points)))
     rows = []
-    b = bare(sampler, max(points))
-    for storage in storages:
-        start = time.perf_counter()
-        s = search(sampler, max(points), storage)
-        total = time.perf_counter() - start
-        for point in points:
-            wb, ws, cb, cs = window(b[0], point), window(s[0], point), window(b[1], point), window(s[1], point)
+    for point in points:
+        held = filled[: point - window]
+        b_wall, b_cpu = bare(sampler, held, window, population)
+        for storage in storages:
+            s_wall, s_cpu, resume = search(sampler, held, window, population, storage, profile)
+            wb, ws, cb, cs = stats(b_wall), stats(s_wall), stats(b_cpu), stats(s_cpu)
             rows.append(
                 {
                     "sampler": sampler,
@@ -114,7 +167,7 @@ def measure(sampler: str, points: list[int], storages: list[str]) -> list[dict]:
                     "search_cpu": cs,
                     "overhead_cpu_mean_ms": round(cs["mean_ms"] - cb["mean_ms"], 2),
                     "overhead_cpu_median_ms": round(cs["median_ms"] - cb["median_ms"], 2),
-                    "search_total_s": round(total, 1),
+                    "resume_s": round(resume, 2),
                 }
             )
             print(rows[-1], flush=True)
@@ -125,23 +178,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samplers", default="nsga2,tpe", help="comma-separated samplers [nsga2,tpe]")
     parser.add_argument("--points", default="100,1000,2000", help="trial numbers to report [100,1000,2000]")
+    parser.add_argument("--window", type=int, default=50, help="trials timed at each point [50]")
     parser.add_argument("--storages", default="sqlite,journal")
     parser.add_argument("--tag", default="", help="suffix of the result files")
-    parser.add_argument("--jobs", type=int, default=1, help="samplers measured side by side, one process each [1]")
-    parser.add_argument(
-        "--before", default="experiments/results/search_overhead_bulk.json", help="earlier result file to compare with ['' for none]"
-    )
+    parser.add_argument("--profile", default="", help="write cProfile stats of the search windows to this file")
+    parser.add_argument("--before", default="experiments/results/search_overhead_before.json", help="earlier result file ['' for none]")
     args = parser.parse_args()
     points = [int(p) for p in args.points.split(",")]
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     load_before = os.getloadavg()
-    samplers, storages = args.samplers.split(","), args.storages.split(",")
+    profile = cProfile.Profile() if args.profile else None
     rows: list[dict] = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:  # one process per sampler, each times its own bare and search runs
-        for future in as_completed([pool.submit(measure, sampler, points, storages) for sampler in samplers]):
-            rows += future.result()
-            write(rows, args, load_before)  # after each sampler: a long run leaves what it measured so far
+    for sampler in args.samplers.split(","):
+        rows += measure(sampler, points, args.storages.split(","), args.window, profile)
+        write(rows, args, load_before)  # after each sampler: a long run leaves what it measured so far
+    if profile is not None:
+        profile.dump_stats(args.profile)
 
 
 def write(rows: list[dict], args: argparse.Namespace, load_before: tuple[float, float, float]) -> None:
@@ -150,7 +203,7 @@ def write(rows: list[dict], args: argparse.Namespace, load_before: tuple[float, 
         "space": "mobiledet (109 parameters)",
         "device": "cpu",
         "proxy": "macs",
-        "window_trials": WINDOW,
+        "window_trials": args.window,
         "host": host(),
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
@@ -163,18 +216,19 @@ def write(rows: list[dict], args: argparse.Namespace, load_before: tuple[float, 
         f"# Search overhead over the bare Optuna sampler ({meta['space']}, --device cpu --proxy macs)",
         "",
         f"Host: {meta['host']}; load average before {meta['loadavg_before']}, after {meta['loadavg_after']} (shared, noisy machine).",
-        f"Command: `{meta['command']}`. Per-trial ms = mean (median) of the {WINDOW} trials ending at the trial number.",
+        f"Command: `{meta['command']}`. Per-trial ms = mean (median) of the {args.window} trials after the pre-filled trial number "
+        "minus the window (resume excluded).",
         "",
-        "Wall = elapsed time; CPU = this process's CPU time (what the load of other jobs on a shared host does not inflate).",
+        "CPU = this process's CPU time (what the load of other jobs on a shared host does not inflate); wall = elapsed time.",
         "",
-        "| sampler | storage | trial | bare ms wall (CPU) | search ms wall (CPU) | overhead ms wall, mean (median) | overhead ms CPU, mean (median) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| sampler | storage | trial | bare ms CPU (wall) | search ms CPU (wall) | overhead ms CPU, mean (median) | overhead ms wall, mean (median) | resume s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['sampler']} | {r['storage']} | {r['trial']} | {r['bare']['mean_ms']} ({r['bare_cpu']['mean_ms']}) | "
-            f"{r['search']['mean_ms']} ({r['search_cpu']['mean_ms']}) | {r['overhead_mean_ms']} ({r['overhead_median_ms']}) | "
-            f"{r['overhead_cpu_mean_ms']} ({r['overhead_cpu_median_ms']}) |"
+            f"| {r['sampler']} | {r['storage']} | {r['trial']} | {r['bare_cpu']['mean_ms']} ({r['bare']['mean_ms']}) | "
+            f"{r['search_cpu']['mean_ms']} ({r['search']['mean_ms']}) | {r['overhead_cpu_mean_ms']} ({r['overhead_cpu_median_ms']}) | "
+            f"{r['overhead_mean_ms']} ({r['overhead_median_ms']}) | {r['resume_s']} |"
         )
     lines += before_after(rows, Path(args.before)) if args.before and Path(args.before).is_file() else []
     atomic_write_text(RESULTS / f"search_overhead{args.tag}.md", "\n".join(lines) + "\n")
@@ -183,20 +237,18 @@ def write(rows: list[dict], args: argparse.Namespace, load_before: tuple[float, 
 def before_after(rows: list[dict], path: Path) -> list[str]:
     """Mean overhead of this run beside an earlier run's, for the (sampler, storage, trial) both measured."""
     before = json.loads(path.read_text(encoding="utf-8"))
-    earlier = {(r["sampler"], r["storage"], r["trial"]): r["overhead_mean_ms"] for r in before["runs"]}
+    earlier = {(r["sampler"], r["storage"], r["trial"]): r for r in before["runs"]}
     lines = [
         "",
         f"Before/after: mean overhead ms of `{path.name}` (host: {before['host']}; command: `{before['command']}`) and of this run.",
         "",
-        "| sampler | storage | trial | before ms (wall) | after ms (wall) | after ms (CPU) |",
-        "|---|---|---:|---:|---:|---:|",
+        "| sampler | storage | trial | before ms CPU (wall) | after ms CPU (wall) |",
+        "|---|---|---:|---:|---:|",
     ]
     for r in rows:
         was = earlier.get((r["sampler"], r["storage"], r["trial"]))
-        lines.append(
-            f"| {r['sampler']} | {r['storage']} | {r['trial']} | {'—' if was is None else was} | {r['overhead_mean_ms']} | "
-            f"{r['overhead_cpu_mean_ms']} |"
-        )
+        old = "—" if was is None else f"{was.get('overhead_cpu_mean_ms', '—')} ({was['overhead_mean_ms']})"
+        lines.append(f"| {r['sampler']} | {r['storage']} | {r['trial']} | {old} | {r['overhead_cpu_mean_ms']} ({r['overhead_mean_ms']}) |")
     return lines
 
 

@@ -61,7 +61,7 @@ class SearchContext:
     def create(cls, settings: SearchSettings | None = None, **options: Any) -> "SearchContext":
         """Load what ``settings`` (or ``SearchSettings(**options)``) names; every check that can fail runs here."""
         if settings is None:
-            settings = settings_from(options)
+            settings = SearchSettings.from_options(options)
         population = settings.population
         if settings.sampler == "nsga2" and population is None:
             population = default_population(settings.trials)
@@ -173,15 +173,6 @@ class SearchContext:
 
 
 OUT_MARKER = "search.json"
-
-
-def settings_from(options: dict[str, Any]) -> SearchSettings:
-    """``SearchSettings`` from keywords, ``None`` meaning the default; an unknown keyword is one line."""
-    known = set(SearchSettings.__dataclass_fields__)
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise NasError(f"unknown search setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    return SearchSettings(**{key: value for key, value in options.items() if value is not None or key in ("seed",)})
 
 
 def check_out(context: SearchContext, *, storage: bool = False) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import optuna
+from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from nas.study.context import SearchContext, check_out
@@ -87,16 +88,8 @@ def _run_processes(context: SearchContext, study: Any, remaining: int, deadline:
             bar.n = min(count_finished(study), context.trials)
             bar.refresh()
         for future in futures:
-            part = future.result()  # re-raises a worker's NasError here
-            stats.complete += part.complete
-            stats.failed += part.failed
-            stats.pruned += part.pruned
-            stats.reasons += part.reasons
+            stats.add(future.result())  # re-raises a worker's NasError here
     return stats
-
-
-def command_line(context: SearchContext) -> str:
-    return context.settings_in.rerun_command()
 
 
 def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = None, stats: WorkerStats | None = None) -> SearchResult:
@@ -154,7 +147,7 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
         out / "report.md",
         title=context.study_name,
         settings=settings,
-        command=command_line(context),
+        command=context.settings_in.rerun_command(),
         table=context.table,
         rows=rows,
         best=best,
@@ -217,7 +210,7 @@ def search(context: SearchContext, *, progress: bool = True, export_formats: tup
     try:
         stats = run_trials(context, progress=progress)
         result = finish(context, export_formats=export_formats, stats=stats)
-    except (optuna.exceptions.StorageInternalError, sqlalchemy_error()) as error:  # e.g. a full disk while the study grows
+    except (optuna.exceptions.StorageInternalError, SQLAlchemyError) as error:  # e.g. a full disk while the study grows
         raise StorageError(
             f"--storage {mask_url(context.storage_url)}: cannot write: {root_cause(error)}; the study keeps the trials "
             "written so far: free space (or fix the storage) and rerun the same command to resume"
@@ -228,12 +221,6 @@ def search(context: SearchContext, *, progress: bool = True, export_formats: tup
         print("\n".join(export_lines(result.out / "best")), file=sys.stdout)
         print(table_note(context.table, context.device.name, context.space.name), file=sys.stdout)
     return result
-
-
-def sqlalchemy_error() -> type[Exception]:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    return SQLAlchemyError
 
 
 def root_cause(error: BaseException) -> str:

@@ -4,17 +4,17 @@ Optuna writes every ``suggest`` of a stored study to its storage (``study.optimi
 for a 109-parameter space that costs 87 ms (journal) to 170 ms (SQLite) per trial on a 2-core EPYC,
 against 3-10 ms for the bare sampler. Each worker therefore asks and tells an in-memory *mirror*
 study (same sampler, same directions) and writes each trial to the shared storage as whole records
-(``nas.study.rdb.create_trial``): when the proxy is slow (last one took ≥ 50 ms) or other hosts share
-the study, one record when the trial starts (RUNNING, with its arch, latency, params and MACs: a
+(``nas.study.rdb.create_trials``). When the proxy is slow (last one took ≥ 50 ms) or other hosts share
+the study, a trial is recorded when it starts (RUNNING, with its arch, latency, params and MACs: a
 *claim* on one of the ``--trials`` slots, kept alive by Optuna's heartbeat thread on RDB storages) and
-one when it ends, so a killed run leaves a RUNNING trial the next run marks failed; when the proxy is
-fast, a single record when it ends, written with the others of the last ``FLUSH_SECONDS`` in one
+finished when it ends, so a killed run leaves a RUNNING trial the next run marks failed. When the proxy
+is fast, a trial is recorded once when it ends, with the others of the last ``FLUSH_SECONDS`` in one
 transaction (a kill then loses at most that half second of fast trials; a rerun runs them again).
 Every ``SYNC_SECONDS`` the mirror takes in the trials other workers (and earlier runs) finished,
 reading only those (``new_finished_trials``), so resuming and several workers see the whole study at
 a cost that does not grow with it.
 
-``--trials`` is the study's total, also when several processes or hosts share it: ``create_trial``
+``--trials`` is the study's total, also when several processes or hosts share it: ``create_trials``
 stores a trial only while the study holds fewer COMPLETE + PRUNED + RUNNING trials than the total
 (the count runs in the insert's transaction), so concurrent workers never overshoot.
 """
@@ -24,7 +24,9 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import os
 import socket
+import sys
 import threading
 import time
 import zlib
@@ -38,7 +40,7 @@ from optuna.trial import FrozenTrial, TrialState
 from nas.counting import count
 from nas.errors import NasError
 from nas.study.context import SearchContext
-from nas.study.rdb import FINISHED, create_trial, create_trials, new_finished_trials
+from nas.study.rdb import FINISHED, count_trials, create_trials, new_finished_trials, trials_in
 from nas.study.settings import SearchSettings
 from nas.study.study import fail_stale_trials, folder_lock, heartbeat_on, is_server, journal_path, make_sampler, worker_id
 
@@ -55,10 +57,14 @@ class WorkerStats:
     pruned: int = 0
     reasons: list[str] = field(default_factory=list)
 
+    def add(self, other: WorkerStats) -> None:
+        self.complete, self.failed, self.pruned = self.complete + other.complete, self.failed + other.failed, self.pruned + other.pruned
+        self.reasons += other.reasons
+
 
 def count_finished(study: optuna.Study) -> int:
     """Trials that count towards ``--trials``: complete and pruned ones (failed trials are retried)."""
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
+    return count_trials(study._storage, study._study_id, FINISHED)
 
 
 def heartbeat_thread(trial_id: int | None, storage: Any) -> Any:
@@ -72,13 +78,25 @@ def heartbeat_thread(trial_id: int | None, storage: Any) -> Any:
     return contextlib.nullcontext() if trial_id is None else get_heartbeat_thread(trial_id, storage)
 
 
+def tell(study: optuna.Study, trial: optuna.Trial, state: TrialState, values: list[float] | None) -> None:
+    """``study.tell`` without the deep copy of the told trial it returns (what ``study.optimize`` calls).
+
+    That copy cost 0.85 ms CPU a trial for mobiledet's 109 parameters (2-core EPYC), a fifth of the
+    layer's whole overhead over the bare sampler (experiments/results/search_overhead.md). Private API
+    (``optuna.study._tell._tell_with_warning``), guarded by tests/study/test_runner.py.
+    """
+    from optuna.study._tell import _tell_with_warning
+
+    _tell_with_warning(study=study, trial=trial, value_or_values=values, state=state)
+
+
 class Worker:
     """One process's share of a search over one shared study."""
 
     def __init__(self, *, context: SearchContext, index: int = 0) -> None:
-        self.context = context
+        self.context, self.settings = context, context.settings_in
         self.study = context.open_study()
-        self.storage = self.study._storage
+        self.storage, self.study_id = self.study._storage, self.study._study_id
         self.worker = worker_id()
         self.known: set[int] = set()  # finished trials the mirror holds (its own and synced ones)
         self.shared = is_server(context.storage_url)  # other hosts may add trials: every trial is a claim
@@ -87,65 +105,60 @@ class Worker:
         # reseed on resume, so that a seeded random or NSGA-II sampler does not replay the first trials; on a
         # server, hosts started with the same command must not all draw the same candidates
         host = zlib.crc32(self.worker.encode()) if self.shared else 0
-        existing = self.storage.get_n_trials(self.study._study_id)
-        seed = None if context.seed is None else (context.seed + existing + 1_000_003 * index + host) % 2**32
+        seed = self.settings.seed
+        if seed is not None:
+            seed = (seed + count_trials(self.storage, self.study_id) + 1_000_003 * index + host) % 2**32
         directions = context.objective.directions
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5) if len(directions) == 1 else optuna.pruners.NopPruner()
-        sampler = make_sampler(context.sampler, seed=seed, population=context.population)
+        sampler = make_sampler(self.settings.sampler, seed=seed, population=context.population)
         self.mirror = optuna.create_study(directions=directions, sampler=sampler, pruner=pruner)
-        self._proxy_seconds = float("inf")  # unknown until the first trial: record at start
         self.distributions: dict[str, BaseDistribution] = {
             name: CategoricalDistribution(list(choices)) for name, choices in context.space.parameters.items()
         }
+        self.proxy_seconds = float("inf")  # unknown until the first trial: record at start
         self.pending: list[FrozenTrial] = []  # records of fast trials, not yet written
-        self._synced_at = self._flushed_at = 0.0
+        self.synced_at = self.flushed_at = 0.0
         self.sync(force=True)
 
     def sync(self, *, force: bool = False) -> None:
         """Copy the trials other workers and earlier runs finished since the last sync into the mirror."""
-        now = time.monotonic()
-        if not force and now - self._synced_at < SYNC_SECONDS:
+        if not force and time.monotonic() - self.synced_at < SYNC_SECONDS:
             return
-        self._synced_at = now
+        self.synced_at = time.monotonic()
         self.flush()
-        for trial in new_finished_trials(self.storage, self.study._study_id, self.known):
+        for trial in new_finished_trials(self.storage, self.study_id, self.known):
             self.known.add(trial._trial_id)
             if trial.user_attrs.get("worker") != self.worker:
                 self.mirror.add_trial(trial)
 
     def run(
-        self, *, quota: int, deadline: float | None = None, total: int | None = None, on_trial: Callable[[TrialState], None] | None = None
+        self, *, quota: int, deadline: float | None = None, total: int, on_trial: Callable[[TrialState], None] | None = None
     ) -> WorkerStats:
         """Run until ``quota`` trials finished here, the study holds ``total``, or the deadline passed."""
-        total = self.context.trials if total is None else total
-        stats = WorkerStats()
-        in_a_row = 0
+        stats, in_a_row = WorkerStats(), 0
         try:
             while True:
                 if stats.complete + stats.pruned >= quota or (deadline is not None and time.time() >= deadline):
-                    if self.flush(stats) and self._wait_for_slot(total, deadline):
+                    if self.flush(stats) and self.wait_for_slot(total, deadline):
                         continue  # pending records found the study full while another worker's trials still ran
                     break
                 self.sync()
-                if len(self.known) >= total and self.context.workers > 1:
+                if len(self.known) >= total and self.settings.workers > 1:
                     break
                 state = self.trial(reasons=stats.reasons, total=total)
                 if state is None:  # every remaining slot is claimed by a running trial
-                    if self._wait_for_slot(total, deadline):
+                    if self.wait_for_slot(total, deadline):
                         continue
                     break
-                if state == TrialState.FAIL:
-                    stats.failed += 1
-                    in_a_row += 1
-                    if in_a_row >= MAX_FAILURES_IN_A_ROW:
-                        raise NasError(f"{in_a_row} trials in a row failed; last reason: {stats.reasons[-1] if stats.reasons else '?'}")
-                else:
-                    in_a_row = 0
-                    stats.complete += state == TrialState.COMPLETE
-                    stats.pruned += state == TrialState.PRUNED
+                in_a_row = in_a_row + 1 if state == TrialState.FAIL else 0
+                stats.failed += state == TrialState.FAIL
+                stats.complete += state == TrialState.COMPLETE
+                stats.pruned += state == TrialState.PRUNED
+                if in_a_row >= MAX_FAILURES_IN_A_ROW:
+                    raise NasError(f"{in_a_row} trials in a row failed; last reason: {stats.reasons[-1] if stats.reasons else '?'}")
                 if on_trial is not None:
                     on_trial(state)
-                if time.monotonic() - self._flushed_at >= FLUSH_SECONDS and self.flush(stats) and not self._wait_for_slot(total, deadline):
+                if time.monotonic() - self.flushed_at >= FLUSH_SECONDS and self.flush(stats) and not self.wait_for_slot(total, deadline):
                     break  # the study is full: other workers finished the last slots first
         finally:
             self.flush(stats)
@@ -153,11 +166,11 @@ class Worker:
 
     def flush(self, stats: WorkerStats | None = None) -> int:
         """Write the pending records of fast trials in one transaction; how many found no free slot (dropped)."""
-        self._flushed_at = time.monotonic()
+        self.flushed_at = time.monotonic()
         if not self.pending:
             return 0
         pending, self.pending = self.pending, []
-        ids = create_trials(self.storage, self.study._study_id, pending, limit=self.context.trials, lock=self.lock())
+        ids = create_trials(self.storage, self.study_id, pending, limit=self.settings.trials, lock=self.lock())
         self.known.update(trial_id for trial_id, t in zip(ids, pending) if trial_id is not None and t.state in FINISHED)
         dropped = [t.state for trial_id, t in zip(ids, pending) if trial_id is None]
         if stats is not None:
@@ -165,12 +178,12 @@ class Worker:
             stats.pruned -= dropped.count(TrialState.PRUNED)
         return len(dropped)
 
-    def _wait_for_slot(self, total: int, deadline: float | None) -> bool:
+    def wait_for_slot(self, total: int, deadline: float | None) -> bool:
         """The last slots are held by running trials: wait for them to end or be failed as stale (then retry)."""
         if count_finished(self.study) >= total or (deadline is not None and time.time() >= deadline):
             return False
         host = socket.gethostname()
-        running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        running = trials_in(self.storage, self.study_id, (TrialState.RUNNING,))
         if not heartbeat_on(self.storage) and any(str(t.user_attrs.get("worker", "")).rpartition(":")[0] != host for t in running):
             return False  # another host's trial on a file storage: nothing here can tell whether it still runs
         time.sleep(SYNC_SECONDS)
@@ -199,11 +212,13 @@ class Worker:
             attrs["constraint"] = constraint
             trial.set_constraint("latency", constraint[0])
         trial_id = None
-        if self.shared or self._proxy_seconds >= RECORD_AT_START_S:  # claim now: a kill leaves a RUNNING trial to fail
+        if self.shared or self.proxy_seconds >= RECORD_AT_START_S:  # claim now: a kill leaves a RUNNING trial to fail
             self.flush()
-            trial_id = self._create(trial, attrs, TrialState.RUNNING, None, limit=total)
+            trial_id = create_trials(
+                self.storage, self.study_id, [self.record(trial, attrs, TrialState.RUNNING, None)], limit=total, lock=self.lock()
+            )[0]
             if trial_id is None:
-                self.mirror.tell(trial, state=TrialState.FAIL)
+                tell(self.mirror, trial, TrialState.FAIL, None)
                 return None
 
         def report(step: int, accuracy: float) -> bool:
@@ -221,32 +236,37 @@ class Worker:
         try:
             with heartbeat_thread(trial_id, self.storage):
                 result = context.proxy.evaluate(arch, seed=context.proxy_seed, data=context.data, report=report)
-            values = context.objective.values(result.score, latency)
-            outcome = TrialState.COMPLETE, values, {"proxy": [result.score, result.seconds]}
+            outcome = TrialState.COMPLETE, context.objective.values(result.score, latency), {"proxy": [result.score, result.seconds]}
         except ProxyPruned as pruned:
             outcome = TrialState.PRUNED, None, {"pruned": str(pruned)}
         except ProxyError as error:
             reasons.append(str(error))
             outcome = TrialState.FAIL, None, {"fail_reason": str(error)}
         except BaseException as error:  # a bug or Ctrl-C: record why, then stop the search
-            self._record(
-                trial, trial_id, attrs, TrialState.FAIL, None, {"fail_reason": f"{type(error).__name__}: {error}"[:500]}, total=total
-            )
+            self.finish(trial, trial_id, attrs, TrialState.FAIL, None, {"fail_reason": f"{type(error).__name__}: {error}"[:500]})
             raise
-        self._proxy_seconds = time.perf_counter() - start
-        return self._record(trial, trial_id, attrs, *outcome, total=total)
+        self.proxy_seconds = time.perf_counter() - start
+        return self.finish(trial, trial_id, attrs, *outcome)
 
-    def _template(self, trial: optuna.Trial, attrs: dict[str, Any], state: TrialState, values: list[float] | None) -> FrozenTrial:
-        system_attrs = trial.storage.get_trial_system_attrs(trial._trial_id)  # the sampler's (NSGA-II generation, constraints)
-        return _template(trial.params, attrs, self.distributions, system_attrs, state=state, values=values)
+    def record(self, trial: optuna.Trial, attrs: dict[str, Any], state: TrialState, values: list[float] | None) -> FrozenTrial:
+        """The storage record of a mirror trial, with the sampler's system attrs (NSGA-II generation, constraints)."""
+        now = _dt.datetime.now()
+        return FrozenTrial(
+            number=-1,
+            state=state,
+            value=None,
+            values=values,
+            datetime_start=now,
+            datetime_complete=None if state == TrialState.RUNNING else now,
+            params=dict(trial.params),
+            distributions=self.distributions,
+            user_attrs=attrs,
+            system_attrs=dict(trial.storage.get_trial_system_attrs(trial._trial_id)),
+            intermediate_values={},
+            trial_id=-1,
+        )
 
-    def _create(
-        self, trial: optuna.Trial, attrs: dict[str, Any], state: TrialState, values: list[float] | None, *, limit: int | None
-    ) -> int | None:
-        template = self._template(trial, attrs, state, values)
-        return create_trial(self.storage, self.study._study_id, template, limit=limit, lock=self.lock())
-
-    def _record(
+    def finish(
         self,
         trial: optuna.Trial,
         trial_id: int | None,
@@ -254,12 +274,10 @@ class Worker:
         state: TrialState,
         values: list[float] | None,
         extra: dict[str, Any],
-        *,
-        total: int,
-    ) -> TrialState | None:
+    ) -> TrialState:
         """Write the outcome: one pending record for a trial not yet stored (see ``flush``), else its extra attrs and final state."""
         if trial_id is None:  # a fast trial takes its slot only when its record is written (a failed one takes none)
-            self.pending.append(self._template(trial, {**attrs, **extra}, state, values))
+            self.pending.append(self.record(trial, {**attrs, **extra}, state, values))
         else:
             try:
                 for key, value in extra.items():
@@ -267,7 +285,7 @@ class Worker:
                 self.storage.set_trial_state_values(trial_id, state, values)
             except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed it as stale (heartbeat late)
                 state, values = TrialState.FAIL, None
-        self.mirror.tell(trial, values, state=state) if values is not None else self.mirror.tell(trial, state=state)
+        tell(self.mirror, trial, state, values)
         if state in FINISHED and trial_id is not None:  # ``known``: finished trials only (failed ones do not count)
             self.known.add(trial_id)
         return state
@@ -281,38 +299,8 @@ def arch_yaml(arch: Any) -> str:
     """
     lines = []
     for key, value in arch.to_dict().items():
-        if key == "blocks":
-            lines.append("blocks:")
-            lines += [f"- {json.dumps(block)}" for block in value]
-        else:
-            lines.append(f"{key}: {json.dumps(value)}")
+        lines += ["blocks:", *(f"- {json.dumps(block)}" for block in value)] if key == "blocks" else [f"{key}: {json.dumps(value)}"]
     return "\n".join(lines) + "\n"
-
-
-def _template(
-    params: dict[str, Any],
-    attrs: dict[str, Any],
-    distributions: dict[str, BaseDistribution],
-    system_attrs: dict[str, Any],
-    *,
-    state: TrialState,
-    values: list[float] | None,
-) -> FrozenTrial:
-    now = _dt.datetime.now()
-    return FrozenTrial(
-        number=-1,
-        state=state,
-        value=None,
-        values=values,
-        datetime_start=now,
-        datetime_complete=None if state == TrialState.RUNNING else now,
-        params=dict(params),
-        distributions=distributions,
-        user_attrs=attrs,
-        system_attrs=dict(system_attrs),
-        intermediate_values={},
-        trial_id=-1,
-    )
 
 
 def run_worker_process(settings: dict[str, Any], index: int, quota: int, deadline: float | None, total: int) -> WorkerStats:
@@ -324,23 +312,17 @@ def run_worker_process(settings: dict[str, Any], index: int, quota: int, deadlin
     return Worker(context=context, index=index).run(quota=quota, deadline=deadline, total=total)
 
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
 def die_with_parent(parent: int) -> None:
     """Worker initializer: a SIGKILLed ``nas-search`` takes its workers with it.
 
-    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, then a check that the parent did not die before it was set.
-    Elsewhere: a daemon thread polls the parent's pid.
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (1 in <linux/prctl.h>), then a check that the parent did not
+    die before it was set. Elsewhere: a daemon thread polls the parent's pid.
     """
-    import ctypes
-    import os
-    import signal
-    import sys
-
     if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+        import ctypes
+        import signal
+
+        if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) == 0:
             if os.getppid() != parent:
                 os._exit(1)
             return
@@ -358,6 +340,3 @@ def prepare_study(context: SearchContext) -> tuple[optuna.Study, int]:
     study = context.open_study()
     fail_stale_trials(study)
     return study, count_finished(study)
-
-
-__all__ = ["Worker", "WorkerStats", "count_finished", "die_with_parent", "prepare_study", "run_worker_process"]

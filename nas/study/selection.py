@@ -12,10 +12,10 @@ from nas.records import TrialRecord, choose_best, pareto_front, records
 
 
 def load_study(storage: str, study_name: str | None) -> optuna.Study:
-    from nas.study.study import journal_path, open_storage
+    from nas.study.study import open_storage, storage_file
 
-    local = journal_path(storage) or (Path(storage.removeprefix("sqlite:///")) if storage.startswith("sqlite:///") else None)
-    if local is not None and ":memory:" not in str(local) and not local.is_file():
+    local = storage_file(storage)
+    if local is not None and not local.is_file():
         raise NasError(f"--storage {storage}: no such file {local} (a search writes OUT/study.db; pass sqlite:///OUT/study.db)")
     backend = open_storage(storage)
     names = [summary.study_name for summary in optuna.get_all_study_summaries(backend)]

@@ -1,9 +1,9 @@
 """``SearchSettings``: every option of a search, checked once, in one place.
 
-The ``nas-search`` options, the keywords of ``nas.search(...)``, the report's
-settings table and its "Rerun with" line are all derived from the fields below
-(their ``metadata``), so adding an option touches this file only. Limits are
-where a user would expect them and each breach is one line naming the option:
+Each field's metadata (``_opt``) is the one table of options: the ``nas-search`` flags and their
+parsing, the keyword checks of ``nas.search(...)`` and the report's "Rerun with" line all derive
+from it, so adding an option touches this file only. Limits are where a user would expect them and
+each breach is one line naming the option:
 
 * ``--seed``: 0 … 2**32 − 1 (what NumPy's and Optuna's seeded generators take);
 * ``--population``: ≥ 2 (NSGA-II crosses two parents);
@@ -15,13 +15,14 @@ where a user would expect them and each breach is one line naming the option:
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import re
 import shlex
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import Field, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from nas.errors import NasError
 
@@ -31,7 +32,7 @@ GRACE_FACTOR = 3  # ... and a RUNNING trial without one for GRACE_FACTOR interva
 MAX_SEED = 2**32 - 1
 MAX_TRIALS = 1_000_000
 MAX_HEARTBEAT_S = 3600
-MAX_THREADS = 1024
+Check = Callable[[Any], "str | None"]  # a value → what is wrong with it (after the flag), or None
 
 
 def usable_cpus() -> int:
@@ -46,120 +47,132 @@ def max_workers() -> int:
     return 4 * usable_cpus()
 
 
-def _opt(
-    flag: str, help: str, *, kind: type = str, metavar: str | None = None, rerun: bool = True, choices: str | None = None
-) -> dict[str, Any]:
-    """Field metadata: the CLI flag, its help, how the CLI parses it, whether the "Rerun with" line repeats it.
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
-    ``choices``: the registry whose names the CLI offers (looked up when the parser is built).
+
+def count(high: int | Callable[[], int], *, low: int = 1, extra: str | Callable[[], str] = "") -> Check:
+    """A positive integer in ``low … high`` (``high``, ``extra``: callables for limits known only at run time)."""
+
+    def check(value: Any) -> str | None:
+        top, more = high() if callable(high) else high, extra() if callable(extra) else extra
+        if _is_int(value) and low <= value <= top:
+            return None
+        return f"must be a positive integer{more or (f' of at most {top}' if _is_int(value) and value >= 1 else '')}"
+
+    return check
+
+
+def positive(value: Any) -> str | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return None if ok else "must be a positive number"
+
+
+def finite(value: Any) -> str | None:
+    return None if isinstance(value, (int, float)) and math.isfinite(value) else "must be a finite number"
+
+
+def seed_check(value: Any) -> str | None:
+    return None if _is_int(value) and 0 <= value <= MAX_SEED else f"must be an integer in 0 … {MAX_SEED}"
+
+
+def option(
+    default: Any,
+    help: str,
+    check: Check | None = None,
+    *,
+    flag: str = "",
+    metavar: str | None = None,
+    rerun: bool = True,
+    choices: str = "",
+) -> Any:
+    """One row of the option table: the field's default, its CLI help and check, whether "Rerun with" repeats it.
+
+    The flag is ``--`` and the field's name unless given; the CLI parses the field's annotated type (``int``,
+    ``float``, ``str``); ``choices`` names the registry whose names the CLI offers (looked up when the parser is built).
     """
-    return {"flag": flag, "help": help, "kind": kind, "metavar": metavar, "rerun": rerun, "choices": choices}
+    return field(
+        default=default, metadata={"flag": flag, "help": help, "check": check, "metavar": metavar, "rerun": rerun, "choices": choices}
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class SearchSettings:
     """What a user typed, checked; ``SearchContext.create`` loads the objects it names."""
 
-    space: str = field(default="mobiledet", metadata=_opt("--space", "space name or space YAML [mobiledet]"))
-    device: str = field(
-        default="cpu", metadata=_opt("--device", "target device, or a latency table YAML (its table prices each candidate) [cpu]")
+    space: str = option("mobiledet", "space name or space YAML [mobiledet]")
+    device: str = option("cpu", "target device, or a latency table YAML (its table prices each candidate) [cpu]")
+    table: str | None = option(None, "latency table YAML to price candidates with instead of the device's own (same precision)")
+    resolution: int | None = option(None, "input resolution [the space's]", count(100_000))
+    latency_target_ms: float | None = option(
+        None, "latency budget in ms (turns the default objective into constrained)", positive, flag="--latency-target", metavar="MS"
     )
-    table: str | None = field(
-        default=None, metadata=_opt("--table", "latency table YAML to price candidates with instead of the device's own (same precision)")
+    objective: str | None = option(
+        None, "pareto (2 objectives), constrained, tunas, mnas [pareto; constrained with a target]", choices="objectives"
     )
-    resolution: int | None = field(default=None, metadata=_opt("--resolution", "input resolution [the space's]", kind=int))
-    latency_target_ms: float | None = field(
-        default=None,
-        metadata=_opt("--latency-target", "latency budget in ms (turns the default objective into constrained)", kind=float, metavar="MS"),
+    beta: float | None = option(None, "tunas β [-0.10] or mnas w [-0.07]", finite)
+    proxy: str | None = option(
+        None,
+        "accuracy proxy [with --data: supernet, trained into OUT/supernet (or --supernet DIR); without: default, "
+        "the zero-cost nas.proxies.DEFAULT_PROXY]",
     )
-    objective: str | None = field(
-        default=None,
-        metadata=_opt(
-            "--objective", "pareto (2 objectives), constrained, tunas, mnas [pareto; constrained with a target]", choices="objectives"
-        ),
+    supernet: str | None = option(None, "trained supernet folder for --proxy supernet (nas-supernet train)", metavar="DIR")
+    trials: int = option(
+        DEFAULT_TRIALS, f"total finished (complete + pruned) trials the study should hold [{DEFAULT_TRIALS}]", count(MAX_TRIALS)
     )
-    beta: float | None = field(default=None, metadata=_opt("--beta", "tunas β [-0.10] or mnas w [-0.07]", kind=float))
-    proxy: str | None = field(
-        default=None,
-        metadata=_opt(
-            "--proxy",
-            "accuracy proxy [with --data: supernet, trained into OUT/supernet (or --supernet DIR); without: default, "
-            "the zero-cost nas.proxies.DEFAULT_PROXY]",
-        ),
+    timeout: float | None = option(None, "stop starting trials after S seconds", positive, metavar="S")
+    sampler: str = option("nsga2", "Optuna sampler [nsga2]", choices="samplers")
+    population: int | None = option(
+        None,
+        "NSGA-II population size [trials/10, between 10 and 50: about ten generations]",
+        count(MAX_TRIALS, low=2, extra=" of at least 2 (NSGA-II crosses two parents)"),
+        metavar="N",
     )
-    supernet: str | None = field(
-        default=None, metadata=_opt("--supernet", "trained supernet folder for --proxy supernet (nas-supernet train)", metavar="DIR")
+    seed: int | None = option(0, f"sampler and proxy seed, 0 … {MAX_SEED} [0]", seed_check)
+    storage: str | None = option(None, "Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [sqlite:///OUT/study.db]")
+    study_name: str | None = option(None, "study name [derived from space, resolution, device, objective, proxy, target]")
+    workers: int = option(
+        1,
+        "local worker processes sharing the storage, at most 4 × the usable CPUs [1]",
+        count(max_workers, extra=lambda: f" of at most {max_workers()} (4 × the {usable_cpus()} usable CPUs)"),
+        rerun=False,
     )
-    trials: int = field(
-        default=DEFAULT_TRIALS,
-        metadata=_opt("--trials", f"total finished (complete + pruned) trials the study should hold [{DEFAULT_TRIALS}]", kind=int),
+    threads: int | None = option(
+        None,
+        "torch threads of a single-process search [the CPUs this process may use; 1 per worker with --workers]",
+        count(1024),
+        rerun=False,
     )
-    timeout: float | None = field(default=None, metadata=_opt("--timeout", "stop starting trials after S seconds", kind=float, metavar="S"))
-    sampler: str = field(default="nsga2", metadata=_opt("--sampler", "Optuna sampler [nsga2]", choices="samplers"))
-    population: int | None = field(
-        default=None,
-        metadata=_opt(
-            "--population", "NSGA-II population size [trials/10, between 10 and 50: about ten generations]", kind=int, metavar="N"
-        ),
+    heartbeat: int = option(
+        HEARTBEAT_S,
+        f"on database storages, a running trial's worker beats every S s (1 … {MAX_HEARTBEAT_S}); a trial silent for "
+        f"{GRACE_FACTOR}×S s is failed [{HEARTBEAT_S}]",
+        count(MAX_HEARTBEAT_S),
+        metavar="S",
+        rerun=False,
     )
-    seed: int | None = field(default=0, metadata=_opt("--seed", f"sampler and proxy seed, 0 … {MAX_SEED} [0]", kind=int))
-    storage: str | None = field(
-        default=None,
-        metadata=_opt("--storage", "Optuna storage: a *.journal file, sqlite:///FILE or postgresql://... [sqlite:///OUT/study.db]"),
-    )
-    study_name: str | None = field(
-        default=None, metadata=_opt("--study-name", "study name [derived from space, resolution, device, objective, proxy, target]")
-    )
-    workers: int = field(
-        default=1,
-        metadata=_opt("--workers", "local worker processes sharing the storage, at most 4 × the usable CPUs [1]", kind=int, rerun=False),
-    )
-    threads: int | None = field(
-        default=None,
-        metadata=_opt(
-            "--threads",
-            "torch threads of a single-process search [the CPUs this process may use; 1 per worker with --workers]",
-            kind=int,
-            rerun=False,
-        ),
-    )
-    heartbeat: int = field(
-        default=HEARTBEAT_S,
-        metadata=_opt(
-            "--heartbeat",
-            f"on database storages, a running trial's worker beats every S s (1 … {MAX_HEARTBEAT_S}); a trial silent for "
-            f"{GRACE_FACTOR}×S s is failed [{HEARTBEAT_S}]",
-            kind=int,
-            metavar="S",
-            rerun=False,
-        ),
-    )
-    data: str | None = field(
-        default=None, metadata=_opt("--data", "data for data-dependent proxies: cifar10:PATH, imagefolder:PATH, synthetic")
-    )
-    out: str | None = field(default=None, metadata=_opt("--out", "output folder [runs/SPACE-DEVICE]"))
+    data: str | None = option(None, "data for data-dependent proxies: cifar10:PATH, imagefolder:PATH, synthetic")
+    out: str | None = option(None, "output folder [runs/SPACE-DEVICE]")
 
     def __post_init__(self) -> None:
-        for name in ("space", "device", "proxy", "supernet", "sampler", "table", "objective", "storage", "study_name", "data", "out"):
-            value = getattr(self, name)
-            if isinstance(value, Path):
-                object.__setattr__(self, name, str(value))
-            elif value is not None and not isinstance(value, str):
-                raise NasError(f"{flag(name)} must be a string, got {value!r}")
-        _integer("trials", self.trials, 1, MAX_TRIALS)
-        _integer("resolution", self.resolution, 1, 100_000)
-        _integer("population", self.population, 2, MAX_TRIALS, extra=" of at least 2 (NSGA-II crosses two parents)")
-        _integer("heartbeat", self.heartbeat, 1, MAX_HEARTBEAT_S)
-        _integer("threads", self.threads, 1, MAX_THREADS)
-        _integer("workers", self.workers, 1, max_workers(), extra=f" of at most {max_workers()} (4 × the {usable_cpus()} usable CPUs)")
-        if self.seed is not None and (not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED):
-            raise NasError(f"--seed must be an integer in 0 … {MAX_SEED}, got {self.seed!r}")
-        for name in ("timeout", "latency_target_ms"):
-            value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise NasError(f"{flag(name)} must be a positive number, got {value!r}")
-        if self.beta is not None and not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta)):
-            raise NasError(f"--beta must be a finite number, got {self.beta!r}")
+        for spec in fields(self):
+            value, check = getattr(self, spec.name), spec.metadata["check"]
+            if value is None:
+                continue
+            if kind(spec) is str and isinstance(value, Path):
+                object.__setattr__(self, spec.name, str(value))
+                continue
+            problem = check(value) if check is not None else None if isinstance(value, str) else "must be a string"
+            if problem:
+                raise NasError(f"{flag(spec)} {problem}, got {value!r}")
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> SearchSettings:
+        """Settings from keywords, ``None`` meaning the default (``seed=None``: unseeded); an unknown keyword is one line."""
+        unknown = sorted(set(options) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise NasError(f"unknown search setting {unknown[0]!r} (known: {', '.join(sorted(cls.__dataclass_fields__))})")
+        return cls(**{key: value for key, value in options.items() if value is not None or key == "seed"})
 
     @property
     def torch_threads(self) -> int:
@@ -174,32 +187,65 @@ class SearchSettings:
         parts = ["nas-search"]
         for spec in fields(self):
             value = getattr(self, spec.name)
-            if not spec.metadata["rerun"] or value is None:
-                continue
-            if spec.name == "storage":
-                value = mask_url(value)
-            parts += [spec.metadata["flag"], shlex.quote(str(value))]
+            if spec.metadata["rerun"] and value is not None:
+                parts += [flag(spec), shlex.quote(str(mask_url(value) if spec.name == "storage" else value))]
         return " ".join(parts)
 
 
-def flag(name: str) -> str:
-    return SearchSettings.__dataclass_fields__[name].metadata["flag"]
+def flag(spec: Field[Any]) -> str:
+    return spec.metadata["flag"] or "--" + spec.name.replace("_", "-")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def kind(spec: Field[Any]) -> type:
+    """What the CLI parses a field's text into: its annotated type (annotations are strings here)."""
+    annotation = str(spec.type)
+    return int if annotation.startswith("int") else float if annotation.startswith("float") else str
 
 
-def _integer(name: str, value: Any, low: int, high: int, *, extra: str = "") -> None:
-    if value is None:
-        return
-    if not _is_int(value) or value < 1:
-        raise NasError(f"{flag(name)} must be a positive integer{extra}, got {value!r}")
-    if not low <= value <= high:
-        raise NasError(f"{flag(name)} must be a positive integer{extra or f' of at most {high}'}, got {value!r}")
+def add_arguments(parser: argparse.ArgumentParser, *, choices: dict[str, list[str]]) -> None:
+    """One CLI option per field (defaults stay in the dataclass: an option not given is not passed).
+
+    ``choices`` maps a field's registry name (``samplers``, ``objectives``) to the names the CLI offers;
+    the caller looks them up, so that this module stays below the study and objective modules.
+    """
+    for spec in fields(SearchSettings):
+        meta = spec.metadata
+        parser.add_argument(
+            flag(spec),
+            dest=spec.name,
+            type=_parse(kind(spec), flag(spec), positive=meta["check"] not in (seed_check, finite)),
+            metavar=meta["metavar"],
+            choices=choices.get(meta["choices"]) if meta["choices"] else None,
+            default=spec.default,
+            help=meta["help"],
+        )
+
+
+def settings_from_namespace(options: dict[str, Any]) -> SearchSettings:
+    """The settings from parsed CLI options (other keys, e.g. ``no_progress``, are not settings)."""
+    return SearchSettings(**{spec.name: options[spec.name] for spec in fields(SearchSettings) if spec.name in options})
+
+
+def _parse(kind: type, option: str, *, positive: bool) -> Any:
+    """The CLI's parse of one option; positive ones refuse ``0`` and negatives already here, as ``argument --x: ...``."""
+    what = f"{'a positive' if positive else 'an'} integer" if kind is int else f"{'a positive' if positive else 'a'} number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if kind is not str and positive and not value > 0:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = option
+    return parse
 
 
 _PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@]*:)(?P<password>[^@/]*)@")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+CONTROL_CODES = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def mask_url(url: str) -> str:
@@ -211,74 +257,17 @@ def mask_secrets(text: str, url: str | None) -> str:
     """``text`` with the password of ``url`` masked wherever it appears (a driver's error may quote it)."""
     text = mask_url(text)
     match = _PASSWORD.search(str(url or ""))
-    if match and match.group("password"):
-        text = text.replace(match.group("password"), "***")
-    return text
-
-
-_POSITIVE = {"--trials", "--workers", "--resolution", "--population", "--heartbeat", "--threads", "--timeout", "--latency-target"}
-
-
-def add_arguments(parser: Any, *, choices: dict[str, list[str]]) -> None:
-    """One CLI option per field (defaults stay in the dataclass: an option not given is not passed).
-
-    ``choices`` maps a field's registry name (``samplers``, ``objectives``) to the names the CLI offers;
-    the caller looks them up, so that this module stays below the study and objective modules.
-    """
-    for spec in fields(SearchSettings):
-        meta = spec.metadata
-        default = None if spec.default is MISSING else spec.default
-        parser.add_argument(
-            meta["flag"],
-            dest=spec.name,
-            type=_parse(meta["kind"], meta["flag"]),
-            metavar=meta["metavar"],
-            choices=choices.get(meta["choices"]) if meta["choices"] else None,
-            default=default,
-            help=meta["help"],
-        )
-
-
-def settings_from_namespace(options: dict[str, Any]) -> SearchSettings:
-    """The settings from parsed CLI options (other keys, e.g. ``no_progress``, are not settings)."""
-    return SearchSettings(**{spec.name: options[spec.name] for spec in fields(SearchSettings) if spec.name in options})
-
-
-def _parse(kind: type, option: str) -> Any:
-    """The CLI's parse of one option; positive ones refuse ``0`` and negatives already here, as ``argument --x: ...``."""
-    positive = option in _POSITIVE
-
-    def parse(text: str) -> Any:
-        if kind is str:
-            return text
-        import argparse
-
-        what = f"{'a positive' if positive else 'an'} integer" if kind is int else f"{'a positive' if positive else 'a'} number"
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if positive and not value > 0:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
-
-    parse.__name__ = option
-    return parse
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+    return text.replace(match.group("password"), "***") if match and match.group("password") else text
 
 
 def safe_name(text: str) -> str:
     """A folder name that stays where it is put: no separators, no ``..``, no control codes."""
-    cleaned = _UNSAFE.sub("_", str(text)).strip("._") or "search"
-    return cleaned[:80]
+    return (_UNSAFE.sub("_", str(text)).strip("._") or "search")[:80]
 
 
 def printable(text: str) -> str:
     """Text for a terminal: control codes (escape sequences included) shown as ``\\xNN``, not executed."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", str(text))
+    return CONTROL_CODES.sub(lambda match: f"\\x{ord(match.group()):02x}", str(text))
 
 
 def default_out(space: str, device: str, target_ms: float | None) -> Path:

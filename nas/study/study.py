@@ -4,14 +4,12 @@ The default storage is SQLite (``study.db`` in the output folder), which every
 Optuna tool (optuna-dashboard included) reads. Any Optuna RDB URL works as well
 (``postgresql://user@host/db``) so that several machines can share one study, and
 an Optuna journal file (``--storage OUT/study.journal``) suits very long searches.
-Why SQLite stays the default, measured with experiments/search_overhead.py (2-core EPYC,
-shared, load average 6-9; per-trial CPU overhead of ``--device cpu --proxy macs`` over bare
-NSGA-II, 109 parameters, mean of 50 trials): in WAL mode, with fast trials written in batches
-(``nas.study.rdb``), SQLite cost 4.0 / 0.6 / 8.1 ms at trials 100 / 1,000 / 2,000 and 4.9 /
--1.1 / 7.8 ms in a second run, the journal 3.5 / 0.1 / -1.7 and 5.1 / 1.1 / 7.9 ms
-(experiments/results/search_overhead*.md); before, SQLite cost 21-34 ms wall (a commit with
-fsync and a cache read-back per trial). The journal is no cheaper, and the CLI, the tests
-and users' scripts rely on ``OUT/study.db``.
+Why SQLite stays the default (docs/how-to/postgresql.md), measured with experiments/search_overhead.py
+(2-core EPYC, one core pinned, load average about 4; CPU ms per trial of ``--device cpu --proxy macs``
+over bare NSGA-II on the same pre-filled trials, 109 parameters, 50 trials at each point): SQLite 0.2 /
+1.5 / 2.9 ms at trials 100 / 1,000 / 2,000, the journal 0.2 / 2.7 / -2.3 ms (run-to-run spread of a few ms);
+resuming 1,950 trials took 23 s on SQLite and 12 s on the journal. The per-trial cost is the same, and
+the CLI, the tests and users' scripts rely on ``OUT/study.db``.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import socket
 import sqlite3
 import warnings
@@ -31,7 +28,8 @@ from optuna.trial import TrialState
 
 from nas.errors import NasError
 from nas.study.objectives import Direction
-from nas.study.settings import GRACE_FACTOR, HEARTBEAT_S, mask_secrets, mask_url  # noqa: F401  (re-exported)
+from nas.study.rdb import trials_in
+from nas.study.settings import CONTROL_CODES, GRACE_FACTOR, HEARTBEAT_S, mask_secrets, mask_url  # noqa: F401  (re-exported)
 
 JOURNAL_SUFFIXES = (".journal", ".log")
 _RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
@@ -100,18 +98,18 @@ def open_storage(url: str, *, heartbeat_s: int | None = None) -> optuna.storages
     engine_kwargs: dict[str, Any] = (
         {"connect_args": {"timeout": 60, "factory": WalConnection}} if scheme == "sqlite" else {"pool_pre_ping": True}
     )
-    if scheme == "sqlite" and text.startswith("sqlite:///") and ":memory:" not in text:
+    file = storage_file(text)
+    if file is not None:
         try:
-            Path(text.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            file.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StorageError(f"--storage {mask_url(text)}: cannot create its folder: {error.strerror or error}") from None
     beat: dict[str, Any] = (
         {} if heartbeat_s is None else {"heartbeat_interval": int(heartbeat_s), "grace_period": GRACE_FACTOR * int(heartbeat_s)}
     )
-    folder = storage_folder(text)
     for attempt in range(3):  # two servers' first connections may race to create the schema: the loser retries
         try:
-            with warnings.catch_warnings(), folder_lock(folder) if folder is not None else contextlib.nullcontext():
+            with warnings.catch_warnings(), folder_lock(file.resolve().parent) if file is not None else contextlib.nullcontext():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(text, engine_kwargs=engine_kwargs, **beat)
         except Exception as error:  # sqlalchemy errors: bad URL, missing driver, server down, schema race
@@ -137,10 +135,10 @@ class WalConnection(sqlite3.Connection):
         self.execute("PRAGMA synchronous=NORMAL")
 
 
-def storage_folder(url: str) -> Path | None:
-    """The folder of a file storage (SQLite file, journal), locked while the storage is created or a trial claimed."""
-    path = journal_path(url) or (Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") and ":memory:" not in url else None)
-    return None if path is None else path.resolve().parent
+def storage_file(url: str) -> Path | None:
+    """The file of a file storage (SQLite file, journal); None for a server or an in-memory database."""
+    sqlite = url.startswith("sqlite:///") and ":memory:" not in url
+    return journal_path(url) or (Path(url.removeprefix("sqlite:///")) if sqlite else None)
 
 
 def _journal_backend() -> type:
@@ -208,10 +206,7 @@ def study_name(settings: dict[str, Any]) -> str:
         parts.append(f"t{settings['latency_target_ms']:g}ms")
     if settings.get("beta") is not None:
         parts.append(f"b{settings['beta']:g}")
-    return _CONTROL.sub("_", "-".join(parts))  # a name from a user's YAML must not carry terminal escape codes
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+    return CONTROL_CODES.sub("_", "-".join(parts))  # a name from a user's YAML must not carry terminal escape codes
 
 
 def load_or_create(
@@ -280,7 +275,7 @@ def fail_stale_trials(study: optuna.Study) -> int:
     """
     host = socket.gethostname()
     storage, reasons = study._storage, {}
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+    for trial in trials_in(storage, study._study_id, (TrialState.RUNNING,)):
         worker = str(trial.user_attrs.get("worker", ""))
         trial_host, _, pid = worker.rpartition(":")
         if trial_host == host and pid.isdigit() and not _alive(int(pid)):
