@@ -16,10 +16,10 @@ def search(*, progress: bool = True, **settings: Any) -> Any:
     """
     from nas.study import SearchContext
     from nas.study import search as run_search
-    from nas.study.context import settings_from
+    from nas.study.settings import SearchSettings
     from nas.training.search_supernet import with_supernet
 
-    return run_search(SearchContext.create(with_supernet(settings_from(settings), progress=progress)), progress=progress)
+    return run_search(SearchContext.create(with_supernet(SearchSettings.from_options(settings), progress=progress)), progress=progress)
 
 
 def export(
