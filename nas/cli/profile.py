@@ -22,6 +22,7 @@ from nas.cli._common import positive_float, positive_int, run
 from nas.errors import NasError
 from nas.latency.host import MEASURED_IN_PROCESS
 from nas.latency.host_fit import FitPlan
+from nas.latency.profile import TimingOptions
 from nas.resources import TABLE_DIR_ENV
 
 # subcommand → module with ``main(argv)``; imported only when used
@@ -62,8 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--store", type=Path, help=f"per-user table store (default: ${TABLE_DIR_ENV}, else the user data folder)")
     parser.add_argument("--threads", type=positive_int, default=1, help="intra-op threads for timing (default 1)")
-    parser.add_argument("--min-runs", type=positive_int, default=50, help="timed runs per op at least (default 50)")
-    parser.add_argument("--min-seconds", type=float, default=0.25, help="timing time per op at least (default 0.25 s)")
+    parser.add_argument(
+        "--min-runs",
+        type=positive_int,
+        default=TimingOptions.min_runs,
+        help=f"timed runs per op at least (default {TimingOptions.min_runs})",
+    )
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=TimingOptions.min_seconds,
+        help=f"timing time per op at least (default {TimingOptions.min_seconds:g} s; more rounds follow until the op's estimate is stable)",
+    )
     parser.add_argument(
         "--remeasure-noisy",
         type=positive_float,
@@ -115,7 +126,7 @@ def _main(args: argparse.Namespace) -> int:
         raise NasError("--width applies to --space, not to --arch (an architecture has its channels already)")
     from nas.devices import get_device
     from nas.latency.backends import BackendError, make_backend
-    from nas.latency.profile import TimingOptions, open_table
+    from nas.latency.profile import open_table
     from nas.resources import writable_table
 
     device = get_device(args.device)
