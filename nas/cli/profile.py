@@ -311,7 +311,30 @@ def list_devices() -> int:
             f"{name:<16} {table.precision:<9} {device.backend:<9} {table.source:<9} {len(table.entries):>7}  {describe_fidelity(table.header)}"
             f"{describe_host(table.header, name)}"
         )
+        for line in store_lines(name, in_use=path):
+            print(f"{'':<16} {line}")
     return 0
+
+
+def store_lines(device: str, *, in_use: Path) -> list[str]:
+    """The device's other files in the user store: other hosts' tables (by host) and cached on-demand prices."""
+    from nas.latency.table import LatencyTable
+    from nas.resources import user_table_dir
+
+    lines = []
+    for path in sorted((user_table_dir() / device).glob("*.yaml")):
+        if path.resolve() == in_use.resolve():
+            continue
+        try:
+            table = LatencyTable.load(path)
+        except NasError as error:
+            lines.append(f"also in the store: {path}: {error}")
+            continue
+        if path.name.startswith("modelled-"):
+            lines.append(f"on-demand prices cached: {len(table.entries)} ops in {path}")
+        else:
+            lines.append(f"also in the store: {path}: {len(table.entries)} entries{describe_host(table.header, device)}")
+    return lines
 
 
 def describe_host(header: dict[str, Any], device: str) -> str:
@@ -323,8 +346,10 @@ def describe_host(header: dict[str, Any], device: str) -> str:
     host = header.get("host")
     if not isinstance(host, dict):
         return f"; host: unrecorded ({header.get('host_cpu') or host or 'no host in header'})"
+    from nas.latency.host import host_key
+
     mine = host_mismatch(header, device=device) is None
-    return f"; host: {host.get('model_name', '?')} ({'this host' if mine else 'another host'})"
+    return f"; host: {host.get('model_name', '?')}, key {host_key(host)} ({'this host' if mine else 'another host'})"
 
 
 def describe_fidelity(header: dict[str, Any]) -> str:

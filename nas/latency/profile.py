@@ -257,11 +257,6 @@ def open_table(path: Path, *, device: Any, backend: Backend, precision: str) -> 
             raise TableError(
                 f"{path}: table {key} is {table.header[key]!r}, this run would use {header[key]!r}; use --table to write another file"
             )
-    if "statistic" in header and header["statistic"] != table.header.get("statistic", "median of all runs (before the round rule)"):
-        raise TableError(
-            f"{path}: its entries were timed with another statistic ({table.header.get('statistic', 'median of all runs, an earlier rule')!r}); "
-            "entries timed two ways must not mix: use --table to write another file, or delete this one to measure again"
-        )
     before, now = table.header.get("host"), header.get("host")
     if isinstance(before, dict) and isinstance(now, dict):
         differ = [name for name in MATTERS if before.get(name) != now.get(name)]
@@ -270,6 +265,11 @@ def open_table(path: Path, *, device: Any, backend: Backend, precision: str) -> 
                 f"{path}: table was measured on another host ({before.get('model_name')!r}; differs in {', '.join(differ)}); "
                 "entries of two machines must not mix: use --table to write another file"
             )
+    if "statistic" in header and header["statistic"] != table.header.get("statistic", "median of all runs (before the round rule)"):
+        raise TableError(
+            f"{path}: its entries were timed with another statistic ({table.header.get('statistic', 'median of all runs, an earlier rule')!r}); "
+            "entries timed two ways must not mix: use --table to write another file, or delete this one to measure again"
+        )
     keep = {k: v for k, v in table.header.items() if k in ("fidelity", "correction", "spaces", "profiling", "notes")}
     table.header = {**header, **keep}
     if "host" in header and not isinstance(before, dict):  # entries of an unrecorded host: the table's host stays unknown

@@ -67,7 +67,7 @@ def test_the_one_command_profiles_fits_and_files_the_table_by_host(tmp_path: Pat
     assert "extending this host's table" in again.stdout and "already in" in again.stdout and "0 new" in again.stdout
     listing = cli("nas.cli.profile", "--list-devices", store=tmp_path)
     row = next(line for line in listing.stdout.splitlines() if line.split()[0] == "cpu")
-    assert f"host: {fingerprint()['model_name']} (this host)" in row and "nas_bench_macro@8: " in row
+    assert f"host: {fingerprint()['model_name']}, key {path.stem} (this host)" in row and "nas_bench_macro@8: " in row
 
 
 def test_the_store_wins_over_the_shipped_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
