@@ -13,9 +13,9 @@ fresh ``--store`` (wall time and peak memory). Then ``--samples`` random network
 the command's own networks use seeds 100000+ and 200000+) are exported whole and timed end to end
 on the same core (this whole process is pinned to it, torch on one thread), round-robin
 (``--rounds`` × ``--runs`` runs each), twice, by the same rule as the table's ops
-(``nas.latency.timing``: median of each round's fastest run): the second pass gives the
+(``nas.latency.timing``: the 10th percentile of all runs): the second pass gives the
 measurement's own repeatability (pass-to-pass difference), and each network's p10-p90 of its
-rounds' fastest runs is its round-to-round spread. Predictions of the new and of the shipped table are scored against
+rounds' own estimates is its round-to-round spread. Predictions of the new and of the shipped table are scored against
 the first pass (share within ±10 %, MAPE, bias, Spearman) and the repeat pass is scored the same
 way as if it were a prediction, which is the floor any table can reach on this machine right now.
 The host is shared with other jobs; the load average before and after is recorded.
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     predicted_new = [new.latency(arch) for arch in archs]
     shipped_ok = all(not shipped.missing(arch) for arch in archs)
     predicted_shipped = [shipped.latency(arch) for arch in archs] if shipped_ok else []
-    run_spread = [(m.p90_ms - m.p10_ms) / m.median_ms for m in passes[0]]  # of the rounds' fastest runs
+    run_spread = [(m.p90_ms - m.p10_ms) / m.median_ms for m in passes[0]]  # of the rounds' own estimates
     rows = [
         {
             "name": arch.name,
@@ -203,7 +203,7 @@ def markdown(result: dict[str, Any]) -> str:
         line("shipped cpu table", check["shipped_table"]),
         line("second timing pass (measurement floor)", check["repeat_pass_as_prediction"]),
         "",
-        "The same against each network's p10 (the fastest tenth of its rounds' fastest runs):",
+        "The same against each network's p10 (the lowest tenth of its rounds' own estimates):",
         "",
         "| prediction | within ±10 % | within ±5 % | MAPE | bias | Spearman |",
         "|---|---|---|---|---|---|",
@@ -211,7 +211,7 @@ def markdown(result: dict[str, Any]) -> str:
         line("shipped cpu table vs p10", check["shipped_table_vs_p10"]),
         line("second pass p10 vs first pass p10", check["repeat_pass_p10_vs_p10"]),
         "",
-        f"Round-to-round spread of the measurement: p10-p90 of each network's rounds' fastest runs is {check['run_p10_p90_pct']['median']:.1f} % "
+        f"Round-to-round spread of the measurement: p10-p90 of each network's rounds' own estimates is {check['run_p10_p90_pct']['median']:.1f} % "
         f"of its median (median over networks; max {check['run_p10_p90_pct']['max']:.1f} %).",
         "",
         f"Op by op, this host's entries over the shipped table's (same keys): {result['ops_new_over_shipped']}.",

@@ -24,7 +24,7 @@ from nas.latency.backends import Backend, Job, MeasureResult
 from nas.latency.host import MATTERS
 from nas.latency.signature import head_key, op_key
 from nas.latency.table import Entry, LatencyTable, TableError, new_header
-from nas.latency.timing import ROUND_RULE, estimate, relative_error, round_minima
+from nas.latency.timing import ROUND_RULE, estimate, relative_error, round_values
 from nas.onnx_export import onnx_model
 from nas.space.space import HeadOp, Op
 
@@ -114,14 +114,14 @@ class TimingOptions:
     """How one model is timed (``nas.latency.timing``'s rule): warm-up, then rounds of ``round_runs`` runs.
 
     An op gets rounds until it has ``min_runs`` runs and ``min_seconds`` of timing and its estimate
-    is stable (relative standard error ≤ ``tolerance``), or until ``max_runs`` / ``max_seconds``: a
-    steady op stops early, one timed during a busy spell gets more rounds.
+    is stable (split-half relative error ≤ ``tolerance``, ``nas.latency.timing.relative_error``), or
+    until ``max_runs`` / ``max_seconds``: a steady op stops early, one timed in a busy spell gets more.
     """
 
     threads: int = 1
     warmup: int = 3
     round_runs: int = 10
-    min_runs: int = 30
+    min_runs: int = 40
     max_runs: int = 2000
     min_seconds: float = 0.03
     max_seconds: float = 0.5
@@ -135,7 +135,7 @@ class TimingOptions:
             "round_runs": self.round_runs,
             "min_runs": self.min_runs,
             "min_seconds": self.min_seconds,
-            "stop": f"at a relative standard error <= {self.tolerance:.1%} of the estimate, or {self.max_runs} runs, or {self.max_seconds:g} s",
+            "stop": f"at a split-half relative error <= {self.tolerance:.1%} of the estimate, or {self.max_runs} runs, or {self.max_seconds:g} s",
         }
 
 
@@ -170,7 +170,7 @@ def random_feed(session: Any, shape: Sequence[int]) -> dict[str, np.ndarray]:
 
 
 def spread(entry: Entry) -> float:
-    """(p90 − p10) / median: how much one op's rounds disagreed."""
+    """(p90 − p10) / estimate: how much one op's rounds disagreed."""
     return (entry.p90_ms - entry.p10_ms) / entry.median_ms if entry.median_ms > 0 else 0.0
 
 
@@ -203,7 +203,7 @@ def time_models_interleaved(
 ) -> list[tuple[Entry, list[float]]]:
     """Round-robin timing of several models, so a noisy spell of the machine hits them all alike.
 
-    Returns, per model, the rule's estimate and each round's fastest run (its round-to-round spread).
+    Returns, per model, the rule's estimate and each round's own (its round-to-round spread).
     """
     sessions = [make_session(path, provider=provider, threads=options.threads) for path, _ in models]
     feeds = [random_feed(session, shape) for session, (_, shape) in zip(sessions, models)]
@@ -215,7 +215,7 @@ def time_models_interleaved(
             times[i].append(run_times_ms(session, feed, runs_per_round))
         if progress:
             progress(r)
-    return [(estimate(t), [float(v) for v in round_minima(t)]) for t in times]
+    return [(estimate(t), [float(v) for v in round_values(t)]) for t in times]
 
 
 # -- building a table -------------------------------------------------------------------------------

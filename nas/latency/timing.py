@@ -1,16 +1,17 @@
 """The one timing-statistics rule every onnxruntime timing uses, and ``Measured`` (one network's end-to-end time).
 
-Runs are taken in rounds of consecutive runs, and a model's latency is the **median over rounds of
-each round's fastest run**. Why: on a shared machine, noise only ever adds time, and it comes in
-two kinds. Preemption by another process on the same core makes single runs 2x slower (a whole
-network of 5 ms rarely escapes a 3 ms scheduler slice), so the median of all runs follows how busy
-the core was, which changes from minute to minute; a round's fastest run is an undisturbed one as
-long as any run of the round was. A whole round can still be disturbed (a neighbour evicting the
-shared cache for a second), so the rounds' fastest runs are combined by their median, not their
-minimum. Measured on this project's 2-core KVM host (``experiments/host_table_check.py``), two
-passes over the same networks agreed better this way than by the median of all runs (see
-experiments/README.md). Op entries and whole networks use the same rule, so the context correction
-fitted between them compares like with like.
+Runs are taken in rounds of consecutive runs, and a model's latency is the **10th percentile of all
+its runs** (its fastest tenth). Why: on a shared machine, noise only ever adds time, and it comes in
+spells: another process on the same core pre-empts runs (a whole network of 5 ms rarely escapes a
+3 ms scheduler slice), a neighbour on the other core evicts the shared cache for seconds at a time.
+The median of all runs follows how much of the time was disturbed, which changes from minute to
+minute; so does the median of the rounds' fastest runs once more than half the rounds fall in a
+disturbed spell. The 10th percentile only needs a tenth of the runs to be undisturbed, and unlike
+the single fastest run it does not hang on one lucky run. ``experiments/timing_rule_check.py``
+compares these statistics pass against pass on this project's shared host (experiments/README.md).
+Op entries and whole networks use the same rule, so the context correction fitted between them
+compares like with like. An entry's p10/p90 are those of the rounds' own 10th percentiles: how much
+the estimate moved from round to round.
 
 The bundle runner, which runs on a device without this package, repeats the rule; a test checks
 that both agree. CUDA-graph timings (``backends/torch_cuda``) average many replays per round on a
@@ -28,37 +29,42 @@ import numpy as np
 
 from nas.latency.table import Entry
 
-ROUND_RULE = "median over rounds of each round's fastest run; p10/p90 over those per-round fastest runs"
+QUANTILE = 10.0  # percent: the estimate is this percentile of all runs
+ROUND_RULE = "10th percentile of all runs (the fastest tenth); p10/p90 over the rounds' own 10th percentiles"
 OUTLIER_MADS = 5.0
 MAD_TO_SIGMA = 1.4826  # MAD of normal noise × 1.4826 = its standard deviation
 
 
-def round_minima(rounds: Sequence[Sequence[float]]) -> np.ndarray:
-    """Each non-empty round's fastest run."""
-    return np.array([min(r) for r in rounds if len(r)], dtype=float)
+def _all_runs(rounds: Sequence[Sequence[float]]) -> np.ndarray:
+    return np.array([t for r in rounds for t in r], dtype=float)
+
+
+def round_values(rounds: Sequence[Sequence[float]]) -> np.ndarray:
+    """Each non-empty round's own 10th percentile (the round-to-round view of the estimate)."""
+    return np.array([np.percentile(r, QUANTILE) for r in rounds if len(r)], dtype=float)
 
 
 def estimate(rounds: Sequence[Sequence[float]]) -> Entry:
-    """The rule: median of the rounds' fastest runs; p10 and p90 of those; ``runs`` counts every run."""
-    minima = round_minima(rounds)
-    if not minima.size:
+    """The rule: the 10th percentile of all runs; p10 and p90 of the rounds' own; ``runs`` counts every run."""
+    runs = _all_runs(rounds)
+    if not runs.size:
         raise ValueError("no timed runs")
-    median, p10, p90 = np.percentile(minima, [50, 10, 90])
-    return Entry(float(median), float(p10), float(p90), sum(len(r) for r in rounds))
+    p10, p90 = np.percentile(round_values(rounds), [10, 90])
+    return Entry(float(np.percentile(runs, QUANTILE)), float(p10), float(p90), int(runs.size))
 
 
 def relative_error(rounds: Sequence[Sequence[float]]) -> float:
-    """Standard error of the estimate over the estimate: 1.2533 × 1.4826 × MAD(minima) / √n / median.
+    """Split-half check of the estimate: |even rounds' − odd rounds' estimate| / their sum (inf below 4 rounds).
 
-    1.4826 × MAD estimates the spread of the rounds' fastest runs robustly; the median of n values
-    has a standard error 1.2533 × σ / √n. Profiling stops adding rounds once this is small.
+    Half the relative difference of two independent halves is about the estimate's relative standard
+    error, and a drift of the machine during the timing shows up in it too. Profiling stops adding
+    rounds once this is small.
     """
-    minima = round_minima(rounds)
-    if minima.size < 2:
+    if len([r for r in rounds if len(r)]) < 4:
         return float("inf")
-    median = float(np.median(minima))
-    mad = float(np.median(np.abs(minima - median)))
-    return 1.2533 * MAD_TO_SIGMA * mad / np.sqrt(minima.size) / median if median > 0 else 0.0
+    even = float(np.percentile(_all_runs(rounds[0::2]), QUANTILE))
+    odd = float(np.percentile(_all_runs(rounds[1::2]), QUANTILE))
+    return abs(even - odd) / (even + odd) if even + odd > 0 else 0.0
 
 
 def kept_runs(times: Sequence[float], *, outlier_mads: float = OUTLIER_MADS) -> np.ndarray:
@@ -84,7 +90,7 @@ class Measured:
     p10_ms: float
     p90_ms: float
     runs: int
-    round_spread: float  # interquartile range of the per-round values / the estimate: round-to-round repeatability
+    round_spread: float  # interquartile range of the rounds' own estimates / the estimate: round-to-round repeatability
 
     def to_dict(self) -> dict[str, float]:
         return {
@@ -108,9 +114,10 @@ __all__ = [
     "OUTLIER_MADS",
     "ROUND_RULE",
     "Measured",
+    "QUANTILE",
     "estimate",
     "kept_runs",
     "relative_error",
-    "round_minima",
+    "round_values",
     "summarise",
 ]

@@ -4,7 +4,7 @@
     python run_bundle.py BUNDLE_DIR --provider QNNExecutionProvider --out results.csv
 
 Times every op model listed in BUNDLE_DIR/manifest.json (warm-up, then rounds of runs;
-the median, p10 and p90 of each round's fastest run) and appends one CSV row per op. Resumable: ops already in the CSV
+the 10th percentile of all runs, and p10/p90 of the rounds' own) and appends one CSV row per op. Resumable: ops already in the CSV
 are skipped. Bring the CSV back and run ``nas-profile import --device DEVICE results.csv``.
 This file is copied into every bundle by ``nas-profile --backend bundle``; it must not import ``nas``.
 """
@@ -26,13 +26,14 @@ ROUND_RUNS = 10  # runs per round, as nas.latency.profile.TimingOptions.round_ru
 
 
 def estimate(rounds: list[list[float]]) -> tuple[float, float, float, int]:
-    """The rule of nas.latency.timing, repeated (this file runs without nas): median of each round's fastest run.
+    """The rule of nas.latency.timing, repeated (this file runs without nas): the 10th percentile of all runs.
 
-    Returns (median, p10, p90) of the rounds' fastest runs and the number of runs.
+    Returns it, the p10 and p90 of the rounds' own 10th percentiles, and the number of runs.
     """
-    minima = np.array([min(r) for r in rounds if len(r)], dtype=float)
-    median, p10, p90 = np.percentile(minima, [50, 10, 90])
-    return float(median), float(p10), float(p90), sum(len(r) for r in rounds)
+    runs = np.array([t for r in rounds for t in r], dtype=float)
+    per_round = np.array([np.percentile(r, 10.0) for r in rounds if len(r)], dtype=float)
+    p10, p90 = np.percentile(per_round, [10, 90])
+    return float(np.percentile(runs, 10.0)), float(p10), float(p90), int(runs.size)
 
 
 FIELDS = ["key", "median_ms", "p10_ms", "p90_ms", "runs", "provider", "runtime_version", "host"]
