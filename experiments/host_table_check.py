@@ -15,7 +15,7 @@ on the same core (this whole process is pinned to it, torch on one thread), roun
 (``--rounds`` × ``--runs`` runs each), twice, by the same rule as the table's ops
 (``nas.latency.timing``: the 10th percentile of all runs): the second pass gives the
 measurement's own repeatability (pass-to-pass difference), and each network's p10-p90 of its
-rounds' own estimates is its round-to-round spread. Predictions of the new and of the shipped table are scored against
+runs is its run-to-run spread. Predictions of the new and of the shipped table are scored against
 the first pass (share within ±10 %, MAPE, bias, Spearman) and the repeat pass is scored the same
 way as if it were a prediction, which is the floor any table can reach on this machine right now.
 The host is shared with other jobs; the load average before and after is recorded.
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     predicted_new = [new.latency(arch) for arch in archs]
     shipped_ok = all(not shipped.missing(arch) for arch in archs)
     predicted_shipped = [shipped.latency(arch) for arch in archs] if shipped_ok else []
-    run_spread = [(m.p90_ms - m.p10_ms) / m.median_ms for m in passes[0]]  # of the rounds' own estimates
+    run_spread = [(m.p90_ms - m.p10_ms) / m.median_ms for m in passes[0]]  # of its runs
     rows = [
         {
             "name": arch.name,
@@ -203,7 +203,7 @@ def markdown(result: dict[str, Any]) -> str:
         line("shipped cpu table", check["shipped_table"]),
         line("second timing pass (measurement floor)", check["repeat_pass_as_prediction"]),
         "",
-        "The same against each network's p10 (the lowest tenth of its rounds' own estimates):",
+        "The same against each network's p10 (for the rule's estimate this is the same column):",
         "",
         "| prediction | within ±10 % | within ±5 % | MAPE | bias | Spearman |",
         "|---|---|---|---|---|---|",
@@ -211,7 +211,7 @@ def markdown(result: dict[str, Any]) -> str:
         line("shipped cpu table vs p10", check["shipped_table_vs_p10"]),
         line("second pass p10 vs first pass p10", check["repeat_pass_p10_vs_p10"]),
         "",
-        f"Round-to-round spread of the measurement: p10-p90 of each network's rounds' own estimates is {check['run_p10_p90_pct']['median']:.1f} % "
+        f"Run-to-run spread of the measurement: p10-p90 of each network's runs is {check['run_p10_p90_pct']['median']:.1f} % "
         f"of its median (median over networks; max {check['run_p10_p90_pct']['max']:.1f} %).",
         "",
         f"Op by op, this host's entries over the shipped table's (same keys): {result['ops_new_over_shipped']}.",

@@ -10,8 +10,9 @@ disturbed spell. The 10th percentile only needs a tenth of the runs to be undist
 the single fastest run it does not hang on one lucky run. ``experiments/timing_rule_check.py``
 compares these statistics pass against pass on this project's shared host (experiments/README.md).
 Op entries and whole networks use the same rule, so the context correction fitted between them
-compares like with like. An entry's p10/p90 are those of the rounds' own 10th percentiles: how much
-the estimate moved from round to round.
+compares like with like. A table entry keeps the estimate in its first column (``median_ms``, the
+table format's name for "the latency"), which therefore equals its ``p10_ms``; ``p90_ms`` is the
+90th percentile of the runs, so ``(p90 − p10) / estimate`` is still how noisy the runs were.
 
 The bundle runner, which runs on a device without this package, repeats the rule; a test checks
 that both agree. CUDA-graph timings (``backends/torch_cuda``) average many replays per round on a
@@ -30,7 +31,7 @@ import numpy as np
 from nas.latency.table import Entry
 
 QUANTILE = 10.0  # percent: the estimate is this percentile of all runs
-ROUND_RULE = "10th percentile of all runs (the fastest tenth); p10/p90 over the rounds' own 10th percentiles"
+ROUND_RULE = "10th percentile of all runs (the fastest tenth), kept as median_ms (= p10_ms); p90_ms of all runs"
 OUTLIER_MADS = 5.0
 MAD_TO_SIGMA = 1.4826  # MAD of normal noise × 1.4826 = its standard deviation
 
@@ -45,12 +46,12 @@ def round_values(rounds: Sequence[Sequence[float]]) -> np.ndarray:
 
 
 def estimate(rounds: Sequence[Sequence[float]]) -> Entry:
-    """The rule: the 10th percentile of all runs; p10 and p90 of the rounds' own; ``runs`` counts every run."""
+    """The rule: the 10th percentile of all runs (as ``median_ms``, equal to ``p10_ms``), their p90, and how many."""
     runs = _all_runs(rounds)
     if not runs.size:
         raise ValueError("no timed runs")
-    p10, p90 = np.percentile(round_values(rounds), [10, 90])
-    return Entry(float(np.percentile(runs, QUANTILE)), float(p10), float(p90), int(runs.size))
+    p10, p90 = np.percentile(runs, [QUANTILE, 90])
+    return Entry(float(p10), float(p10), float(p90), int(runs.size))
 
 
 def relative_error(rounds: Sequence[Sequence[float]]) -> float:

@@ -4,7 +4,7 @@
     python run_bundle.py BUNDLE_DIR --provider QNNExecutionProvider --out results.csv
 
 Times every op model listed in BUNDLE_DIR/manifest.json (warm-up, then rounds of runs;
-the 10th percentile of all runs, and p10/p90 of the rounds' own) and appends one CSV row per op. Resumable: ops already in the CSV
+the 10th percentile of all runs as median_ms, and p90) and appends one CSV row per op. Resumable: ops already in the CSV
 are skipped. Bring the CSV back and run ``nas-profile import --device DEVICE results.csv``.
 This file is copied into every bundle by ``nas-profile --backend bundle``; it must not import ``nas``.
 """
@@ -28,12 +28,11 @@ ROUND_RUNS = 10  # runs per round, as nas.latency.profile.TimingOptions.round_ru
 def estimate(rounds: list[list[float]]) -> tuple[float, float, float, int]:
     """The rule of nas.latency.timing, repeated (this file runs without nas): the 10th percentile of all runs.
 
-    Returns it, the p10 and p90 of the rounds' own 10th percentiles, and the number of runs.
+    Returns it as the median_ms column (so it equals p10_ms), the 90th percentile and the number of runs.
     """
     runs = np.array([t for r in rounds for t in r], dtype=float)
-    per_round = np.array([np.percentile(r, 10.0) for r in rounds if len(r)], dtype=float)
-    p10, p90 = np.percentile(per_round, [10, 90])
-    return float(np.percentile(runs, 10.0)), float(p10), float(p90), int(runs.size)
+    p10, p90 = np.percentile(runs, [10.0, 90])
+    return float(p10), float(p10), float(p90), int(runs.size)
 
 
 FIELDS = ["key", "median_ms", "p10_ms", "p90_ms", "runs", "provider", "runtime_version", "host"]
