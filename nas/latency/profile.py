@@ -126,6 +126,7 @@ class TimingOptions:
     min_seconds: float = 0.03
     max_seconds: float = 0.5
     tolerance: float = 0.005
+    visits: int = 2  # ops are timed on this many passes over the space, the lowest estimate kept (backends/ort.py)
 
     def header(self) -> dict[str, Any]:
         return {
@@ -133,6 +134,7 @@ class TimingOptions:
             "warmup_runs": self.warmup,
             "statistic": ROUND_RULE,
             "round_runs": self.round_runs,
+            "visits": f"each op timed on {self.visits} passes over the ops, the lowest estimate kept",
             "min_runs": self.min_runs,
             "min_seconds": self.min_seconds,
             "stop": f"at a split-half relative error <= {self.tolerance:.1%} of the estimate, or {self.max_runs} runs, or {self.max_seconds:g} s",
