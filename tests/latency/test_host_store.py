@@ -158,8 +158,9 @@ def test_summary_warns_when_whole_networks_ran_on_a_busy_machine() -> None:
     from nas.latency.host_fit import summary
 
     figures = {"n": 8, "within_10pct": 0.0, "mape_pct": 60.0, "spearman": 0.9}
-    busy = {"groups": {"proxylessnas@224": {"corrected": figures, "measurement_p10_p90_pct": 73.0}}}
-    quiet = {"groups": {"proxylessnas@224": {"corrected": figures, "measurement_p10_p90_pct": 6.0}}}
+    # the warning reads the round-to-round spread of whole networks (IQR of the round estimates), not the run spread
+    busy = {"groups": {"proxylessnas@224": {"corrected": figures, "measurement_round_spread_pct": 11.8, "measurement_p10_p90_pct": 30.0}}}
+    quiet = {"groups": {"proxylessnas@224": {"corrected": figures, "measurement_round_spread_pct": 2.0, "measurement_p10_p90_pct": 30.0}}}
     [_, warning] = summary(busy, device="cpu")
     assert warning.startswith("WARNING: proxylessnas@224:") and "nas-profile --device cpu --space proxylessnas --refit" in warning
     assert len(summary(quiet)) == 1
