@@ -22,6 +22,7 @@ from nas.cli._common import positive_float, positive_int, run
 from nas.errors import NasError
 from nas.latency.host import MEASURED_IN_PROCESS
 from nas.latency.host_fit import FitPlan
+from nas.latency.profile import TimingOptions
 from nas.resources import TABLE_DIR_ENV
 
 # subcommand → module with ``main(argv)``; imported only when used
@@ -62,8 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--store", type=Path, help=f"per-user table store (default: ${TABLE_DIR_ENV}, else the user data folder)")
     parser.add_argument("--threads", type=positive_int, default=1, help="intra-op threads for timing (default 1)")
-    parser.add_argument("--min-runs", type=positive_int, default=50, help="timed runs per op at least (default 50)")
-    parser.add_argument("--min-seconds", type=float, default=0.25, help="timing time per op at least (default 0.25 s)")
+    parser.add_argument(
+        "--min-runs",
+        type=positive_int,
+        default=TimingOptions.min_runs,
+        help=f"timed runs per op at least (default {TimingOptions.min_runs})",
+    )
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=TimingOptions.min_seconds,
+        help=f"timing time per op at least (default {TimingOptions.min_seconds:g} s; more rounds follow until the op's estimate is stable)",
+    )
     parser.add_argument(
         "--remeasure-noisy",
         type=positive_float,
@@ -115,7 +126,7 @@ def _main(args: argparse.Namespace) -> int:
         raise NasError("--width applies to --space, not to --arch (an architecture has its channels already)")
     from nas.devices import get_device
     from nas.latency.backends import BackendError, make_backend
-    from nas.latency.profile import TimingOptions, open_table
+    from nas.latency.profile import open_table
     from nas.resources import writable_table
 
     device = get_device(args.device)
@@ -300,7 +311,30 @@ def list_devices() -> int:
             f"{name:<16} {table.precision:<9} {device.backend:<9} {table.source:<9} {len(table.entries):>7}  {describe_fidelity(table.header)}"
             f"{describe_host(table.header, name)}"
         )
+        for line in store_lines(name, in_use=path):
+            print(f"{'':<16} {line}")
     return 0
+
+
+def store_lines(device: str, *, in_use: Path) -> list[str]:
+    """The device's other files in the user store: other hosts' tables (by host) and cached on-demand prices."""
+    from nas.latency.table import LatencyTable
+    from nas.resources import user_table_dir
+
+    lines = []
+    for path in sorted((user_table_dir() / device).glob("*.yaml")):
+        if path.resolve() == in_use.resolve():
+            continue
+        try:
+            table = LatencyTable.load(path)
+        except NasError as error:
+            lines.append(f"also in the store: {path}: {error}")
+            continue
+        if path.name.startswith("modelled-"):
+            lines.append(f"on-demand prices cached: {len(table.entries)} ops in {path}")
+        else:
+            lines.append(f"also in the store: {path}: {len(table.entries)} entries{describe_host(table.header, device)}")
+    return lines
 
 
 def describe_host(header: dict[str, Any], device: str) -> str:
@@ -312,8 +346,10 @@ def describe_host(header: dict[str, Any], device: str) -> str:
     host = header.get("host")
     if not isinstance(host, dict):
         return f"; host: unrecorded ({header.get('host_cpu') or host or 'no host in header'})"
+    from nas.latency.host import host_key
+
     mine = host_mismatch(header, device=device) is None
-    return f"; host: {host.get('model_name', '?')} ({'this host' if mine else 'another host'})"
+    return f"; host: {host.get('model_name', '?')}, key {host_key(host)} ({'this host' if mine else 'another host'})"
 
 
 def describe_fidelity(header: dict[str, Any]) -> str:

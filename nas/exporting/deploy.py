@@ -220,7 +220,7 @@ def latency(files: dict[str, Path], arch: ArchSpec, settings: ExportSettings) ->
     measured = {precision: Measured.of(entry, medians).to_dict() for (precision, _), (entry, medians) in zip(named, results)}
     rule = (
         f"onnxruntime CPUExecutionProvider, 1 thread, sequential, {options.warmup} warm-up runs, "
-        f"{settings.latency_rounds} interleaved rounds x {settings.runs_per_round} runs; {options.header()['outliers']}"
+        f"{settings.latency_rounds} interleaved rounds x {settings.runs_per_round} runs; {options.header()['statistic']}"
     )
     predicted = prediction(settings.device, arch) if settings.device else {}
     return Latency(measured, fingerprint(threads=1), rule, predicted)

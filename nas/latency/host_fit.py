@@ -21,7 +21,7 @@ from nas.latency.table import LatencyTable
 from nas.latency.validate import network_timer, store, validate
 from nas.space import SearchSpace, get_space
 
-BUSY_SPREAD_PCT = 20.0  # whole-network p10-p90 above this share of the median: the machine was busy, the figures say little
+BUSY_SPREAD_PCT = 5.0  # whole networks' per-round estimates spread (IQR) above this share of the estimate: the machine was busy
 CALIBRATION_SEED = 100_000  # the same networks as ``nas-profile validate --calibrate``
 HELD_OUT_SEED = 200_000
 
@@ -118,11 +118,11 @@ def summary(report: dict[str, Any], *, device: str = "cpu") -> list[str]:
         f = group["corrected"]
         lines.append(
             f"{label}: held out {f['n']} networks: {f['within_10pct']:.0%} within ±10 %, MAPE {f['mape_pct']:.1f} %, "
-            f"Spearman {f['spearman']:.3f} (timing p10-p90 {group['measurement_p10_p90_pct']:.1f} % of the median)"
+            f"Spearman {f['spearman']:.3f} (measurement: round-to-round spread {group['measurement_round_spread_pct']:.1f} % of the estimate)"
         )
-        if group["measurement_p10_p90_pct"] > BUSY_SPREAD_PCT:
+        if group["measurement_round_spread_pct"] > BUSY_SPREAD_PCT:
             lines.append(
-                f"WARNING: {label}: whole networks ran with a p10-p90 spread of {group['measurement_p10_p90_pct']:.0f} % of their median: "
+                f"WARNING: {label}: whole networks' rounds disagreed by {group['measurement_round_spread_pct']:.0f} % (IQR of the round estimates): "
                 "this machine was busy while they were timed, so these figures (and the correction) say little; "
                 "rerun on an idle machine, pinned to one core, with: "
                 f"taskset -c 1 nas-profile --device {device} --space {label.split('@')[0]} --refit"

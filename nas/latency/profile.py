@@ -11,7 +11,6 @@ the entries since the last save and never leaves a broken file.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from nas.latency.backends import Backend, Job, MeasureResult
 from nas.latency.host import MATTERS
 from nas.latency.signature import head_key, op_key
 from nas.latency.table import Entry, LatencyTable, TableError, new_header
-from nas.latency.timing import MAD_TO_SIGMA, OUTLIER_MADS, summarise
+from nas.latency.timing import ROUND_RULE, estimate, relative_error, round_values
 from nas.onnx_export import onnx_model
 from nas.space.space import HeadOp, Op
 
@@ -112,24 +111,33 @@ def export_network(arch: ArchSpec, directory: Path, *, precision: str, name: str
 # -- timing ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TimingOptions:
-    """How one model is timed: warm-up, then runs until both ``min_runs`` and ``min_seconds`` are met."""
+    """How one model is timed (``nas.latency.timing``'s rule): warm-up, then rounds of ``round_runs`` runs.
+
+    An op gets rounds until it has ``min_runs`` runs and ``min_seconds`` of timing and its estimate
+    is stable (split-half relative error ≤ ``tolerance``, ``nas.latency.timing.relative_error``), or
+    until ``max_runs`` / ``max_seconds``: a steady op stops early, one timed in a busy spell gets more.
+    """
 
     threads: int = 1
-    warmup: int = 10
-    min_runs: int = 50
+    warmup: int = 3
+    round_runs: int = 10
+    min_runs: int = 40
     max_runs: int = 2000
-    min_seconds: float = 0.25
-    outlier_mads: float = OUTLIER_MADS  # runs above median + this × 1.4826 × MAD are dropped (nas.latency.timing)
-    max_spread: float = 0.2  # a window whose p10–p90 exceeds this share of the median is timed again
-    retries: int = 3
+    min_seconds: float = 0.03
+    max_seconds: float = 0.5
+    tolerance: float = 0.005
+    visits: int = 2  # ops are timed on this many passes over the space, the lowest estimate kept (backends/ort.py)
 
     def header(self) -> dict[str, Any]:
         return {
             "threads": self.threads,
             "warmup_runs": self.warmup,
+            "statistic": ROUND_RULE,
+            "round_runs": self.round_runs,
+            "visits": f"each op timed on {self.visits} passes over the ops, the lowest estimate kept",
             "min_runs": self.min_runs,
             "min_seconds": self.min_seconds,
-            "outliers": f"runs > median + {self.outlier_mads:g} × {MAD_TO_SIGMA} × MAD (about {self.outlier_mads:g} sigmas) dropped; windows with p10-p90 > {self.max_spread:.0%} of the median re-timed",
+            "stop": f"at a split-half relative error <= {self.tolerance:.1%} of the estimate, or {self.max_runs} runs, or {self.max_seconds:g} s",
         }
 
 
@@ -164,32 +172,26 @@ def random_feed(session: Any, shape: Sequence[int]) -> dict[str, np.ndarray]:
 
 
 def spread(entry: Entry) -> float:
-    """(p90 − p10) / median: how unsteady one op's runs were."""
+    """(p90 − p10) / estimate: how much one op's rounds disagreed."""
     return (entry.p90_ms - entry.p10_ms) / entry.median_ms if entry.median_ms > 0 else 0.0
 
 
 def time_model(path: Path, shape: Sequence[int], *, provider: str, options: TimingOptions) -> Entry:
-    """Median of repeated runs; a window disturbed by another process (bimodal runs) is timed again.
-
-    Up to ``retries`` extra windows while p10–p90 exceeds ``max_spread`` of the median; the
-    steadiest window wins (noise on a shared machine only ever adds time).
-    """
+    """The rule's estimate for one model, with as many rounds as it takes to be stable (see ``TimingOptions``)."""
     session = make_session(path, provider=provider, threads=options.threads)
     feed = random_feed(session, shape)
     run_times_ms(session, feed, options.warmup)
-    best: Entry | None = None
-    for _ in range(1 + options.retries):
-        times: list[float] = []
-        deadline = time.perf_counter() + options.min_seconds
-        while len(times) < options.max_runs and (len(times) < options.min_runs or time.perf_counter() < deadline):
-            times += run_times_ms(session, feed, 10)
-        entry = summarise(times, outlier_mads=options.outlier_mads)
-        if best is None or spread(entry) < spread(best):
-            best = entry
-        if spread(best) <= options.max_spread:
+    rounds: list[list[float]] = []
+    runs, start = 0, time.perf_counter()
+    while runs < options.max_runs:
+        rounds.append(run_times_ms(session, feed, options.round_runs))
+        runs += options.round_runs
+        elapsed = time.perf_counter() - start
+        if elapsed >= options.max_seconds:
             break
-    assert best is not None
-    return best
+        if runs >= options.min_runs and elapsed >= options.min_seconds and relative_error(rounds) <= options.tolerance:
+            break
+    return estimate(rounds)
 
 
 def time_models_interleaved(
@@ -203,22 +205,19 @@ def time_models_interleaved(
 ) -> list[tuple[Entry, list[float]]]:
     """Round-robin timing of several models, so a noisy spell of the machine hits them all alike.
 
-    Returns, per model, the summary over all runs and the median of each round (its run-to-run spread).
+    Returns, per model, the rule's estimate and each round's own (its round-to-round spread).
     """
     sessions = [make_session(path, provider=provider, threads=options.threads) for path, _ in models]
     feeds = [random_feed(session, shape) for session, (_, shape) in zip(sessions, models)]
     for session, feed in zip(sessions, feeds):
         run_times_ms(session, feed, options.warmup)
-    times: list[list[float]] = [[] for _ in models]
-    round_medians: list[list[float]] = [[] for _ in models]
+    times: list[list[list[float]]] = [[] for _ in models]
     for r in range(rounds):
         for i, (session, feed) in enumerate(zip(sessions, feeds)):
-            chunk = run_times_ms(session, feed, runs_per_round)
-            times[i] += chunk
-            round_medians[i].append(statistics.median(chunk))
+            times[i].append(run_times_ms(session, feed, runs_per_round))
         if progress:
             progress(r)
-    return [(summarise(t, outlier_mads=options.outlier_mads), m) for t, m in zip(times, round_medians)]
+    return [(estimate(t), [float(v) for v in round_values(t)]) for t in times]
 
 
 # -- building a table -------------------------------------------------------------------------------
@@ -268,6 +267,11 @@ def open_table(path: Path, *, device: Any, backend: Backend, precision: str) -> 
                 f"{path}: table was measured on another host ({before.get('model_name')!r}; differs in {', '.join(differ)}); "
                 "entries of two machines must not mix: use --table to write another file"
             )
+    if "statistic" in header and header["statistic"] != table.header.get("statistic", "median of all runs (before the round rule)"):
+        raise TableError(
+            f"{path}: its entries were timed with another statistic ({table.header.get('statistic', 'median of all runs, an earlier rule')!r}); "
+            "entries timed two ways must not mix: use --table to write another file, or delete this one to measure again"
+        )
     keep = {k: v for k, v in table.header.items() if k in ("fidelity", "correction", "spaces", "profiling", "notes")}
     table.header = {**header, **keep}
     if "host" in header and not isinstance(before, dict):  # entries of an unrecorded host: the table's host stays unknown

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nas.latency.host import KERNEL_FLAGS, fingerprint, host_mismatch
+from nas.latency.host import KERNEL_FLAGS, fingerprint, host_key, host_mismatch
 from nas.latency.table import LatencyTable, TableError
 from nas.resources import shipped_dir
 
@@ -120,7 +120,9 @@ def test_nas_inspect_prices_any_arch_on_modelled_devices(tmp_path: Path, device:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["latency_source"][device] == "modelled" and data["latency_ms"][device] > 0
-    assert not (tmp_path / "empty").exists()  # priced in memory, nothing written
+    # nothing but the cache of on-demand prices is written, and only into the store
+    assert [p.relative_to(tmp_path / "empty").parent.as_posix() for p in (tmp_path / "empty").rglob("*.*")] == [device]
+    assert [p.name.startswith("modelled-") for p in (tmp_path / "empty").rglob("*.*")] == [True]
 
 
 def test_ort_backend_header_carries_the_fingerprint() -> None:
@@ -169,9 +171,41 @@ def test_list_devices_names_each_measured_tables_host(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
-    assert "host: Intel(R) Xeon(R) Platinum 8480+ (another host)" in rows["cpu"]
+    assert f"host: Intel(R) Xeon(R) Platinum 8480+, key {host_key(other_host())} (another host)" in rows["cpu"]
     assert "host: unrecorded (AMD EPYC)" in rows["cpu-int8"]
     assert "host:" not in rows["dsp"]
+
+
+def test_list_devices_shows_every_hosts_table_in_the_store_and_cached_prices(tmp_path: Path) -> None:
+    from nas.devices import get_device
+    from nas.latency.backends.analytic import fill_modelled
+    from nas.latency.profile import arch_jobs
+    from nas.target import load_target
+
+    here, there = fingerprint(), other_host()
+    for host in (here, there):
+        table = LatencyTable.load(SHIPPED_CPU)
+        table.header["host"] = host
+        table.save(tmp_path / "cpu" / f"{host_key(host)}.yaml")
+    env = {**os.environ, "NAS_TABLE_DIR": str(tmp_path)}
+    os.environ["NAS_TABLE_DIR"], saved = str(tmp_path), os.environ.get("NAS_TABLE_DIR")
+    try:  # on-demand prices of an architecture the dsp table lacks, cached in this store
+        arch, _ = load_target("r16_n10,conv_k3_s2_c16_relu6,ibn_k7_s1_e3_c20_relu6,head_c100_relu6")
+        dsp = get_device("dsp").load_table()
+        priced = fill_modelled(dsp, arch_jobs(arch, dsp.precision))
+    finally:
+        os.environ.pop("NAS_TABLE_DIR") if saved is None else os.environ.update(NAS_TABLE_DIR=saved)
+    result = subprocess.run(
+        [sys.executable, "-m", "nas.cli.profile", "--list-devices"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    cpu = next(i for i, line in enumerate(lines) if line.startswith("cpu "))
+    assert f"key {host_key(here)} (this host)" in lines[cpu]
+    assert f"also in the store: {tmp_path / 'cpu' / host_key(there)}.yaml" in lines[cpu + 1]
+    assert f"Xeon(R) Platinum 8480+, key {host_key(there)} (another host)" in lines[cpu + 1]
+    dsp_row = next(i for i, line in enumerate(lines) if line.startswith("dsp "))
+    assert f"on-demand prices cached: {priced} ops in {tmp_path / 'dsp'}/modelled-" in lines[dsp_row + 1]
 
 
 def test_extending_an_unrecorded_hosts_table_keeps_its_host_unknown(tmp_path: Path) -> None:
@@ -179,8 +213,10 @@ def test_extending_an_unrecorded_hosts_table_keeps_its_host_unknown(tmp_path: Pa
     from nas.latency.backends import make_backend
     from nas.latency.profile import open_table
 
-    path = LatencyTable.load(SHIPPED_CPU).save(tmp_path / "cpu.yaml")
     backend = make_backend("ort", device=get_device("cpu"), threads=1)
+    unrecorded = LatencyTable.load(SHIPPED_CPU)
+    unrecorded.header["statistic"] = backend.header()["statistic"]  # timed by today's rule, host not recorded
+    path = unrecorded.save(tmp_path / "cpu.yaml")
     assert "host" not in open_table(path, device=get_device("cpu"), backend=backend, precision="fp32").header
     fresh = open_table(tmp_path / "new.yaml", device=get_device("cpu"), backend=backend, precision="fp32")
     assert fresh.header["host"] == fingerprint()

@@ -67,7 +67,7 @@ def test_the_one_command_profiles_fits_and_files_the_table_by_host(tmp_path: Pat
     assert "extending this host's table" in again.stdout and "already in" in again.stdout and "0 new" in again.stdout
     listing = cli("nas.cli.profile", "--list-devices", store=tmp_path)
     row = next(line for line in listing.stdout.splitlines() if line.split()[0] == "cpu")
-    assert f"host: {fingerprint()['model_name']} (this host)" in row and "nas_bench_macro@8: " in row
+    assert f"host: {fingerprint()['model_name']}, key {path.stem} (this host)" in row and "nas_bench_macro@8: " in row
 
 
 def test_the_store_wins_over_the_shipped_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,8 +158,9 @@ def test_summary_warns_when_whole_networks_ran_on_a_busy_machine() -> None:
     from nas.latency.host_fit import summary
 
     figures = {"n": 8, "within_10pct": 0.0, "mape_pct": 60.0, "spearman": 0.9}
-    busy = {"groups": {"proxylessnas@224": {"corrected": figures, "measurement_p10_p90_pct": 73.0}}}
-    quiet = {"groups": {"proxylessnas@224": {"corrected": figures, "measurement_p10_p90_pct": 6.0}}}
+    # the warning reads the round-to-round spread of whole networks (IQR of the round estimates), not the run spread
+    busy = {"groups": {"proxylessnas@224": {"corrected": figures, "measurement_round_spread_pct": 11.8, "measurement_p10_p90_pct": 30.0}}}
+    quiet = {"groups": {"proxylessnas@224": {"corrected": figures, "measurement_round_spread_pct": 2.0, "measurement_p10_p90_pct": 30.0}}}
     [_, warning] = summary(busy, device="cpu")
     assert warning.startswith("WARNING: proxylessnas@224:") and "nas-profile --device cpu --space proxylessnas --refit" in warning
     assert len(summary(quiet)) == 1

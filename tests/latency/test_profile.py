@@ -25,6 +25,25 @@ def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nas.cli.profile", *args], capture_output=True, text=True, timeout=timeout)
 
 
+def test_a_second_visit_keeps_each_ops_lower_estimate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy spell slows every run of an op timed inside it: the visit outside the spell wins."""
+    from nas.latency.backends import ort
+    from nas.latency.profile import space_jobs as jobs_of
+
+    ops, heads = get_space("nas_bench_macro", resolution=8).ops()
+    jobs = jobs_of(ops, heads, "fp32")[:2]
+    # visit 1 times job 0 then job 1; visit 2 goes the other way round (job 1, then job 0)
+    estimates = iter([2.0, 1.0, 3.0, 1.5])
+    monkeypatch.setattr(ort, "export_op", lambda op, folder, **_: Path(folder) / "op.onnx")
+    monkeypatch.setattr(ort, "time_model", lambda *_, **__: (lambda ms: Entry(ms, ms, ms * 1.1, 40))(next(estimates)))
+    seen: list[tuple[str, float]] = []
+    backend = make_backend("ort", device=get_device("cpu"), timing=TimingOptions(visits=2), progress=False)
+    result = backend.measure(jobs, precision="fp32", on_entry=lambda key, entry: seen.append((key, entry.median_ms)))
+    assert result.entries[jobs[0].key].median_ms == 1.5 and result.entries[jobs[1].key].median_ms == 1.0
+    assert seen == [(jobs[0].key, 2.0), (jobs[1].key, 1.0), (jobs[0].key, 1.5)]  # only improvements are reported
+    assert "2 passes" in backend.header()["visits"]
+
+
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_export_and_time_a_real_op(tmp_path: Path, precision: str) -> None:
     ops, heads = get_space("nas_bench_macro", resolution=8).ops()

@@ -240,7 +240,7 @@ class AnalyticBackend:
 
         entries: dict[str, Entry] = {}
         for job in jobs:
-            ms = self.model.prims_ms(job_prims(job.op))
+            ms = round(self.model.prims_ms(job_prims(job.op)), 6)  # the precision a table file keeps
             entries[job.key] = Entry(ms, ms, ms, 0)  # runs = 0: a modelled number, not a measurement
             if on_entry is not None:
                 on_entry(job.key, entries[job.key])
@@ -250,18 +250,27 @@ class AnalyticBackend:
 def fill_modelled(table: Any, jobs: Sequence[Job]) -> int:
     """Price the jobs a modelled table lacks with the analytic model in its own header; returns how many.
 
-    In memory only, not cached on disk: pricing an op is a few roofline sums (microseconds), so any
-    architecture works on a modelled device with no profiling step. Other tables are left alone.
+    Pricing an op is a few roofline sums, so any architecture works on a modelled device with no
+    profiling step. Prices computed here are cached in the user store (``nas.latency.price_cache``,
+    keyed by a hash of the model) and read back on the next call. Other tables are left alone.
     """
+    from nas.latency.price_cache import load_cached, model_hash, save_cached
+
     if table.source != "modelled" or table.header.get("backend") != "analytic":
         return 0
     todo = [job for job in jobs if job.key not in table.entries]
     if not todo:
         return 0
     model = DeviceModel.from_header(table.device, table.header.get("model"))
+    digest = model_hash(table.header.get("model"))
+    cached = load_cached(table.device, digest)
+    found = {job.key: cached[job.key] for job in todo if job.key in cached}
     priced = {}
     for job in todo:
-        ms = model.prims_ms(job_prims(job.op))
-        priced[job.key] = Entry(ms, ms, ms, 0)  # runs = 0: modelled
-    table.merge(priced)
+        if job.key not in found:
+            ms = round(model.prims_ms(job_prims(job.op)), 6)  # as a table file keeps it: the cache reads back the same number
+            priced[job.key] = Entry(ms, ms, ms, 0)  # runs = 0: modelled
+    table.merge({**found, **priced})
+    if priced:
+        save_cached(table, digest, priced)
     return len(todo)

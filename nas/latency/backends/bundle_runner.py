@@ -3,8 +3,8 @@
 
     python run_bundle.py BUNDLE_DIR --provider QNNExecutionProvider --out results.csv
 
-Times every op model listed in BUNDLE_DIR/manifest.json (warm-up, then repeated runs;
-median, p10, p90) and appends one CSV row per op. Resumable: ops already in the CSV
+Times every op model listed in BUNDLE_DIR/manifest.json (warm-up, then rounds of runs;
+the 10th percentile of all runs as median_ms, and p90) and appends one CSV row per op. Resumable: ops already in the CSV
 are skipped. Bring the CSV back and run ``nas-profile import --device DEVICE results.csv``.
 This file is copied into every bundle by ``nas-profile --backend bundle``; it must not import ``nas``.
 """
@@ -22,14 +22,17 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-OUTLIER_MADS, MAD_TO_SIGMA = 5.0, 1.4826  # the rule of nas.latency.timing, repeated: this file runs without nas
+ROUND_RUNS = 10  # runs per round, as nas.latency.profile.TimingOptions.round_runs
 
 
-def kept_runs(times: np.ndarray) -> np.ndarray:
-    """Drop outlier runs (interrupts, frequency changes): above median + 5 × 1.4826 × MAD, as nas.latency.timing."""
-    median = float(np.median(times))
-    mad = float(np.median(np.abs(times - median))) or 1e-9
-    return times[times <= median + OUTLIER_MADS * MAD_TO_SIGMA * mad]
+def estimate(rounds: list[list[float]]) -> tuple[float, float, float, int]:
+    """The rule of nas.latency.timing, repeated (this file runs without nas): the 10th percentile of all runs.
+
+    Returns it as the median_ms column (so it equals p10_ms), the 90th percentile and the number of runs.
+    """
+    runs = np.array([t for r in rounds for t in r], dtype=float)
+    p10, p90 = np.percentile(runs, [10.0, 90])
+    return float(p10), float(p10), float(p90), int(runs.size)
 
 
 FIELDS = ["key", "median_ms", "p10_ms", "p90_ms", "runs", "provider", "runtime_version", "host"]
@@ -46,18 +49,22 @@ def session(path: Path, provider: str, threads: int, provider_options: dict) -> 
     return ort.InferenceSession(str(path), sess_options=options, providers=providers)
 
 
-def time_op(sess: ort.InferenceSession, shape: list[int], *, warmup: int, runs: int, min_seconds: float) -> list[float]:
+def time_op(sess: ort.InferenceSession, shape: list[int], *, warmup: int, runs: int, min_seconds: float) -> list[list[float]]:
+    """Rounds of ``ROUND_RUNS`` back-to-back runs (ms) until both ``runs`` and ``min_seconds`` are met."""
     name = sess.get_inputs()[0].name
     feed = {name: np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
     for _ in range(warmup):
         sess.run(None, feed)
-    times: list[float] = []
+    rounds: list[list[float]] = []
     deadline = time.perf_counter() + min_seconds
-    while len(times) < runs or time.perf_counter() < deadline:
-        start = time.perf_counter()
-        sess.run(None, feed)
-        times.append((time.perf_counter() - start) * 1e3)
-    return times
+    while sum(len(r) for r in rounds) < runs or time.perf_counter() < deadline:
+        chunk = []
+        for _ in range(ROUND_RUNS):
+            start = time.perf_counter()
+            sess.run(None, feed)
+            chunk.append((time.perf_counter() - start) * 1e3)
+        rounds.append(chunk)
+    return rounds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,22 +96,23 @@ def main(argv: list[str] | None = None) -> int:
             writer.writeheader()
         for index, op in enumerate(todo, 1):
             sess = session(args.bundle / op["file"], args.provider, args.threads, provider_options)
-            times = np.array(time_op(sess, op["input_shape"], warmup=args.warmup, runs=args.runs, min_seconds=args.min_seconds))
-            kept = kept_runs(times)
+            median, p10, p90, runs = estimate(
+                time_op(sess, op["input_shape"], warmup=args.warmup, runs=args.runs, min_seconds=args.min_seconds)
+            )
             writer.writerow(
                 {
                     "key": op["key"],
-                    "median_ms": f"{np.median(kept):.6f}",
-                    "p10_ms": f"{np.percentile(kept, 10):.6f}",
-                    "p90_ms": f"{np.percentile(kept, 90):.6f}",
-                    "runs": len(kept),
+                    "median_ms": f"{median:.6f}",
+                    "p10_ms": f"{p10:.6f}",
+                    "p90_ms": f"{p90:.6f}",
+                    "runs": runs,
                     "provider": args.provider,
                     "runtime_version": ort.__version__,
                     "host": host,
                 }
             )
             handle.flush()
-            print(f"[{index}/{len(todo)}] {op['key']}: {np.median(kept):.4f} ms", file=sys.stderr)
+            print(f"[{index}/{len(todo)}] {op['key']}: {median:.4f} ms", file=sys.stderr)
     return 0
 
 
