@@ -47,6 +47,10 @@ SCRIPTS: dict[str, tuple[str, str]] = {
         "needs CIFAR-10 and NAS-Bench-Macro",
     ),
     "supernet_proxy_cost": ("benchmark", "minutes"),
+    "timing_rule_check": ("benchmark", "~2 min, one core"),
+    "op_timing_check": ("benchmark", "~1 min at --ops 40, one core"),
+    "deploy_cifar": ("benchmark", "~2 min per banked run, needs CIFAR-10 and train_cifar's runs"),
+    "init_from_supernet": ("study", "~25 CPU min, needs CIFAR-10"),
 }
 
 
