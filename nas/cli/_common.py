@@ -69,3 +69,15 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resolution", type=positive_int, help="input resolution (H = W)")
     parser.add_argument("--num-classes", type=positive_int, help="classifier outputs")
     parser.add_argument("--sample", type=int, metavar="SEED", help="draw a random architecture from a space with choices")
+
+
+def add_running_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a training run that may change when it resumes (nas-train and nas-supernet train share them)."""
+    running = parser.add_argument_group("running (may change when resuming)")
+    running.add_argument("--checkpoint-minutes", type=float, default=5.0, help="checkpoint this often inside an epoch (0: every step) [5]")
+    running.add_argument("--threads", type=positive_int, help="torch CPU threads [torch's default]")
+    running.add_argument("--device", help="cpu, cuda or cuda:N [cuda when present]")
+    running.add_argument(
+        "--no-amp", dest="amp", action="store_false", help="train in float32 on a GPU (default: bf16, else fp16 + GradScaler)"
+    )
+    running.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")

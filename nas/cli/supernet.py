@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Sequence
 
-from nas.cli._common import positive_int, run
+from nas.cli._common import add_running_options, positive_int, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,12 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up before the cosine decay [1]")
     recipe.add_argument("--val-fraction", type=float, default=0.1, help="training images held out for validation and scoring [0.1]")
     recipe.add_argument("--seed", type=int, default=0, help="initialisation, paths, data order, augmentation and validation split [0]")
-    running = train.add_argument_group("running (may change when resuming)")
-    running.add_argument("--checkpoint-minutes", type=float, default=5.0, help="checkpoint this often inside an epoch (0: every step) [5]")
-    running.add_argument("--threads", type=positive_int, help="torch CPU threads [torch's default]")
-    running.add_argument("--device", help="cpu, cuda or cuda:N [cuda when present]")
-    running.add_argument("--no-amp", dest="amp", action="store_false", help="train in float32 on a GPU (default: bf16, else fp16)")
-    running.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+    add_running_options(train)
     return train
 
 

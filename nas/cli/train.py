@@ -10,7 +10,7 @@ import argparse
 import os
 from typing import Sequence
 
-from nas.cli._common import add_target_options, run
+from nas.cli._common import add_running_options, add_target_options, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,14 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--ema", type=float, metavar="DECAY", help="keep an EMA of the weights (e.g. 0.999); evaluated and saved instead")
     recipe.add_argument("--val-fraction", type=float, default=0.1, help="training images held out for validation [0.1]")
     recipe.add_argument("--seed", type=int, default=0, help="initialisation, data order, augmentation and validation split [0]")
-    running = parser.add_argument_group("running (may change when resuming)")
-    running.add_argument("--checkpoint-minutes", type=float, default=5.0, help="checkpoint this often inside an epoch (0: every step) [5]")
-    running.add_argument("--threads", type=int, help="torch CPU threads [torch's default]")
-    running.add_argument("--device", help="cpu, cuda or cuda:N [cuda when present]")
-    running.add_argument(
-        "--no-amp", dest="amp", action="store_false", help="train in float32 on a GPU (default: bf16, else fp16 + GradScaler)"
-    )
-    running.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+    add_running_options(parser)
     return parser
 
 
