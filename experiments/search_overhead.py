@@ -14,6 +14,16 @@ search = the ``nas-search --device cpu --proxy macs`` path in-process (``nas.stu
 So TPE, whose own cost grows with the study (seconds per trial at 2,000), is measured in minutes, not
 by running 2,000 TPE trials. Per-trial ms = mean (median) over the window, wall and CPU time; the mean
 includes the periodic mirror sync and batched writes, which are part of the amortised cost.
+
+The A/B difference (search − bare) compares two runs of a sampler whose own cost varies by more than the
+framework's (TPE: seconds a trial at 2,000). So the search run also clocks, in the same process, the CPU
+time spent inside its sampler's methods (``SamplerClock``: ``infer_relative_search_space``,
+``sample_relative``, ``sample_independent``, ``before_trial``, ``after_trial``, wrapped on the instance):
+*framework CPU* = the trial's CPU time minus its sampler's. It still includes Optuna's own in-memory
+``ask``/``suggest``/``tell`` machinery, pricing and the storage writes, so it is an upper bound of
+what the search layer adds, and it does not depend on the sampler's noise. The bare run is clocked the
+same way: *framework over bare* = framework CPU − the bare trial's CPU outside its sampler (Optuna's own
+in-memory ask/suggest/tell), the A/B difference with the sampler taken out of both sides.
 Run: flock /work/logs/timing.lock taskset -c 1 python -m experiments.search_overhead
      [--samplers nsga2,tpe] [--points 100,1000,2000] [--window 50] [--profile FILE] [--before FILE]
 Writes experiments/results/search_overhead{TAG}.{json,md} (``--profile``: cProfile stats of the search windows).
@@ -31,6 +41,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import optuna
 import torch
@@ -39,6 +50,7 @@ from nas.counting import count
 from nas.devices import get_device
 from nas.io import atomic_write_text
 from nas.space import get_space
+import nas.study.runner
 from nas.study import SearchContext, make_sampler, run_trials
 from nas.study.rdb import create_trials
 from nas.study.study import default_population
@@ -61,6 +73,34 @@ def host() -> str:
 def now() -> tuple[float, float]:
     """(wall clock, this process's CPU time): on a shared host the CPU time is what load does not inflate."""
     return time.perf_counter(), time.process_time()
+
+
+class SamplerClock:
+    """CPU and wall seconds spent inside one sampler's methods (outermost calls only), read between trials."""
+
+    METHODS = ("infer_relative_search_space", "sample_relative", "sample_independent", "before_trial", "after_trial")
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+        self.depth = 0
+
+    def wrap(self, sampler: optuna.samplers.BaseSampler) -> optuna.samplers.BaseSampler:
+        for name in self.METHODS:
+            setattr(sampler, name, self.timed(getattr(sampler, name)))
+        return sampler
+
+    def timed(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.depth:
+                return method(*args, **kwargs)
+            self.depth, start = 1, now()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                end = now()
+                self.depth, self.wall, self.cpu = 0, self.wall + end[0] - start[0], self.cpu + end[1] - start[1]
+
+        return call
 
 
 def durations(stamps: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
@@ -96,21 +136,36 @@ def prefill(trials: int, population: int) -> list[optuna.trial.FrozenTrial]:
     return study.get_trials(deepcopy=False)
 
 
-def bare(sampler: str, held: list[optuna.trial.FrozenTrial], window: int, population: int | None) -> tuple[list[float], list[float]]:
-    study = optuna.create_study(directions=["maximize", "minimize"], sampler=make_sampler(sampler, seed=0, population=population))
+def bare(
+    sampler: str, held: list[optuna.trial.FrozenTrial], window: int, population: int | None
+) -> tuple[list[float], list[float], list[float]]:
+    """Wall and CPU seconds of each window trial (pricing taken out), and each trial's CPU outside its sampler."""
+    clock = SamplerClock()
+    study = optuna.create_study(
+        directions=["maximize", "minimize"], sampler=clock.wrap(make_sampler(sampler, seed=0, population=population))
+    )
     study.add_trials(held)
     objective = Objective()
     study.optimize(objective, n_trials=1)  # as in the search, the first trial reads the pre-fill (not counted)
-    stamps = [now()]
-    study.optimize(objective, n_trials=window, callbacks=[lambda *_: stamps.append(now())])
+    stamps, clocked = [now()], [clock.cpu]
+
+    def stamp(*_: Any) -> None:
+        stamps.append(now())
+        clocked.append(clock.cpu)
+
+    study.optimize(objective, n_trials=window, callbacks=[stamp])
     wall, cpu = durations(stamps)
     pricing = objective.excluded[1:]
-    return [w - p[0] for w, p in zip(wall, pricing)], [c - p[1] for c, p in zip(cpu, pricing)]
+    cpu = [c - p[1] for c, p in zip(cpu, pricing)]
+    return [w - p[0] for w, p in zip(wall, pricing)], cpu, [c - (b - a) for c, a, b in zip(cpu, clocked, clocked[1:])]
 
 
 def search(
     sampler: str, held: list[optuna.trial.FrozenTrial], window: int, population: int | None, storage: str, profile: cProfile.Profile | None
-) -> tuple[list[float], list[float], float]:
+) -> tuple[list[float], list[float], float, list[float]]:
+    """Wall and CPU seconds of each window trial, the resume's seconds, and each trial's framework CPU (its sampler's CPU taken out)."""
+    clock = SamplerClock()
+    nas.study.runner.make_sampler = lambda *a, **k: clock.wrap(make_sampler(*a, **k))  # type: ignore[attr-defined]  # the worker's sampler
     with tempfile.TemporaryDirectory() as folder:
         context = SearchContext.create(
             device="cpu",
@@ -125,18 +180,23 @@ def search(
         study = context.open_study()
         for start in range(0, len(held), 500):
             create_trials(study._storage, study._study_id, held[start : start + 500])
-        stamps = [now()]
+        stamps, clocked = [now()], [clock.cpu]
 
         def on_trial(state: object) -> None:
             stamps.append(now())
+            clocked.append(clock.cpu)
             if profile is not None and len(stamps) == 2:  # the window, without the resume
                 profile.enable()
 
-        run_trials(context, progress=False, on_trial=on_trial)
+        try:
+            run_trials(context, progress=False, on_trial=on_trial)
+        finally:
+            nas.study.runner.make_sampler = make_sampler  # type: ignore[attr-defined]
         if profile is not None:
             profile.disable()
         wall, cpu = durations(stamps)
-        return wall[1:], cpu[1:], wall[0]
+        in_sampler = [b - a for a, b in zip(clocked, clocked[1:])]
+        return wall[1:], cpu[1:], wall[0], [c - s for c, s in zip(cpu[1:], in_sampler[1:])]
 
 
 def stats(times: list[float]) -> dict[str, float]:
@@ -150,9 +210,9 @@ def measure(sampler: str, points: list[int], storages: list[str], window: int, p
     rows = []
     for point in points:
         held = filled[: point - window]
-        b_wall, b_cpu = bare(sampler, held, window, population)
+        b_wall, b_cpu, b_outside = bare(sampler, held, window, population)
         for storage in storages:
-            s_wall, s_cpu, resume = search(sampler, held, window, population, storage, profile)
+            s_wall, s_cpu, resume, framework = search(sampler, held, window, population, storage, profile)
             wb, ws, cb, cs = stats(b_wall), stats(s_wall), stats(b_cpu), stats(s_cpu)
             rows.append(
                 {
@@ -167,6 +227,9 @@ def measure(sampler: str, points: list[int], storages: list[str], window: int, p
                     "search_cpu": cs,
                     "overhead_cpu_mean_ms": round(cs["mean_ms"] - cb["mean_ms"], 2),
                     "overhead_cpu_median_ms": round(cs["median_ms"] - cb["median_ms"], 2),
+                    "framework_cpu": stats(framework),
+                    "bare_outside_sampler_cpu": stats(b_outside),
+                    "framework_over_bare_cpu_ms": round(stats(framework)["mean_ms"] - stats(b_outside)["mean_ms"], 2),
                     "resume_s": round(resume, 2),
                 }
             )
@@ -221,17 +284,32 @@ def write(rows: list[dict], args: argparse.Namespace, load_before: tuple[float, 
         "",
         "CPU = this process's CPU time (what the load of other jobs on a shared host does not inflate); wall = elapsed time.",
         "",
-        "| sampler | storage | trial | bare ms CPU (wall) | search ms CPU (wall) | overhead ms CPU, mean (median) | overhead ms wall, mean (median) | resume s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "Framework CPU = each search trial's CPU time minus the CPU time its own sampler spent in that trial (same process); "
+        "bare outside its sampler = the same for the bare run (Optuna's in-memory ask/suggest/tell); framework over bare = "
+        "their difference of means (the sampler's own noise out of both sides).",
+        "",
+        "| sampler | storage | trial | bare ms CPU (wall) | search ms CPU (wall) | overhead ms CPU, mean (median) | overhead ms wall, mean (median) "
+        "| framework ms CPU, mean (median) | bare outside its sampler ms CPU | framework over bare ms CPU | resume s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['sampler']} | {r['storage']} | {r['trial']} | {r['bare_cpu']['mean_ms']} ({r['bare']['mean_ms']}) | "
             f"{r['search_cpu']['mean_ms']} ({r['search']['mean_ms']}) | {r['overhead_cpu_mean_ms']} ({r['overhead_cpu_median_ms']}) | "
-            f"{r['overhead_mean_ms']} ({r['overhead_median_ms']}) | {r['resume_s']} |"
+            f"{r['overhead_mean_ms']} ({r['overhead_median_ms']}) | {framework(r)} | {outside(r)} | {r.get('framework_over_bare_cpu_ms', '—')} | {r['resume_s']} |"
         )
     lines += before_after(rows, Path(args.before)) if args.before and Path(args.before).is_file() else []
     atomic_write_text(RESULTS / f"search_overhead{args.tag}.md", "\n".join(lines) + "\n")
+
+
+def framework(row: dict) -> str:
+    held = row.get("framework_cpu")
+    return "—" if held is None else f"{held['mean_ms']} ({held['median_ms']})"
+
+
+def outside(row: dict) -> str:
+    held = row.get("bare_outside_sampler_cpu")
+    return "—" if held is None else f"{held['mean_ms']} ({held['median_ms']})"
 
 
 def before_after(rows: list[dict], path: Path) -> list[str]:
@@ -242,13 +320,16 @@ def before_after(rows: list[dict], path: Path) -> list[str]:
         "",
         f"Before/after: mean overhead ms of `{path.name}` (host: {before['host']}; command: `{before['command']}`) and of this run.",
         "",
-        "| sampler | storage | trial | before ms CPU (wall) | after ms CPU (wall) |",
-        "|---|---|---:|---:|---:|",
+        "| sampler | storage | trial | before ms CPU (wall) | after ms CPU (wall) | framework ms CPU before | after |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         was = earlier.get((r["sampler"], r["storage"], r["trial"]))
         old = "—" if was is None else f"{was.get('overhead_cpu_mean_ms', '—')} ({was['overhead_mean_ms']})"
-        lines.append(f"| {r['sampler']} | {r['storage']} | {r['trial']} | {old} | {r['overhead_cpu_mean_ms']} ({r['overhead_mean_ms']}) |")
+        lines.append(
+            f"| {r['sampler']} | {r['storage']} | {r['trial']} | {old} | {r['overhead_cpu_mean_ms']} ({r['overhead_mean_ms']}) "
+            f"| {'—' if was is None else framework(was)} | {framework(r)} |"
+        )
     return lines
 
 

@@ -34,14 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _main(args: argparse.Namespace) -> int:
     from nas.errors import NasError
     from nas.study import SearchContext, search
-    from nas.study.settings import printable, settings_from_namespace
-    from nas.study.study import mask_secrets
+    from nas.study.settings import SearchSettings, mask_secrets, printable
 
     options = vars(args)
     try:
         from nas.training.search_supernet import with_supernet
 
-        context = SearchContext.create(with_supernet(settings_from_namespace(options), progress=not args.no_progress))
+        settings = SearchSettings(**{key: value for key, value in options.items() if key != "no_progress"})
+        context = SearchContext.create(with_supernet(settings, progress=not args.no_progress))
         search(context, progress=not args.no_progress)
     except NasError as error:  # never echo a password of --storage, nor a name's escape codes
         masked = NasError(printable(mask_secrets(str(error), options.get("storage"))))

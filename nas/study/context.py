@@ -8,7 +8,7 @@ table that lacks some op of the space, a bad storage URL all end in one
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from nas.space import SearchSpace, get_space, space_names
 class SearchContext:
     """The loaded objects a ``SearchSettings`` names, and the values derived from them (study name, out, storage)."""
 
-    settings_in: SearchSettings
+    settings: SearchSettings  # as given, with ``out`` filled in
     space: SearchSpace
     device: Device
     table: LatencyTable
@@ -40,22 +40,10 @@ class SearchContext:
     study_name: str
     out: Path
 
-    sampler = property(lambda self: self.settings_in.sampler)
-    seed = property(lambda self: self.settings_in.seed)
-    trials = property(lambda self: self.settings_in.trials)
-    timeout = property(lambda self: self.settings_in.timeout)
-    workers = property(lambda self: self.settings_in.workers)
-    heartbeat_s = property(lambda self: self.settings_in.heartbeat)
-
-    @property
-    def args(self) -> dict[str, Any]:
-        """The settings as keywords, to rebuild this context in a ``--workers`` child process."""
-        return asdict(self.settings_in)
-
     @property
     def proxy_seed(self) -> int:
         """One seed for every candidate: a zero-cost proxy then compares architectures on equal terms."""
-        return self.seed or 0
+        return self.settings.seed or 0
 
     @classmethod
     def create(cls, settings: SearchSettings | None = None, **options: Any) -> "SearchContext":
@@ -94,7 +82,7 @@ class SearchContext:
         )
         settings = settings.replace(out=str(out_dir))
         context = cls(
-            settings_in=settings,
+            settings=settings,
             space=the_space,
             device=the_device,
             table=the_table,
@@ -106,12 +94,13 @@ class SearchContext:
             study_name="",
             out=out_dir,
         )
-        context.study_name = settings.study_name or name_from_settings(context.settings())
+        context.study_name = settings.study_name or name_from_settings(context.recorded())
         check_out(context)
         return context
 
-    def settings(self) -> dict[str, Any]:
+    def recorded(self) -> dict[str, Any]:
         """What the report and the study record: enough to rerun the same search."""
+        settings = self.settings
         return {
             "space": self.space.name,
             "resolution": self.space.resolution,
@@ -120,13 +109,13 @@ class SearchContext:
             "precision": self.device.precision,
             **self.objective.settings(),
             "proxy": self.proxy.name,
-            "sampler": self.sampler,
+            "sampler": settings.sampler,
             "population": self.population,
-            "seed": self.seed,
-            "trials": self.trials,
-            "timeout_s": self.timeout,
-            "workers": self.workers,
-            "data": self.settings_in.data,
+            "seed": settings.seed,
+            "trials": settings.trials,
+            "timeout_s": settings.timeout,
+            "workers": settings.workers,
+            "data": settings.data,
         }
 
     def signal(self) -> str:
@@ -152,10 +141,10 @@ class SearchContext:
         )
 
     def open_study(self) -> optuna.Study:
-        storage = open_storage(self.storage_url, heartbeat_s=self.heartbeat_s)
+        storage = open_storage(self.storage_url, heartbeat_s=self.settings.heartbeat)
         names = ["proxy", "latency_ms"] if len(self.objective.directions) == 2 else [self.objective.name]
         return load_or_create(
-            storage, name=self.study_name, directions=self.objective.directions, settings=self.settings(), metric_names=names
+            storage, name=self.study_name, directions=self.objective.directions, settings=self.recorded(), metric_names=names
         )
 
     def identity(self) -> dict[str, str]:

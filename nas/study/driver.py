@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,7 +42,7 @@ class SearchResult:
 
 
 def run_trials(context: SearchContext, *, progress: bool = True, on_trial: Callable[[Any], None] | None = None) -> WorkerStats:
-    """Bring the study to ``context.trials`` finished trials (a rerun resumes where it stopped).
+    """Bring the study to ``context.settings.trials`` finished trials (a rerun resumes where it stopped).
 
     ``on_trial(state)`` is called after each trial of a one-process search (experiments/search_overhead.py times trials with it).
     """
@@ -50,22 +50,29 @@ def run_trials(context: SearchContext, *, progress: bool = True, on_trial: Calla
     study, finished = prepare_study(context)
     check_out(context, storage=True)
     context.claim_out()
-    remaining = max(0, context.trials - finished)
-    deadline = time.time() + context.timeout if context.timeout else None
-    bar = tqdm(total=context.trials, initial=finished, desc=context.study_name[:40], unit="trial", disable=not progress, dynamic_ncols=True)
+    remaining = max(0, context.settings.trials - finished)
+    deadline = time.time() + context.settings.timeout if context.settings.timeout else None
+    bar = tqdm(
+        total=context.settings.trials,
+        initial=finished,
+        desc=context.study_name[:40],
+        unit="trial",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     stats = WorkerStats()
     try:
-        if remaining and context.workers == 1:
+        if remaining and context.settings.workers == 1:
             import torch
 
-            torch.set_num_threads(context.settings_in.torch_threads)
+            torch.set_num_threads(context.settings.torch_threads)
 
             def after_trial(state: Any) -> None:
                 bar.update(state in FINISHED)
                 if on_trial is not None:
                     on_trial(state)
 
-            stats = Worker(context=context).run(quota=remaining, deadline=deadline, total=context.trials, on_trial=after_trial)
+            stats = Worker(context=context).run(quota=remaining, deadline=deadline, on_trial=after_trial)
         elif remaining:
             stats = _run_processes(context, study, remaining, deadline, bar)
     finally:
@@ -75,17 +82,17 @@ def run_trials(context: SearchContext, *, progress: bool = True, on_trial: Calla
 
 def _run_processes(context: SearchContext, study: Any, remaining: int, deadline: float | None, bar: tqdm) -> WorkerStats:
     """``--workers N`` local processes on the shared storage; the quota is split so the total is exact."""
-    n = min(context.workers, remaining)
+    n = min(context.settings.workers, remaining)
     quotas = [remaining // n + (1 if i < remaining % n else 0) for i in range(n)]
     stats = WorkerStats()
     with ProcessPoolExecutor(
         max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        futures = [pool.submit(run_worker_process, context.args, i, quota, deadline, context.trials) for i, quota in enumerate(quotas)]
+        futures = [pool.submit(run_worker_process, asdict(context.settings), i, quota, deadline) for i, quota in enumerate(quotas)]
         pending = set(futures)
         while pending:
             _, pending = wait(pending, timeout=0.5)
-            bar.n = min(count_finished(study), context.trials)
+            bar.n = min(count_finished(study), context.settings.trials)
             bar.refresh()
         for future in futures:
             stats.add(future.result())  # re-raises a worker's NasError here
@@ -124,7 +131,7 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
             formats=formats,
             weights=inherited,  # None: no trained weights for the best yet, and best/export.json names the next commands
             data=context.data if inherited is not None else None,
-            data_spec=context.settings_in.data,
+            data_spec=context.settings.data,
             weights_file=inherited is not None,
         ).values()
     }
@@ -141,13 +148,13 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
     )
     files["trials.csv"], files["pareto.csv"] = out / "trials.csv", out / "pareto.csv"
     storage = context.storage_url
-    settings = {**context.settings(), "study_name": context.study_name, "storage": mask_url(storage)}
+    settings = {**context.recorded(), "study_name": context.study_name, "storage": mask_url(storage)}
     files["report.md"] = out / "report.md"
     write_report(
         out / "report.md",
         title=context.study_name,
         settings=settings,
-        command=context.settings_in.rerun_command(),
+        command=context.settings.rerun_command(),
         table=context.table,
         rows=rows,
         best=best,

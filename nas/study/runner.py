@@ -26,7 +26,6 @@ import datetime as _dt
 import json
 import os
 import socket
-import sys
 import threading
 import time
 import zlib
@@ -94,7 +93,8 @@ class Worker:
     """One process's share of a search over one shared study."""
 
     def __init__(self, *, context: SearchContext, index: int = 0) -> None:
-        self.context, self.settings = context, context.settings_in
+        self.context, self.settings = context, context.settings
+        self.total = context.settings.trials
         self.study = context.open_study()
         self.storage, self.study_id = self.study._storage, self.study._study_id
         self.worker = worker_id()
@@ -131,23 +131,21 @@ class Worker:
             if trial.user_attrs.get("worker") != self.worker:
                 self.mirror.add_trial(trial)
 
-    def run(
-        self, *, quota: int, deadline: float | None = None, total: int, on_trial: Callable[[TrialState], None] | None = None
-    ) -> WorkerStats:
-        """Run until ``quota`` trials finished here, the study holds ``total``, or the deadline passed."""
+    def run(self, *, quota: int, deadline: float | None = None, on_trial: Callable[[TrialState], None] | None = None) -> WorkerStats:
+        """Run until ``quota`` trials finished here, the study holds ``--trials``, or the deadline passed."""
         stats, in_a_row = WorkerStats(), 0
         try:
             while True:
                 if stats.complete + stats.pruned >= quota or (deadline is not None and time.time() >= deadline):
-                    if self.flush(stats) and self.wait_for_slot(total, deadline):
+                    if self.flush(stats) and self.wait_for_slot(deadline):
                         continue  # pending records found the study full while another worker's trials still ran
                     break
                 self.sync()
-                if len(self.known) >= total and self.settings.workers > 1:
+                if len(self.known) >= self.total and self.settings.workers > 1:
                     break
-                state = self.trial(reasons=stats.reasons, total=total)
+                state = self.trial(reasons=stats.reasons)
                 if state is None:  # every remaining slot is claimed by a running trial
-                    if self.wait_for_slot(total, deadline):
+                    if self.wait_for_slot(deadline):
                         continue
                     break
                 in_a_row = in_a_row + 1 if state == TrialState.FAIL else 0
@@ -158,7 +156,7 @@ class Worker:
                     raise NasError(f"{in_a_row} trials in a row failed; last reason: {stats.reasons[-1] if stats.reasons else '?'}")
                 if on_trial is not None:
                     on_trial(state)
-                if time.monotonic() - self.flushed_at >= FLUSH_SECONDS and self.flush(stats) and not self.wait_for_slot(total, deadline):
+                if time.monotonic() - self.flushed_at >= FLUSH_SECONDS and self.flush(stats) and not self.wait_for_slot(deadline):
                     break  # the study is full: other workers finished the last slots first
         finally:
             self.flush(stats)
@@ -170,7 +168,7 @@ class Worker:
         if not self.pending:
             return 0
         pending, self.pending = self.pending, []
-        ids = create_trials(self.storage, self.study_id, pending, limit=self.settings.trials, lock=self.lock())
+        ids = create_trials(self.storage, self.study_id, pending, limit=self.total, lock=self.lock())
         self.known.update(trial_id for trial_id, t in zip(ids, pending) if trial_id is not None and t.state in FINISHED)
         dropped = [t.state for trial_id, t in zip(ids, pending) if trial_id is None]
         if stats is not None:
@@ -178,9 +176,9 @@ class Worker:
             stats.pruned -= dropped.count(TrialState.PRUNED)
         return len(dropped)
 
-    def wait_for_slot(self, total: int, deadline: float | None) -> bool:
+    def wait_for_slot(self, deadline: float | None) -> bool:
         """The last slots are held by running trials: wait for them to end or be failed as stale (then retry)."""
-        if count_finished(self.study) >= total or (deadline is not None and time.time() >= deadline):
+        if count_finished(self.study) >= self.total or (deadline is not None and time.time() >= deadline):
             return False
         host = socket.gethostname()
         running = trials_in(self.storage, self.study_id, (TrialState.RUNNING,))
@@ -190,10 +188,10 @@ class Worker:
         fail_stale_trials(self.study)
         return True
 
-    def trial(self, *, reasons: list[str], total: int) -> TrialState | None:
+    def trial(self, *, reasons: list[str]) -> TrialState | None:
         """One candidate: sample, price, claim (record as RUNNING), score, record the outcome.
 
-        None: no slot was free (the study holds ``total`` trials, running ones included).
+        None: no slot was free (the study holds ``--trials`` trials, running ones included).
         """
         context, trial = self.context, self.mirror.ask()
         arch = context.space.sample(trial)
@@ -215,7 +213,7 @@ class Worker:
         if self.shared or self.proxy_seconds >= RECORD_AT_START_S:  # claim now: a kill leaves a RUNNING trial to fail
             self.flush()
             trial_id = create_trials(
-                self.storage, self.study_id, [self.record(trial, attrs, TrialState.RUNNING, None)], limit=total, lock=self.lock()
+                self.storage, self.study_id, [self.record(trial, attrs, TrialState.RUNNING, None)], limit=self.total, lock=self.lock()
             )[0]
             if trial_id is None:
                 tell(self.mirror, trial, TrialState.FAIL, None)
@@ -303,36 +301,24 @@ def arch_yaml(arch: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_worker_process(settings: dict[str, Any], index: int, quota: int, deadline: float | None, total: int) -> WorkerStats:
+def run_worker_process(settings: dict[str, Any], index: int, quota: int, deadline: float | None) -> WorkerStats:
     """Entry point of a ``--workers N`` child process (spawned: rebuilds its own context)."""
     import torch
 
     context = SearchContext.create(SearchSettings(**settings))
-    torch.set_num_threads(context.settings_in.torch_threads)
-    return Worker(context=context, index=index).run(quota=quota, deadline=deadline, total=total)
+    torch.set_num_threads(context.settings.torch_threads)
+    return Worker(context=context, index=index).run(quota=quota, deadline=deadline)
 
 
 def die_with_parent(parent: int) -> None:
-    """Worker initializer: a SIGKILLed ``nas-search`` takes its workers with it.
+    """Worker initializer: a SIGKILLed ``nas-search`` takes its workers with it (a daemon thread watches the parent's pid)."""
 
-    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (1 in <linux/prctl.h>), then a check that the parent did not
-    die before it was set. Elsewhere: a daemon thread polls the parent's pid.
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) == 0:
-            if os.getppid() != parent:
-                os._exit(1)
-            return
-
-    def poll() -> None:
+    def watch() -> None:
         while os.getppid() == parent:
-            time.sleep(1.0)
+            time.sleep(0.5)
         os._exit(1)
 
-    threading.Thread(target=poll, name="parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def prepare_study(context: SearchContext) -> tuple[optuna.Study, int]:

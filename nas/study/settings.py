@@ -221,11 +221,6 @@ def add_arguments(parser: argparse.ArgumentParser, *, choices: dict[str, list[st
         )
 
 
-def settings_from_namespace(options: dict[str, Any]) -> SearchSettings:
-    """The settings from parsed CLI options (other keys, e.g. ``no_progress``, are not settings)."""
-    return SearchSettings(**{spec.name: options[spec.name] for spec in fields(SearchSettings) if spec.name in options})
-
-
 def _parse(kind: type, option: str, *, positive: bool) -> Any:
     """The CLI's parse of one option; positive ones refuse ``0`` and negatives already here, as ``argument --x: ...``."""
     what = f"{'a positive' if positive else 'an'} integer" if kind is int else f"{'a positive' if positive else 'a'} number"
