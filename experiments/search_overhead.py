@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import platform
@@ -70,9 +71,20 @@ def host() -> str:
     return f"{model}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable by this run), {platform.node()}"
 
 
+GC_CPU = [0.0, 0.0]  # CPU seconds spent in garbage collection so far, start of the collection running now
+GC_FREE = False  # --gc-free: every CPU clock leaves out the collector's time
+
+
+def _gc_clock(phase: str, info: dict) -> None:
+    if phase == "start":
+        GC_CPU[1] = time.process_time()
+    else:
+        GC_CPU[0] += time.process_time() - GC_CPU[1]
+
+
 def now() -> tuple[float, float]:
     """(wall clock, this process's CPU time): on a shared host the CPU time is what load does not inflate."""
-    return time.perf_counter(), time.process_time()
+    return time.perf_counter(), time.process_time() - (GC_CPU[0] if GC_FREE else 0.0)
 
 
 class SamplerClock:
@@ -165,7 +177,7 @@ def search(
 ) -> tuple[list[float], list[float], float, list[float]]:
     """Wall and CPU seconds of each window trial, the resume's seconds, and each trial's framework CPU (its sampler's CPU taken out)."""
     clock = SamplerClock()
-    nas.study.runner.make_sampler = lambda *a, **k: clock.wrap(make_sampler(*a, **k))  # type: ignore[attr-defined]  # the worker's sampler
+    nas.study.runner.make_sampler = lambda *a, **k: clock.wrap(make_sampler(*a, **k))  # the sampler the worker makes
     with tempfile.TemporaryDirectory() as folder:
         context = SearchContext.create(
             device="cpu",
@@ -191,7 +203,7 @@ def search(
         try:
             run_trials(context, progress=False, on_trial=on_trial)
         finally:
-            nas.study.runner.make_sampler = make_sampler  # type: ignore[attr-defined]
+            nas.study.runner.make_sampler = make_sampler
         if profile is not None:
             profile.disable()
         wall, cpu = durations(stamps)
@@ -245,9 +257,14 @@ def main() -> None:
     parser.add_argument("--storages", default="sqlite,journal")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--profile", default="", help="write cProfile stats of the search windows to this file")
+    parser.add_argument("--gc-free", action="store_true", help="leave garbage collection out of every CPU time (gc.callbacks)")
     parser.add_argument("--before", default="experiments/results/search_overhead_before.json", help="earlier result file ['' for none]")
     args = parser.parse_args()
     points = [int(p) for p in args.points.split(",")]
+    if args.gc_free:  # does the collector, whose passes cost more as the heap grows, explain a growth?
+        global GC_FREE
+        GC_FREE = True
+        gc.callbacks.append(_gc_clock)
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     load_before = os.getloadavg()

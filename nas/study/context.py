@@ -212,22 +212,14 @@ def resolve_device(device: str, table: str | Path | None = None) -> tuple[Device
     return the_device, the_device.load_table()
 
 
-def space_keys(space: SearchSpace, precision: str) -> list[str]:
-    """Table keys of every op any architecture of the space can contain."""
-    from nas.latency.profile import op_key_of
-
-    ops, heads = space.ops()
-    return list(dict.fromkeys([op_key_of(op, precision) for op in ops] + [op_key_of(head, precision) for head in heads]))
-
-
 def check_table(table: LatencyTable, space: SearchSpace, device: Device) -> None:
     """Refuse to start a search the table cannot price (rather than failing at some trial)."""
     from nas.latency.backends.analytic import fill_modelled
-    from nas.latency.profile import space_jobs
+    from nas.latency.profile import op_key_of, space_jobs
 
     ops, heads = space.ops()
     fill_modelled(table, space_jobs(ops, heads, table.precision))  # modelled devices price any op on demand, in memory
-    keys = space_keys(space, table.precision)
+    keys = list(dict.fromkeys([op_key_of(op, table.precision) for op in ops] + [op_key_of(head, table.precision) for head in heads]))
     missing = [key for key in keys if key not in table.entries]
     if missing:
         hint = f"nas-profile --device {device.name} --space {space.name} --resolution {space.resolution}"

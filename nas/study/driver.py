@@ -18,7 +18,7 @@ from tqdm import tqdm
 from nas.study.context import SearchContext, check_out
 from nas.records import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
 from nas.study.rdb import FINISHED
-from nas.study.runner import Worker, WorkerStats, count_finished, die_with_parent, prepare_study, run_worker_process
+from nas.study.runner import Worker, count_finished, die_with_parent, prepare_study, run_worker_process
 from nas.study.study import StorageError, mask_url
 from nas.exporting.summary import export_lines
 
@@ -34,14 +34,13 @@ class SearchResult:
     budget_ms: float | None
     references: list[Reference]
     files: dict[str, Path] = field(default_factory=dict)
-    stats: WorkerStats = field(default_factory=WorkerStats)
 
     @property
     def front(self) -> list[TrialRecord]:
         return pareto_front(self.rows)
 
 
-def run_trials(context: SearchContext, *, progress: bool = True, on_trial: Callable[[Any], None] | None = None) -> WorkerStats:
+def run_trials(context: SearchContext, *, progress: bool = True, on_trial: Callable[[Any], None] | None = None) -> None:
     """Bring the study to ``context.settings.trials`` finished trials (a rerun resumes where it stopped).
 
     ``on_trial(state)`` is called after each trial of a one-process search (experiments/search_overhead.py times trials with it).
@@ -60,7 +59,6 @@ def run_trials(context: SearchContext, *, progress: bool = True, on_trial: Calla
         disable=not progress,
         dynamic_ncols=True,
     )
-    stats = WorkerStats()
     try:
         if remaining and context.settings.workers == 1:
             import torch
@@ -72,19 +70,17 @@ def run_trials(context: SearchContext, *, progress: bool = True, on_trial: Calla
                 if on_trial is not None:
                     on_trial(state)
 
-            stats = Worker(context=context).run(quota=remaining, deadline=deadline, on_trial=after_trial)
+            Worker(context=context).run(quota=remaining, deadline=deadline, on_trial=after_trial)
         elif remaining:
-            stats = _run_processes(context, study, remaining, deadline, bar)
+            _run_processes(context, study, remaining, deadline, bar)
     finally:
         bar.close()
-    return stats
 
 
-def _run_processes(context: SearchContext, study: Any, remaining: int, deadline: float | None, bar: tqdm) -> WorkerStats:
+def _run_processes(context: SearchContext, study: Any, remaining: int, deadline: float | None, bar: tqdm) -> None:
     """``--workers N`` local processes on the shared storage; the quota is split so the total is exact."""
     n = min(context.settings.workers, remaining)
     quotas = [remaining // n + (1 if i < remaining % n else 0) for i in range(n)]
-    stats = WorkerStats()
     with ProcessPoolExecutor(
         max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent, initargs=(os.getpid(),)
     ) as pool:
@@ -95,11 +91,10 @@ def _run_processes(context: SearchContext, study: Any, remaining: int, deadline:
             bar.n = min(count_finished(study), context.settings.trials)
             bar.refresh()
         for future in futures:
-            stats.add(future.result())  # re-raises a worker's NasError here
-    return stats
+            future.result()  # re-raises a worker's NasError here
 
 
-def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = None, stats: WorkerStats | None = None) -> SearchResult:
+def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = None) -> SearchResult:
     """Write trials.csv, pareto.csv, pareto.png, best/ (yaml, onnx, int8 on int8 devices) and report.md."""
     from nas.exporting.formats import export_arch
     from nas.exporting.plot import plot_pareto
@@ -175,7 +170,6 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
         budget_ms=budget,
         references=refs,
         files=files,
-        stats=stats or WorkerStats(),
     )
 
 
@@ -215,8 +209,8 @@ def summary(result: SearchResult, *, top: int = 5) -> str:
 
 def search(context: SearchContext, *, progress: bool = True, export_formats: tuple[str, ...] | None = None) -> SearchResult:
     try:
-        stats = run_trials(context, progress=progress)
-        result = finish(context, export_formats=export_formats, stats=stats)
+        run_trials(context, progress=progress)
+        result = finish(context, export_formats=export_formats)
     except (optuna.exceptions.StorageInternalError, SQLAlchemyError) as error:  # e.g. a full disk while the study grows
         raise StorageError(
             f"--storage {mask_url(context.storage_url)}: cannot write: {root_cause(error)}; the study keeps the trials "

@@ -3,8 +3,9 @@
 Optuna's ``RDBStorage.create_new_trial(template_trial=...)`` stores each parameter
 with its own row lookup and a study-wide join that checks the distribution against
 earlier trials: for one 109-parameter MobileDets trial on SQLite that is ~110
-queries, 76-101 ms per trial on a 2-core EPYC (experiments/results/search_overhead_prebulk.md),
-against 3-6 ms for the bare sampler. ``create_trial`` adds the trial row, its parameters,
+queries, 102-112 ms CPU per trial on a 2-core EPYC, against 5.9-6.1 ms here with one trial per
+transaction and 3.6-3.8 ms in transactions of 10 (experiments/results/search_writes.md; the bare
+NSGA-II sampler takes 4-8 ms). ``create_trial`` adds the trial row, its parameters,
 values and attributes in one session and one commit, and a worker writes the records of fast
 trials in batches (``create_trials``: one transaction for all trials finished in the last half second).
 Optuna's storage cache reads every trial back after it was written (3-4 ms a trial, same
