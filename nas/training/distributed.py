@@ -5,17 +5,26 @@ through ``DistributedDataParallel``'s reducer: a supernet step runs several sub-
 forwards before one backward, which the reducer refuses ("mark a variable ready only
 once"), and one trainer serves both. The result is what DDP computes: the mean gradient
 over all processes' images, parameters broadcast from rank 0 at the start, and buffers
-(BatchNorm statistics) taken from rank 0 after every step (DDP's ``broadcast_buffers``).
-Without SyncBatchNorm (GPU only) each process normalises its own ``batch_size`` images.
+taken from rank 0 after every step (DDP's ``broadcast_buffers``).
+
+BatchNorm in training mode normalises by the statistics of the *global* batch (every
+process's images), as ``torch.nn.SyncBatchNorm`` does on GPUs, so that N processes with
+batch B train what one process with batch N×B trains. ``SyncBatchNorm`` refuses CPU
+tensors (torch 2.13: "expected input tensor to be on GPU"), so on the CPU
+:class:`GlobalBatchNorm2d` all-reduces the per-channel sums itself (differentiably, through
+``torch.distributed.nn.functional.all_reduce``); on CUDA the norms become ``SyncBatchNorm``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import torch
 import torch.distributed as dist
+import torch.distributed.nn.functional as dist_autograd
 from torch import nn
 
 
@@ -109,3 +118,89 @@ def _broadcast(tensors: list[torch.Tensor]) -> None:
             for t in group:
                 t.copy_(flat[offset : offset + t.numel()].view_as(t))
                 offset += t.numel()
+
+
+# -- BatchNorm over the global batch ---------------------------------------------------------
+
+
+class GlobalBatchNorm2d(nn.BatchNorm2d):
+    """``BatchNorm2d`` whose training-mode statistics are those of all processes' images together (CPU SyncBatchNorm).
+
+    Same parameters, buffers and state-dict names as ``BatchNorm2d``; in eval mode, or with one
+    process, it *is* ``BatchNorm2d``. Two all-reduces per call: the per-channel sums and counts
+    (the mean), then the sums of squared deviations from it (the variance, two-pass for the
+    same accuracy as one process's BatchNorm). Their backward all-reduces the gradients, so
+    each process's input gradient includes the other processes' losses, as on one process.
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(input)
+        self._check_input_dim(input)
+        x = input if input.dtype in (torch.float32, torch.float64) else input.float()  # half precision: statistics in float32
+        dims = [0, *range(2, x.dim())]
+        local = torch.cat([x.sum(dims), x.new_tensor([x.numel() / x.shape[1]])])
+        total = dist_autograd.all_reduce(local)
+        count = total[-1].detach()
+        mean = total[:-1] / count
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        centred = x - mean.view(shape)
+        var = dist_autograd.all_reduce((centred * centred).sum(dims)) / count
+        y = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.weight is not None:
+            y = y * self.weight.view(shape)
+        if self.bias is not None:
+            y = y + self.bias.view(shape)
+        self._update_running_stats(mean.detach(), var.detach(), int(count))
+        return y.to(input.dtype)
+
+    def _update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, count: int) -> None:
+        """What ``F.batch_norm`` does to the buffers: momentum (or the cumulative average), unbiased variance."""
+        if not self.track_running_stats or self.running_mean is None or self.running_var is None:
+            return
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        with torch.no_grad():
+            self.running_mean.mul_(1 - factor).add_(mean.to(self.running_mean.dtype), alpha=factor)
+            unbiased = var * (count / max(count - 1, 1))
+            self.running_var.mul_(1 - factor).add_(unbiased.to(self.running_var.dtype), alpha=factor)
+
+
+@runtime_checkable
+class RunsTemplates(Protocol):
+    """A module that also runs modules outside its module tree on its own tensors (the supernet's per-choice code)."""
+
+    def template_modules(self) -> Iterator[nn.Module]: ...
+
+
+def global_batch_norm(module: nn.Module, *, world: World, device: torch.device) -> int:
+    """Make every ``BatchNorm2d`` that ``module`` runs normalise over the global batch; returns how many.
+
+    The class of each norm is swapped in place (no state changes), so the norms of modules that run
+    outside the module tree (``RunsTemplates``) convert too and checkpoints keep their names.
+    One process: nothing changes.
+    """
+    if not world.distributed:
+        return 0
+    on_gpu = device.type == "cuda"
+    converted = 0
+    for sub in _every_module(module):
+        if type(sub) is nn.BatchNorm2d:
+            norm: nn.Module = sub  # a BatchNorm2d becoming a SyncBatchNorm (a sibling class with the same state)
+            if on_gpu:
+                norm.__class__ = nn.SyncBatchNorm
+                vars(norm)["process_group"] = None  # the default group, as SyncBatchNorm.__init__ sets it
+            else:
+                norm.__class__ = GlobalBatchNorm2d
+            converted += 1
+    return converted
+
+
+def _every_module(module: nn.Module) -> Iterator[nn.Module]:
+    for sub in module.modules():
+        yield sub
+        if isinstance(sub, RunsTemplates):
+            for template in sub.template_modules():
+                yield from template.modules()
