@@ -1,11 +1,12 @@
 """Several processes (``torchrun``): gloo on CPU, NCCL on GPU; rank 0 writes, gradients are averaged.
 
-Gradients are averaged with one all-reduce of a flat buffer after ``backward`` rather than
-through ``DistributedDataParallel``'s reducer: a supernet step runs several sub-network
-forwards before one backward, which the reducer refuses ("mark a variable ready only
-once"), and one trainer serves both. The result is what DDP computes: the mean gradient
-over all processes' images, parameters broadcast from rank 0 at the start, and buffers
-taken from rank 0 after every step (DDP's ``broadcast_buffers``).
+Gradients are averaged by ``DistributedDataParallel`` around one forward that computes the
+step's whole loss (:func:`step_loss`), however many sub-network forwards it runs (the
+sandwich rule runs 2 + ``random_paths``). DDP on the supernet itself with ``no_sync()``
+for all but the last of those forwards fails (torch 2.13, 2 gloo processes): with
+``find_unused_parameters`` the last forward marks the parameters only earlier forwards
+used as unused, and their gradients then arrive in ``backward``: "Expected to mark a
+variable ready only once".
 
 BatchNorm in training mode normalises by the statistics of the *global* batch (every
 process's images), as ``torch.nn.SyncBatchNorm`` does on GPUs, so that N processes with
@@ -18,7 +19,7 @@ tensors (torch 2.13: "expected input tensor to be on GPU"), so on the CPU
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -26,6 +27,9 @@ import torch
 import torch.distributed as dist
 import torch.distributed.nn.functional as dist_autograd
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from nas.training.task import TrainingTask
 
 
 @dataclass(frozen=True)
@@ -61,31 +65,33 @@ def leave(world: World) -> None:
         dist.destroy_process_group()
 
 
-def broadcast_state(module: nn.Module, world: World) -> None:
-    """Rank 0's parameters and buffers to every process (the same start everywhere)."""
-    if world.distributed:
-        _broadcast([*module.parameters(), *module.buffers()])
+class _StepLoss(nn.Module):
+    """One step's whole loss as one forward, so that DDP sees every sub-network forward of the step at once."""
+
+    def __init__(self, task: TrainingTask) -> None:
+        super().__init__()
+        self.network = task.module  # registered: DDP averages (and broadcasts) its parameters and buffers
+        self._loss = task.loss
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> torch.Tensor:
+        return self._loss(images, labels, step=step)
 
 
-def broadcast_buffers(module: nn.Module, world: World) -> None:
-    if world.distributed:
-        _broadcast(list(module.buffers()))
+def step_loss(task: TrainingTask, *, world: World, device: torch.device) -> Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]:
+    """``task.loss`` for the loop; with several processes through ``DistributedDataParallel``.
 
-
-def average_gradients(module: nn.Module, world: World) -> None:
-    """Replace each gradient by its mean over the processes (one all-reduce of a flat buffer)."""
+    DDP broadcasts rank 0's parameters and buffers when it is built (build it before the EMA copy)
+    and its buffers before every step, and averages the gradients during ``backward``.
+    ``find_unused_parameters``: a supernet step leaves the unchosen block types without gradients.
+    """
     if not world.distributed:
-        return
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= world.size
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset : offset + g.numel()].view_as(g))
-        offset += g.numel()
+        return lambda images, labels, step: task.loss(images, labels, step=step)
+    wrapped = DistributedDataParallel(
+        _StepLoss(task),
+        device_ids=[device.index] if device.type == "cuda" else None,
+        find_unused_parameters=True,
+    )
+    return lambda images, labels, step: wrapped(images, labels, step)
 
 
 def sum_across(values: torch.Tensor, world: World) -> torch.Tensor:
@@ -103,21 +109,6 @@ def sum_across(values: torch.Tensor, world: World) -> torch.Tensor:
 def barrier(world: World) -> None:
     if world.distributed:
         dist.barrier()
-
-
-def _broadcast(tensors: list[torch.Tensor]) -> None:
-    """One broadcast per dtype of the flattened tensors."""
-    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
-    for tensor in tensors:
-        by_dtype.setdefault(tensor.dtype, []).append(tensor)
-    for group in by_dtype.values():
-        flat = torch.cat([t.detach().reshape(-1) for t in group])
-        dist.broadcast(flat, src=0)
-        offset = 0
-        with torch.no_grad():
-            for t in group:
-                t.copy_(flat[offset : offset + t.numel()].view_as(t))
-                offset += t.numel()
 
 
 # -- BatchNorm over the global batch ---------------------------------------------------------
