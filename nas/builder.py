@@ -13,7 +13,7 @@ from nas.blocks.layers import ConvBNAct
 class Network(nn.Module):
     """A built architecture; ``features`` is everything before global pooling."""
 
-    def __init__(self, *, arch: ArchSpec) -> None:
+    def __init__(self, *, arch: ArchSpec, initialise: bool = True) -> None:
         super().__init__()
         self.arch = arch
         positions = list(arch.positions())
@@ -26,7 +26,8 @@ class Network(nn.Module):
         )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(arch.feature_channels, arch.num_classes)
-        _initialise(self)
+        if initialise:  # False: weights loaded next (the supernet's extraction on the meta device, where init costs ~0.1 s)
+            _initialise(self)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x)))

@@ -20,7 +20,7 @@ modules do not fit the largest one, keeps its own module and is listed in
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -181,6 +181,13 @@ class ElasticLayer(nn.Module):
             with torch.device("meta"):
                 self._templates[choice] = get_block(choice.spec.type).module(choice.spec, in_channels=choice.in_channels)
         return self._templates[choice]
+
+    def template_modules(self) -> Iterator[nn.Module]:
+        """The per-choice modules ``forward`` runs on the shared tensors (all made in ``__init__``), outside the module tree.
+
+        Read by the trainer to make their BatchNorms normalise over every process's images.
+        """
+        yield from self._templates.values()
 
     def tensors(self, choice: Choice) -> dict[str, torch.Tensor]:
         """The standalone module's state (names as in ``Block.module``), as views of the shared tensors."""

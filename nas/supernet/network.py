@@ -187,6 +187,6 @@ class Supernet(nn.Module):
         """A standalone ``Network`` for ``arch`` holding the inherited weights (built without a random init)."""
         state = self.extract_state(arch)
         with torch.device("meta"):
-            network = Network(arch=arch)
+            network = Network(arch=arch, initialise=False)
         network.load_state_dict(state, strict=True, assign=True)
         return network.train(self.training)

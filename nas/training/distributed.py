@@ -1,22 +1,35 @@
 """Several processes (``torchrun``): gloo on CPU, NCCL on GPU; rank 0 writes, gradients are averaged.
 
-Gradients are averaged with one all-reduce of a flat buffer after ``backward`` rather than
-through ``DistributedDataParallel``'s reducer: a supernet step runs several sub-network
-forwards before one backward, which the reducer refuses ("mark a variable ready only
-once"), and one trainer serves both. The result is what DDP computes: the mean gradient
-over all processes' images, parameters broadcast from rank 0 at the start, and buffers
-(BatchNorm statistics) taken from rank 0 after every step (DDP's ``broadcast_buffers``).
-Without SyncBatchNorm (GPU only) each process normalises its own ``batch_size`` images.
+Gradients are averaged by ``DistributedDataParallel`` around one forward that computes the
+step's whole loss (:func:`step_loss`), however many sub-network forwards it runs (the
+sandwich rule runs 2 + ``random_paths``). DDP on the supernet itself with ``no_sync()``
+for all but the last of those forwards fails (torch 2.13, 2 gloo processes): with
+``find_unused_parameters`` the last forward marks the parameters only earlier forwards
+used as unused, and their gradients then arrive in ``backward``: "Expected to mark a
+variable ready only once".
+
+BatchNorm in training mode normalises by the statistics of the *global* batch (every
+process's images), as ``torch.nn.SyncBatchNorm`` does on GPUs, so that N processes with
+batch B train what one process with batch N×B trains. ``SyncBatchNorm`` refuses CPU
+tensors (torch 2.13: "expected input tensor to be on GPU"), so on the CPU
+:class:`GlobalBatchNorm2d` all-reduces the per-channel sums itself (differentiably, through
+``torch.distributed.nn.functional.all_reduce``); on CUDA the norms become ``SyncBatchNorm``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import torch
 import torch.distributed as dist
+import torch.distributed.nn.functional as dist_autograd
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from nas.training.task import TrainingTask
 
 
 @dataclass(frozen=True)
@@ -52,31 +65,33 @@ def leave(world: World) -> None:
         dist.destroy_process_group()
 
 
-def broadcast_state(module: nn.Module, world: World) -> None:
-    """Rank 0's parameters and buffers to every process (the same start everywhere)."""
-    if world.distributed:
-        _broadcast([*module.parameters(), *module.buffers()])
+class _StepLoss(nn.Module):
+    """One step's whole loss as one forward, so that DDP sees every sub-network forward of the step at once."""
+
+    def __init__(self, task: TrainingTask) -> None:
+        super().__init__()
+        self.network = task.module  # registered: DDP averages (and broadcasts) its parameters and buffers
+        self._loss = task.loss
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> torch.Tensor:
+        return self._loss(images, labels, step=step)
 
 
-def broadcast_buffers(module: nn.Module, world: World) -> None:
-    if world.distributed:
-        _broadcast(list(module.buffers()))
+def step_loss(task: TrainingTask, *, world: World, device: torch.device) -> Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]:
+    """``task.loss`` for the loop; with several processes through ``DistributedDataParallel``.
 
-
-def average_gradients(module: nn.Module, world: World) -> None:
-    """Replace each gradient by its mean over the processes (one all-reduce of a flat buffer)."""
+    DDP broadcasts rank 0's parameters and buffers when it is built (build it before the EMA copy)
+    and its buffers before every step, and averages the gradients during ``backward``.
+    ``find_unused_parameters``: a supernet step leaves the unchosen block types without gradients.
+    """
     if not world.distributed:
-        return
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= world.size
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset : offset + g.numel()].view_as(g))
-        offset += g.numel()
+        return lambda images, labels, step: task.loss(images, labels, step=step)
+    wrapped = DistributedDataParallel(
+        _StepLoss(task),
+        device_ids=[device.index] if device.type == "cuda" else None,
+        find_unused_parameters=True,
+    )
+    return lambda images, labels, step: wrapped(images, labels, step)
 
 
 def sum_across(values: torch.Tensor, world: World) -> torch.Tensor:
@@ -96,16 +111,87 @@ def barrier(world: World) -> None:
         dist.barrier()
 
 
-def _broadcast(tensors: list[torch.Tensor]) -> None:
-    """One broadcast per dtype of the flattened tensors."""
-    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
-    for tensor in tensors:
-        by_dtype.setdefault(tensor.dtype, []).append(tensor)
-    for group in by_dtype.values():
-        flat = torch.cat([t.detach().reshape(-1) for t in group])
-        dist.broadcast(flat, src=0)
-        offset = 0
+# -- BatchNorm over the global batch ---------------------------------------------------------
+
+
+class GlobalBatchNorm2d(nn.BatchNorm2d):
+    """``BatchNorm2d`` whose training-mode statistics are those of all processes' images together (CPU SyncBatchNorm).
+
+    Same parameters, buffers and state-dict names as ``BatchNorm2d``; in eval mode, or with one
+    process, it *is* ``BatchNorm2d``. Two all-reduces per call: the per-channel sums and counts
+    (the mean), then the sums of squared deviations from it (the variance, two-pass for the
+    same accuracy as one process's BatchNorm). Their backward all-reduces the gradients, so
+    each process's input gradient includes the other processes' losses, as on one process.
+    """
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(input)
+        self._check_input_dim(input)
+        x = input if input.dtype in (torch.float32, torch.float64) else input.float()  # half precision: statistics in float32
+        dims = [0, *range(2, x.dim())]
+        local = torch.cat([x.sum(dims), x.new_tensor([x.numel() / x.shape[1]])])
+        total = dist_autograd.all_reduce(local)
+        count = total[-1].detach()
+        mean = total[:-1] / count
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        centred = x - mean.view(shape)
+        var = dist_autograd.all_reduce((centred * centred).sum(dims)) / count
+        y = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.weight is not None:
+            y = y * self.weight.view(shape)
+        if self.bias is not None:
+            y = y + self.bias.view(shape)
+        self._update_running_stats(mean.detach(), var.detach(), int(count))
+        return y.to(input.dtype)
+
+    def _update_running_stats(self, mean: torch.Tensor, var: torch.Tensor, count: int) -> None:
+        """What ``F.batch_norm`` does to the buffers: momentum (or the cumulative average), unbiased variance."""
+        if not self.track_running_stats or self.running_mean is None or self.running_var is None:
+            return
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         with torch.no_grad():
-            for t in group:
-                t.copy_(flat[offset : offset + t.numel()].view_as(t))
-                offset += t.numel()
+            self.running_mean.mul_(1 - factor).add_(mean.to(self.running_mean.dtype), alpha=factor)
+            unbiased = var * (count / max(count - 1, 1))
+            self.running_var.mul_(1 - factor).add_(unbiased.to(self.running_var.dtype), alpha=factor)
+
+
+@runtime_checkable
+class RunsTemplates(Protocol):
+    """A module that also runs modules outside its module tree on its own tensors (the supernet's per-choice code)."""
+
+    def template_modules(self) -> Iterator[nn.Module]: ...
+
+
+def global_batch_norm(module: nn.Module, *, world: World, device: torch.device) -> int:
+    """Make every ``BatchNorm2d`` that ``module`` runs normalise over the global batch; returns how many.
+
+    The class of each norm is swapped in place (no state changes), so the norms of modules that run
+    outside the module tree (``RunsTemplates``) convert too and checkpoints keep their names.
+    One process: nothing changes.
+    """
+    if not world.distributed:
+        return 0
+    on_gpu = device.type == "cuda"
+    converted = 0
+    for sub in _every_module(module):
+        if type(sub) is nn.BatchNorm2d:
+            norm: nn.Module = sub  # a BatchNorm2d becoming a SyncBatchNorm (a sibling class with the same state)
+            if on_gpu:
+                norm.__class__ = nn.SyncBatchNorm
+                vars(norm)["process_group"] = None  # the default group, as SyncBatchNorm.__init__ sets it
+            else:
+                norm.__class__ = GlobalBatchNorm2d
+            converted += 1
+    return converted
+
+
+def _every_module(module: nn.Module) -> Iterator[nn.Module]:
+    for sub in module.modules():
+        yield sub
+        if isinstance(sub, RunsTemplates):
+            for template in sub.template_modules():
+                yield from template.modules()

@@ -28,7 +28,7 @@ from nas.training.checkpoint import load as load_checkpoint
 from nas.training.checkpoint import mismatch
 from nas.training.checkpoint import save as save_checkpoint
 from nas.training.batches import augment, shard, step_indices, steps_per_epoch, to_float
-from nas.training.distributed import World, average_gradients, barrier, broadcast_buffers, broadcast_state, join, leave, sum_across
+from nas.training.distributed import World, barrier, global_batch_norm, join, leave, step_loss, sum_across
 from nas.training.metrics import plot_curve, write_metrics
 from nas.training.recipe import Recipe, TrainingError, build_optimizer, build_schedule
 from nas.training.task import TrainingTask
@@ -77,14 +77,15 @@ def pick_device(recipe: Recipe) -> torch.device:
 
 
 class _Normalise:
-    """uint8 images → normalised float tensors on the device, with the full training set's statistics."""
+    """uint8 images → normalised tensors on the device, in the network's float type, with the full training set's statistics."""
 
-    def __init__(self, data: ImageData, device: torch.device, channels_last: bool) -> None:
+    def __init__(self, data: ImageData, device: torch.device, channels_last: bool, dtype: torch.dtype = torch.float32) -> None:
         mean, std = data.mean_std
-        self.mean, self.std, self.device, self.channels_last = mean.to(device), std.to(device), device, channels_last
+        self.mean, self.std, self.device, self.channels_last = mean.to(device, dtype), std.to(device, dtype), device, channels_last
+        self.dtype = dtype
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        x = (x.to(self.device, non_blocking=True) - self.mean) / self.std
+        x = (x.to(self.device, self.dtype, non_blocking=True) - self.mean) / self.std
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
 
@@ -132,9 +133,12 @@ def _fit(
     per_epoch = epoch_steps(split, recipe, world.size)
     channels_last = device.type == "cuda"
     module = task.module.to(device)
+    global_batch_norm(module, world=world, device=device)  # N processes × batch B train what 1 process × N·B trains
+    compute_loss = step_loss(task, world=world, device=device)  # DDP: rank 0's weights everywhere, gradients averaged
     if channels_last:
         module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # a documented keyword torch's stubs lack
-    normalise = _Normalise(data, device, channels_last)
+    weights_type = next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)  # float64 in tests
+    normalise = _Normalise(data, device, channels_last, weights_type)
     dtype = _precision(device, recipe)
     autocast: ContextManager[Any] = torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
@@ -166,10 +170,6 @@ def _fit(
         if world.is_main and history:  # a kill between the checkpoint and these files must not leave them behind it
             write_metrics(out / "metrics.jsonl", history)
             plot_curve(out / "curve.png", history, title=title)
-    else:
-        broadcast_state(module, world)
-        if ema is not None:
-            broadcast_state(ema, world)
 
     def save_state() -> None:
         if world.is_main:
@@ -222,14 +222,12 @@ def _fit(
             )
             x, y = normalise(images), torch.from_numpy(split.train_labels[index].astype(np.int64)).to(device, non_blocking=True)
             with autocast:
-                loss = task.loss(x, y, step=position["global_step"])
+                loss = compute_loss(x, y, position["global_step"])
             scaler.scale(loss).backward()
-            average_gradients(module, world)
             scaler.step(optimizer)
             scaler.update()
             optimizer.zero_grad(set_to_none=True)
             schedule.step()
-            broadcast_buffers(module, world)
             if ema is not None:
                 ema.update_parameters(module)
             total = sum_across(torch.tensor([float(loss.detach()) * len(index), float(len(index))], dtype=torch.float64), world)

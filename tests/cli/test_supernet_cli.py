@@ -101,10 +101,9 @@ def test_sigkill_then_the_same_command_resumes_to_the_uninterrupted_supernet(tmp
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("torchrun") is None and not hasattr(torch.distributed, "run"), reason="needs torch.distributed.run")
 def test_torchrun_with_two_cpu_processes_trains_the_sandwich_rule(tmp_path: Path) -> None:
-    """Two gloo processes run the sandwich rule's several forwards per step (the reason the loop all-reduces by hand).
+    """Two gloo processes run the sandwich rule's several forwards per step through DDP (one forward per step).
 
-    Not compared with one process at the doubled batch: the supernet has BatchNorm, which each CPU process
-    computes over its own images (SyncBatchNorm needs GPUs); tests/training compares a network without it.
+    The comparison with one process at the doubled batch is tests/training/test_distributed.py.
     """
     out = tmp_path / "ddp"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "nas.cli.supernet"]

@@ -38,23 +38,24 @@ def test_score_is_top1_on_the_held_out_training_images_after_recalibration(folde
     data = synthetic_data()
     proxy = get_proxy("supernet", supernet=str(folder))
     proxy.prepare(space=get_space(SPACE), data=data)
-    arch = get_space(SPACE).random(5)
-    score = proxy.evaluate(arch, seed=7, data=data).score
-    # the same computation by hand: the split the file names, the same seeded images
     from nas.supernet.checkpoint import load_supernet
 
     supernet, _ = load_supernet(folder)
     split = holdout(data, fraction=0.25, seed=3)
-    rng = np.random.default_rng(7)
-    picks = np.sort(
-        rng.choice(len(split.train_images), size=min(proxy.calibration_batches * proxy.batch_size, len(split.train_images)), replace=False)
-    )
-    calibration = torch.split(split.tensors(split.train_images[picks], size=32), proxy.batch_size)
-    val = np.sort(rng.choice(len(split.val_images), size=min(proxy.val_size, len(split.val_images)), replace=False))
-    network = recalibrate_bn(supernet.extract(replace(arch, num_classes=4)), calibration)
-    with torch.no_grad():
-        predicted = network(split.tensors(split.val_images[val], size=32)).argmax(1).numpy()
-    assert score == pytest.approx(float((predicted == split.val_labels[val]).mean()))
+    for arch in (get_space(SPACE).random(k) for k in (5, 6, 7)):
+        score = proxy.evaluate(arch, seed=7, data=data).score
+        # the same computation by hand, without the proxy's BatchNorm folding: the split the file names, the same seeded images
+        rng = np.random.default_rng(7)
+        size = min(proxy.calibration_batches * proxy.batch_size, len(split.train_images))
+        picks = np.sort(rng.choice(len(split.train_images), size=size, replace=False))
+        calibration = torch.split(split.tensors(split.train_images[picks], size=32), proxy.batch_size)
+        val = np.sort(rng.choice(len(split.val_images), size=min(proxy.val_size, len(split.val_images)), replace=False))
+        network = recalibrate_bn(supernet.extract(replace(arch, num_classes=4)), calibration)
+        with torch.no_grad():
+            predicted = network(split.tensors(split.val_images[val], size=32)).argmax(1).numpy()
+        # the proxy folds BatchNorm into the convs (float rounding ~1e-6 of the logits): one prediction may flip where
+        # two logits tie within it; this untrained supernet's logits lie ~0.01 apart, and one of its 3 × 128 flips
+        assert abs(score - float((predicted == split.val_labels[val]).mean())) <= 1 / len(val) + 1e-9
     assert len(split.val_images) == 128 and len(data.val_images) == 256  # scored on training images, not the test split
     assert proxy.evaluate(arch, seed=7, data=data).score == score  # deterministic for a seed
 

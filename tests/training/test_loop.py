@@ -103,7 +103,7 @@ def test_a_diverging_loss_stops_with_one_line(tmp_path: Path, data: ImageData) -
 
 
 def _plain_net() -> nn.Module:
-    """No BatchNorm: per-process batch statistics are the one thing two processes cannot share on the CPU."""
+    """No BatchNorm: the loop alone (gradient averaging, sharding, metrics); tests/training/test_distributed.py adds BatchNorm."""
     torch.manual_seed(0)
     return nn.Sequential(
         nn.Conv2d(3, 8, 3, stride=2, padding=1),
