@@ -99,8 +99,8 @@ def main() -> None:
     runs: list[dict] = []
     proxies: dict[str, CachedProxy] = {}
     for name in args.proxies:
-        for quantile in QUANTILES:
-            for seed in args.seeds:
+        for seed in args.seeds:  # seed by seed: a run cut short has every budget for the first seeds
+            for quantile in QUANTILES:
                 with tempfile.TemporaryDirectory() as folder:
                     supernet = {"supernet": str(args.supernet), "data": spec} if name == "supernet" else {}
                     context = SearchContext.create(
