@@ -43,9 +43,10 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "train_cifar": ("study", "~4 h on one core, banked runs reused, resumable, needs CIFAR-10"),
     "supernet_macro": (
         "study",
-        "2 epochs at 32 px: roughly 1-2 h on one core (an epoch at 16 px took 5-10 min here), + <=14 min scoring; "
+        "~25 min training per run at 32 px on one core (5 SPOS epochs or 1 sandwich epoch), + ~5 min scoring per half; "
         "needs CIFAR-10 and NAS-Bench-Macro",
     ),
+    "supernet_regret": ("study", "minutes per proxy (scores cached per key); needs NAS-Bench-Macro, and CIFAR-10 for the supernet"),
     "supernet_proxy_cost": ("benchmark", "minutes"),
     "timing_rule_check": ("benchmark", "~2 min, one core"),
     "op_timing_check": ("benchmark", "~1 min at --ops 40, one core"),

@@ -13,6 +13,7 @@ import sys
 from typing import Sequence
 
 from nas.cli._common import add_running_options, positive_int, run
+from nas.training.supernet import DEFAULT_RULE, RULES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--space", required=True, help="space name or space YAML")
     train.add_argument("--data", required=True, help="cifar10:PATH, imagefolder:PATH or synthetic[:N]")
     train.add_argument("--out", required=True, help="output folder (a rerun of the same command resumes it)")
-    train.add_argument("--rule", default="spos", choices=("spos", "sandwich"), help="sampling rule [spos]")
+    train.add_argument("--rule", default=DEFAULT_RULE, choices=RULES, help=f"sampling rule [{DEFAULT_RULE}]")
     train.add_argument("--random-paths", type=int, default=2, help="sandwich: random paths per step besides largest and smallest [2]")
     recipe = train.add_argument_group("recipe (defaults: nas.training.supernet, else nas.training.recipe)")
     recipe.add_argument("--epochs", type=positive_int, default=10, help="training epochs [10]")

@@ -31,7 +31,7 @@ def test_train_writes_a_supernet_and_names_the_search_command(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert f"nas-search --space nas_bench_macro --resolution 16 --data synthetic --proxy supernet --supernet {out}" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "curve.png", "metrics.jsonl", "result.json", "supernet.pt"]
-    assert json.loads((out / "result.json").read_text())["sampling"] == {"rule": "spos"}
+    assert json.loads((out / "result.json").read_text())["sampling"] == {"rule": "sandwich", "random_paths": 2}
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -71,7 +71,7 @@ def test_an_out_folder_holding_something_else_is_refused_and_left_alone(tmp_path
 
 @pytest.mark.slow
 def test_sigkill_then_the_same_command_resumes_to_the_uninterrupted_supernet(tmp_path: Path) -> None:
-    command = ["train", *COMMON, "--data", "synthetic:800", "--epochs", "2", "--batch", "16", "--checkpoint-minutes", "0"]
+    command = ["train", *COMMON, "--data", "synthetic:800", "--rule", "spos", "--epochs", "2", "--batch", "16", "--checkpoint-minutes", "0"]
     whole = nas_supernet(*command, "--out", str(tmp_path / "whole"))
     assert whole.returncode == 0, whole.stderr
     out = tmp_path / "killed"
