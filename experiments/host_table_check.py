@@ -142,10 +142,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--core", type=int, default=1)
+    parser.add_argument("--tag", default="", help="suffix of the result files (run9 writes host_table_check_<space>_run9.*)")
+    parser.add_argument(
+        "--variants-from",
+        type=Path,
+        metavar="JSON",
+        help="no timing: cross-validate correction variants on the networks of an earlier result file (needs --table)",
+    )
+    parser.add_argument("--table", type=Path, help="the table that result file's command wrote (for --variants-from)")
     parser.add_argument("--store", type=Path, help="reuse this store (default: a fresh temporary one, so the command measures)")
     args = parser.parse_args(argv)
     # Pin the whole process before torch or onnxruntime start threads: a thread created earlier keeps its
     # affinity, and torch's exporter threads on the other core were one source of noise in run 3.
+    if args.variants_from:
+        if not args.table:
+            parser.error("--variants-from needs --table (the table that result file's command wrote)")
+        from experiments.host_fit_variants import cross_validate_variants
+
+        return cross_validate_variants(args.variants_from, args.table)
     os.sched_setaffinity(0, {args.core})
     import torch
 
@@ -259,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
     }
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"host_table_check_{args.space}"
+    out = RESULTS / (f"host_table_check_{args.space}" + (f"_{args.tag}" if args.tag else ""))
     out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     out.with_suffix(".md").write_text(markdown(result) + "\n")
     print(markdown(result))
