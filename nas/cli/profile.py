@@ -11,6 +11,7 @@ nas-profile fit --device X measurements.csv
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -145,7 +146,8 @@ def _main(args: argparse.Namespace) -> int:
         _announce(device, Path(table_path))
         _start_from_shipped(device, Path(table_path))
     table = open_table(table_path, device=device, backend=backend, precision=precision)
-    labelled, new = _profile_spaces(args, table=table, backend=backend, precision=precision)
+    probe = timed_here and not args.no_fit  # time a reference network around each space's ops (nas.latency.drift)
+    labelled, new = _profile_spaces(args, table=table, backend=backend, precision=precision, probe=probe)
     new += _profile_archs(args, table=table, backend=backend, precision=precision)
     if timed_here and labelled and not args.no_fit:
         _fit(args, table=table, labelled=labelled, backend=backend, new=new)
@@ -188,10 +190,15 @@ def _start_from_shipped(device: Any, path: Path) -> None:
         print(f"{device.name}: the shipped table was measured on this host: starting from a copy of it")
 
 
-def _profile_spaces(args: argparse.Namespace, *, table: Any, backend: Any, precision: str) -> tuple[dict[str, Any], int]:
-    """Each space (at each width) into the table; returns the spaces by header label and how many entries are new."""
-    from nas.latency.host_fit import space_label
-    from nas.latency.profile import build_table, space_jobs
+def _profile_spaces(args: argparse.Namespace, *, table: Any, backend: Any, precision: str, probe: bool) -> tuple[dict[str, Any], int]:
+    """Each space (at each width) into the table; returns the spaces by header label and how many entries are new.
+
+    With ``probe``, a reference network of the space is timed just before and just after its ops: the
+    change is the host's speed change while the entries were taken, recorded and warned about.
+    """
+    from nas.latency.drift import ReferenceNetwork, SpeedProbe
+    from nas.latency.host_fit import reference_network, space_label
+    from nas.latency.profile import build_table, space_jobs, spread
     from nas.space import get_space
 
     labelled, new = {}, 0
@@ -201,24 +208,52 @@ def _profile_spaces(args: argparse.Namespace, *, table: Any, backend: Any, preci
             ops, heads = space.ops()
             jobs = space_jobs(ops, heads, precision)
             label = space_label(space, scaled=bool(args.width))
-            start = time.perf_counter()
-            result, skipped = build_table(
-                jobs,
-                table=table,
-                backend=backend,
-                precision=precision,
-                save_every=args.save_every,
-                label=label,
-                remeasure_spread=args.remeasure_noisy,
-            )
-            seconds = time.perf_counter() - start
+            noisy = args.remeasure_noisy
+            pending = [j for j in jobs if j.key not in table.entries or (noisy is not None and spread(table.entries[j.key]) > noisy)]
+            reference = ReferenceNetwork(reference_network(space), precision=precision) if probe and pending else None
+            with reference or contextlib.nullcontext():
+                speed = SpeedProbe(reference) if reference is not None else None
+                if speed is not None:
+                    speed.read()
+                start = time.perf_counter()
+                result, skipped = build_table(
+                    jobs,
+                    table=table,
+                    backend=backend,
+                    precision=precision,
+                    save_every=args.save_every,
+                    label=label,
+                    remeasure_spread=noisy,
+                )
+                seconds = time.perf_counter() - start
+                if speed is not None:
+                    speed.read()
             print(
                 f"{label}: {len(jobs)} distinct ops, {skipped} already in the table, {len(result.entries)} new ({seconds / 60:.2f} min) -> {table.path}"
             )
             if result.note:
                 print(result.note)
+            if speed is not None and reference is not None:
+                _record_speed(table, label, speed, reference=reference.arch.name, space=space_name)
             labelled[label], new = space, new + len(result.entries)
     return labelled, new
+
+
+def _record_speed(table: Any, label: str, speed: Any, *, reference: str, space: str) -> None:
+    """Store the reference network's times around the ops in ``profiling.<label>.speed``; say how much the host moved."""
+    from nas.latency.drift import drift_warning
+
+    record = speed.record(name=reference)
+    table.header.setdefault("profiling", {}).setdefault(label, {})["speed"] = record
+    table.save()
+    before, after = record["reference_ms"][0], record["reference_ms"][-1]
+    print(
+        f"{label}: host speed while timing the ops: reference network {before:.3f} ms before, {after:.3f} ms after ({record['change_pct']:+.1f} %)"
+    )
+    redo = f"taskset -c 1 nas-profile --device {table.device} --space {space} --table NEW.yaml"
+    warning = drift_warning(label, record, redo=redo)
+    if warning:
+        print(warning)
 
 
 def _profile_archs(args: argparse.Namespace, *, table: Any, backend: Any, precision: str) -> int:

@@ -64,6 +64,28 @@ def fit_networks(labelled: dict[str, SearchSpace], plan: FitPlan) -> tuple[list[
     return calibration, groups
 
 
+def reference_network(space: SearchSpace) -> ArchSpec:
+    """The network timed before and after a space's ops (``nas.latency.drift.SpeedProbe``): its first calibration network."""
+    return space.random(CALIBRATION_SEED).with_name(f"{space.name}-cal0")
+
+
+def timed_networks(space: SearchSpace, plan: FitPlan) -> dict[str, ArchSpec]:
+    """The networks the fit times for one space, keyed by seed (``fidelity.<space>.timed_ms`` in the header)."""
+    calibration, groups = fit_networks({"space": space}, plan)
+    seeds = [CALIBRATION_SEED + i for i in range(plan.calibration)] + [HELD_OUT_SEED + i for i in range(plan.held_out)]
+    return dict(zip(map(str, seeds), [*calibration, *groups["space"]]))
+
+
+def timed_ms(report: dict[str, Any], labels: Sequence[str], plan: FitPlan) -> dict[str, dict[str, float]]:
+    """Each space's fit networks' measured times by seed, from ``validate``'s report (calibration rows in space order)."""
+    out = {}
+    for k, label in enumerate(labels):
+        rows = report["calibration"][k * plan.calibration : (k + 1) * plan.calibration] + report["groups"][label]["rows"]
+        seeds = [CALIBRATION_SEED + i for i in range(plan.calibration)] + [HELD_OUT_SEED + i for i in range(plan.held_out)]
+        out[label] = {str(seed): round(float(row["measured"]["median_ms"]), 5) for seed, row in zip(seeds, rows)}
+    return out
+
+
 def spaces_to_fit(table: LatencyTable, labelled: dict[str, SearchSpace]) -> dict[str, SearchSpace]:
     """This run's spaces plus those fitted before (one correction serves the whole table, so it is refitted on all)."""
     spaces = dict(labelled)
@@ -101,7 +123,8 @@ def fit_and_check(
         f"held out: {plan.held_out} random networks per space (seeds {HELD_OUT_SEED}+), correction fitted on "
         f"{plan.calibration} others per space (seeds {CALIBRATION_SEED}+), by nas-profile in the run that measured the ops"
     )
-    store(table, report, samples_note=note)
+    # the times themselves, so that a later check re-timing the same networks measures the host's drift since (nas.latency.drift)
+    store(table, report, samples_note=note, extra={label: {"timed_ms": ms} for label, ms in timed_ms(report, list(spaces), plan).items()})
     return report
 
 

@@ -60,11 +60,17 @@ def test_the_one_command_profiles_fits_and_files_the_table_by_host(tmp_path: Pat
     held_out = table.header["fidelity"]["nas_bench_macro@8"]
     assert held_out["n"] == 3 and 0 <= held_out["within_10pct"] <= 1 and "seeds 200000+" in held_out["note"]
     assert "nas_bench_macro@8: held out 3 networks:" in done.stdout
+    # the host's drift, measured: a reference network around the ops, and the fit networks' times by seed
+    speed = table.header["profiling"]["nas_bench_macro@8"]["speed"]
+    assert speed["reference"] == "nas_bench_macro-cal0" and len(speed["reference_ms"]) == 2 and all(v > 0 for v in speed["reference_ms"])
+    assert "nas_bench_macro@8: host speed while timing the ops: reference network" in done.stdout
+    assert sorted(held_out["timed_ms"]) == ["100000", "100001", "200000", "200001", "200002"]
     # nothing but this host's table was written into the store
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.yaml")) == [f"cpu/{path.name}"]
     again = cli("nas.cli.profile", "--device", "cpu", *TINY_SPACE, *QUICK, store=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "extending this host's table" in again.stdout and "already in" in again.stdout and "0 new" in again.stdout
+    assert "host speed" not in again.stdout  # nothing timed, nothing probed
     listing = cli("nas.cli.profile", "--list-devices", store=tmp_path)
     row = next(line for line in listing.stdout.splitlines() if line.split()[0] == "cpu")
     assert f"host: {fingerprint()['model_name']}, key {path.stem} (this host)" in row and "nas_bench_macro@8: " in row
