@@ -10,7 +10,10 @@ images (20 batches of 64, seeded), with SGD + Nesterov momentum at ``--lr`` and 
 - ``standalone``: the first band network built by ``nas.build_model``;
 - ``fixed``: the same architecture as one fixed path of a fresh ``Supernet``;
 - ``band``: a fresh supernet, each step one of the 48 band networks (seeded uniform draw): similar networks;
-- ``spos``: a fresh supernet, each step ``space.random`` (the SPOS rule's draw).
+- ``spos``: a fresh supernet, each step ``space.random`` (the SPOS rule's draw);
+- ``elastic``: one random network of the space (seed 0) whose kernels, expansions and Tucker ratios are drawn
+  again each step (block types, widths and depths fixed): only the sliced choices change;
+- ``types``: the same network with only the block types drawn again each step.
 
 Mean training loss of each block of 10 steps is reported. One torch thread; CPU.
 """
@@ -28,12 +31,21 @@ import torch
 from torch import nn
 
 from experiments.supernet_band import HERE, RESULTS, SPACE, band_networks
-from nas import ArchSpec, build_model, get_space
+from nas import ArchSpec, SearchSpace, build_model, get_space
 from nas.io import atomic_write_text
 from nas.proxies.data import load_data
 from nas.supernet import Supernet
 
-MODES = ("standalone", "fixed", "band", "spos")
+MODES = ("standalone", "fixed", "band", "spos", "elastic", "types")
+ELASTIC = ("kernel", "expansion", "in_ratio", "out_ratio")  # the choices sliced inside one block type's weights
+
+
+def redraw(space: SearchSpace, step: int, *, keys: Callable[[str], bool]) -> ArchSpec:
+    """The seed-0 draw of every parameter, with the parameters ``keys`` selects drawn again for ``step``."""
+    base, rng = random.Random(0), random.Random(step + 1)
+    params = {name: base.choice(values) for name, values in space.parameters.items()}
+    params.update({name: rng.choice(values) for name, values in space.parameters.items() if keys(name)})
+    return space.arch(params)
 
 
 def losses(mode: str, *, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float, batch: int) -> list[float]:
@@ -51,6 +63,8 @@ def losses(mode: str, *, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float
             "fixed": lambda step: band[0],
             "band": lambda step: random.Random(step).choice(band),
             "spos": lambda step: space.random(random.Random(step)),
+            "elastic": lambda step: redraw(space, step, keys=lambda name: name.rsplit(".", 1)[-1] in ELASTIC),
+            "types": lambda step: redraw(space, step, keys=lambda name: name.endswith(".type")),
         }[mode]
         forward = lambda images, step: supernet(images, draws(step))  # noqa: E731
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, nesterov=True)
