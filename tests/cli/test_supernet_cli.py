@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+
+from tests.cli._resume import kill_after_first_checkpoint, metrics_rows
 
 COMMON = ["--space", "nas_bench_macro", "--resolution", "16", "--threads", "1", "--quiet"]
 
@@ -75,26 +75,12 @@ def test_sigkill_then_the_same_command_resumes_to_the_uninterrupted_supernet(tmp
     whole = nas_supernet(*command, "--out", str(tmp_path / "whole"))
     assert whole.returncode == 0, whole.stderr
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "nas.cli.supernet", *command, "--out", str(out)], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    while not (out / "checkpoint.pt").is_file() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.02)
-    time.sleep(0.5)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
-    assert not (out / "supernet.pt").exists(), "the run ended before it was killed; the test needs a longer run"
-    position = torch.load(out / "checkpoint.pt", weights_only=True)["position"]
-    assert 0 < position["global_step"] < 2 * 45
+    assert 0 < kill_after_first_checkpoint("nas.cli.supernet", command, out, final="supernet.pt") < 2 * 45
     resumed = nas_supernet(*command, "--out", str(out))
     assert resumed.returncode == 0, resumed.stderr
     a, b = (torch.load(d / "supernet.pt", weights_only=True)["state_dict"] for d in (tmp_path / "whole", out))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    strip = ("seconds", "images_per_s")
-    rows = [
-        [{k: v for k, v in json.loads(line).items() if k not in strip} for line in (d / "metrics.jsonl").read_text().splitlines()]
-        for d in (tmp_path / "whole", out)
-    ]
+    rows = [metrics_rows(d) for d in (tmp_path / "whole", out)]
     assert rows[0] == rows[1] and len(rows[0]) == 2
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ import torch
 
 from nas.arch import ArchSpec
 from nas.weights import load_weights
+from tests.cli._resume import kill_after_first_checkpoint, metrics_rows
 
 ARCH = "r16_n4,conv_k3_s2_c8_relu,ibn_k3_s1_e2_c8_relu,ibn_k3_s2_e2_c16_relu,head_none"
 FAST = ["--epochs", "2", "--batch", "32", "--threads", "1", "--quiet"]
@@ -61,26 +60,12 @@ def test_sigkill_then_the_same_command_resumes_to_the_uninterrupted_result(tmp_p
     whole = nas_train(*command, "--out", str(tmp_path / "whole"))
     assert whole.returncode == 0, whole.stderr
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "nas.cli.train", *command, "--out", str(out)], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    while not (out / "checkpoint.pt").is_file() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.02)
-    time.sleep(0.5)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
-    assert not (out / "result.json").exists(), "the run ended before it was killed; the test needs a longer run"
-    position = torch.load(out / "checkpoint.pt", weights_only=True)["position"]
-    assert 0 < position["global_step"] < 2 * 67
+    assert 0 < kill_after_first_checkpoint("nas.cli.train", command, out, final="result.json") < 2 * 67
     resumed = nas_train(*command, "--out", str(out))
     assert resumed.returncode == 0, resumed.stderr
     a, b = load_weights(tmp_path / "whole" / "weights.pt")[1], load_weights(out / "weights.pt")[1]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    strip = ("seconds", "images_per_s")
-    rows = [
-        [{k: v for k, v in json.loads(line).items() if k not in strip} for line in (d / "metrics.jsonl").read_text().splitlines()]
-        for d in (tmp_path / "whole", out)
-    ]
+    rows = [metrics_rows(d) for d in (tmp_path / "whole", out)]
     assert rows[0] == rows[1]
     assert (
         json.loads((out / "result.json").read_text())["test_top1"]
