@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from nas.errors import NasError
 
@@ -81,3 +81,47 @@ def add_running_options(parser: argparse.ArgumentParser) -> None:
         "--no-amp", dest="amp", action="store_false", help="train in float32 on a GPU (default: bf16, else fp16 + GradScaler)"
     )
     running.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+
+
+def add_recipe_options(
+    parser: argparse.ArgumentParser,
+    *,
+    title: str,
+    epochs: int,
+    batch: int,
+    lr: float | None,
+    lr_help: str,
+    weight_decay_help: str,
+    seed_help: str,
+) -> argparse._ArgumentGroup:
+    """The recipe options ``nas-train`` and ``nas-supernet train`` share (their defaults differ); returns the group for the rest.
+
+    Values are checked by ``nas.training.recipe.Recipe``, so the CLI and the Python API give the same one-line errors.
+    """
+    recipe = parser.add_argument_group(title)
+    recipe.add_argument("--epochs", type=int, default=epochs, help=f"training epochs [{epochs}]")
+    recipe.add_argument("--batch", type=int, default=batch, help=f"images per step and process [{batch}]")
+    recipe.add_argument("--lr", type=float, default=lr, help=lr_help)
+    recipe.add_argument("--weight-decay", type=float, help=f"on weights only, never on BatchNorm or biases {weight_decay_help}")
+    recipe.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up before the cosine decay [1]")
+    recipe.add_argument("--val-fraction", type=float, default=0.1, help="training images held out for validation (and scoring) [0.1]")
+    recipe.add_argument("--seed", type=int, default=0, help=seed_help)
+    return recipe
+
+
+def training_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``nas.train`` / ``nas.train_supernet`` that the shared recipe and running options give."""
+    return {
+        "epochs": args.epochs,
+        "batch_size": args.batch,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "warmup_epochs": args.warmup_epochs,
+        "val_fraction": args.val_fraction,
+        "seed": args.seed,
+        "checkpoint_minutes": args.checkpoint_minutes,
+        "threads": args.threads,
+        "device": args.device,
+        "amp": args.amp,
+        "progress": not args.quiet,
+    }

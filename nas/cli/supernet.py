@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Sequence
 
-from nas.cli._common import add_running_options, positive_int, run
+from nas.cli._common import add_recipe_options, add_running_options, positive_int, run, training_arguments
 from nas.training.supernet import DEFAULT_RULE, RULES
 
 
@@ -30,15 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="output folder (a rerun of the same command resumes it)")
     train.add_argument("--rule", default=DEFAULT_RULE, choices=RULES, help=f"sampling rule [{DEFAULT_RULE}]")
     train.add_argument("--random-paths", type=int, default=2, help="sandwich: random paths per step besides largest and smallest [2]")
-    recipe = train.add_argument_group("recipe (defaults: nas.training.supernet, else nas.training.recipe)")
-    recipe.add_argument("--epochs", type=positive_int, default=10, help="training epochs [10]")
-    recipe.add_argument("--batch", type=positive_int, default=64, help="images per step and process [64]")
+    recipe = add_recipe_options(
+        train,
+        title="recipe (defaults: nas.training.supernet, else nas.training.recipe)",
+        epochs=10,
+        batch=64,
+        lr=0.05,
+        lr_help="peak learning rate of SGD with Nesterov momentum [0.05]",
+        weight_decay_help="[5e-4]",
+        seed_help="initialisation, paths, data order, augmentation and validation split [0]",
+    )
     recipe.add_argument("--resolution", type=positive_int, help="input resolution [the space's; a search must use the same]")
-    recipe.add_argument("--lr", type=float, default=0.05, help="peak learning rate of SGD with Nesterov momentum [0.05]")
-    recipe.add_argument("--weight-decay", type=float, help="on weights only, never on BatchNorm or biases [5e-4]")
-    recipe.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up before the cosine decay [1]")
-    recipe.add_argument("--val-fraction", type=float, default=0.1, help="training images held out for validation and scoring [0.1]")
-    recipe.add_argument("--seed", type=int, default=0, help="initialisation, paths, data order, augmentation and validation split [0]")
     add_running_options(train)
     return train
 
@@ -52,19 +54,8 @@ def _train(args: argparse.Namespace) -> int:
         out=args.out,
         rule=args.rule,
         random_paths=args.random_paths,
-        progress=not args.quiet,
-        epochs=args.epochs,
-        batch_size=args.batch,
         resolution=args.resolution,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        warmup_epochs=args.warmup_epochs,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
-        checkpoint_minutes=args.checkpoint_minutes,
-        threads=args.threads,
-        device=args.device,
-        amp=args.amp,
+        **training_arguments(args),
     )
     if int(os.environ.get("RANK", "0")) == 0:
         summary = result.summary

@@ -10,7 +10,7 @@ import argparse
 import os
 from typing import Sequence
 
-from nas.cli._common import add_running_options, add_target_options, run
+from nas.cli._common import add_recipe_options, add_running_options, add_target_options, run, training_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,18 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="supernet:DIR",
         help="start from the weights ARCH inherits from DIR/supernet.pt (BatchNorm recalibrated) instead of a random init",
     )
-    recipe = parser.add_argument_group("recipe (defaults: nas.training.recipe)")
-    recipe.add_argument("--epochs", type=int, default=30, help="training epochs [30]")
-    recipe.add_argument("--batch", type=int, default=128, help="images per step and process [128]")
+    recipe = add_recipe_options(
+        parser,
+        title="recipe (defaults: nas.training.recipe)",
+        epochs=30,
+        batch=128,
+        lr=None,
+        lr_help="peak learning rate [sgd 0.1, adamw 0.002]",
+        weight_decay_help="[sgd 5e-4, adamw 0.05]",
+        seed_help="initialisation, data order, augmentation and validation split [0]",
+    )
     recipe.add_argument("--optimizer", default="sgd", choices=("sgd", "adamw"), help="SGD with Nesterov momentum, or AdamW [sgd]")
-    recipe.add_argument("--lr", type=float, help="peak learning rate [sgd 0.1, adamw 0.002]")
-    recipe.add_argument("--weight-decay", type=float, help="on weights only, never on BatchNorm or biases [sgd 5e-4, adamw 0.05]")
     recipe.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (Nesterov) [0.9]")
-    recipe.add_argument("--warmup-epochs", type=float, default=1.0, help="linear warm-up before the cosine decay [1]")
     recipe.add_argument("--label-smoothing", type=float, default=0.1, help="[0.1]")
     recipe.add_argument("--ema", type=float, metavar="DECAY", help="keep an EMA of the weights (e.g. 0.999); evaluated and saved instead")
-    recipe.add_argument("--val-fraction", type=float, default=0.1, help="training images held out for validation [0.1]")
-    recipe.add_argument("--seed", type=int, default=0, help="initialisation, data order, augmentation and validation split [0]")
     add_running_options(parser)
     return parser
 
@@ -60,24 +62,13 @@ def _main(args: argparse.Namespace) -> int:
         width=args.width,
         sample=args.sample,
         num_classes=args.num_classes,
-        progress=not args.quiet,
         init=args.init,
-        epochs=args.epochs,
-        batch_size=args.batch,
         optimizer=args.optimizer,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
         momentum=args.momentum,
-        warmup_epochs=args.warmup_epochs,
         label_smoothing=args.label_smoothing,
         ema=args.ema,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
         resolution=args.resolution,
-        checkpoint_minutes=args.checkpoint_minutes,
-        threads=args.threads,
-        device=args.device,
-        amp=args.amp,
+        **training_arguments(args),
     )
     if int(os.environ.get("RANK", "0")) == 0:
         print(

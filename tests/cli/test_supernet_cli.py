@@ -41,7 +41,7 @@ BAD = [
     (["--space", "nas_bench_macro", "--data", "cifar10:/no/such/folder"], "/no/such/folder"),
     (["--space", "nas_bench_macro", "--data", "nothing:x"], "unknown kind 'nothing'"),
     (["--space", "nas_bench_macro", "--rule", "greedy"], "invalid choice: 'greedy'"),
-    (["--space", "nas_bench_macro", "--epochs", "0"], "expected a positive integer"),
+    (["--space", "nas_bench_macro", "--epochs", "0"], "--epochs 0: must be a positive integer"),
     (["--space", "nas_bench_macro", "--batch", "100000"], "lower --batch"),
     (["--space", "nas_bench_macro", "--val-fraction", "1.5"], "--val-fraction 1.5: must be in (0, 1)"),
 ]
