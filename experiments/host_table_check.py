@@ -20,7 +20,8 @@ the first pass (share within ±10 %, MAPE, bias, Spearman) and the repeat pass i
 way as if it were a prediction, which is the floor any table can reach on this machine right now.
 The host is shared with other jobs; the load average before and after is recorded.
 
-Writes experiments/results/host_table_check_<space>.{json,md}.
+Writes experiments/results/host_table_check_<space>[_<tag>].{json,md} and the table the command wrote
+(``…_table.yaml``), atomically.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    from nas.io import atomic_write_text
     from nas.latency.host import fingerprint, host_key, host_mismatch
     from nas.latency.drift import drift_ratio
     from nas.latency.host_fit import HELD_OUT_SEED, FitPlan, space_label, timed_networks
@@ -274,8 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / (f"host_table_check_{args.space}" + (f"_{args.tag}" if args.tag else ""))
-    out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    out.with_suffix(".md").write_text(markdown(result) + "\n")
+    # atomic: a killed run leaves the earlier result files whole; the table is kept beside them (the store is temporary)
+    atomic_write_text(out.with_suffix(".json"), json.dumps(result, indent=1) + "\n")
+    atomic_write_text(out.with_suffix(".md"), markdown(result) + "\n")
+    atomic_write_text(out.parent / f"{out.name}_table.yaml", Path(new.path).read_text())
     print(markdown(result))
     return 0
 
