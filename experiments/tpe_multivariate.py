@@ -3,8 +3,8 @@
     python -m experiments.tpe_multivariate [--seeds 0 1 2] [--trials 200]
 
 Question: Optuna's TPE samples each parameter on its own by default. A block space's 109 parameters are not
-independent (a block type's keys only exist together), and the latency constraint makes independent TPE score
-every past trial's feasibility once per parameter. Does sampling them jointly (``multivariate=True,
+independent (a block type's keys only exist together), and independent TPE splits and scores every past trial
+once per parameter. Does sampling them jointly (``multivariate=True,
 group=True``, ``nas.study.study.TPE_OPTIONS``) find better networks, at what cost? Method: the
 ``experiments.search_quality`` run (mobiledet at 224 px, the dsp table, the default proxy, the budget of
 MobileNetV2-1.0's latency) with the ``tpe`` sampler, once with Optuna's default options and once with the
