@@ -24,9 +24,8 @@ from nas.proxies.data import ImageData, holdout
 
 
 # Validation images per forward pass. In eval mode each image's output does not depend on the others, so this
-# changes only speed: on this project's 2-core AMD EPYC (one thread, 32 px, two nas_bench_macro candidates),
-# chunks of 50-64 took 1.01-1.84 s of CPU for 500 images where one batch of 500 took 1.70-2.24 s
-# (activations that fit in cache); 16-32 were no faster than 64.
+# changes only speed (activations that fit in cache): 1.78 -> 1.34 s of CPU per 32-px nas_bench_macro candidate
+# against one batch of 500 (experiments/supernet_proxy_cost.py, experiments/results/supernet_proxy_cost.md).
 _EVAL_CHUNK = 64
 
 
