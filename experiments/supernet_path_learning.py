@@ -13,7 +13,9 @@ images (20 batches of 64, seeded), with SGD + Nesterov momentum at ``--lr`` and 
 - ``spos``: a fresh supernet, each step ``space.random`` (the SPOS rule's draw);
 - ``elastic``: one random network of the space (seed 0) whose kernels, expansions and Tucker ratios are drawn
   again each step (block types, widths and depths fixed): only the sliced choices change;
-- ``types``: the same network with only the block types drawn again each step.
+- ``types``: the same network with only the block types drawn again each step;
+- ``types_first``: only the block types of each stage's first layer (no residual: it changes width or stride);
+- ``types_residual``: only the block types of the other layers (residual, or ``skip``).
 
 Mean training loss of each block of 10 steps is reported. One torch thread; CPU.
 """
@@ -36,7 +38,7 @@ from nas.io import atomic_write_text
 from nas.proxies.data import load_data
 from nas.supernet import Supernet
 
-MODES = ("standalone", "fixed", "band", "spos", "elastic", "types")
+MODES = ("standalone", "fixed", "band", "spos", "elastic", "types", "types_first", "types_residual")
 ELASTIC = ("kernel", "expansion", "in_ratio", "out_ratio")  # the choices sliced inside one block type's weights
 
 
@@ -65,6 +67,8 @@ def losses(mode: str, *, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float
             "spos": lambda step: space.random(random.Random(step)),
             "elastic": lambda step: redraw(space, step, keys=lambda name: name.rsplit(".", 1)[-1] in ELASTIC),
             "types": lambda step: redraw(space, step, keys=lambda name: name.endswith(".type")),
+            "types_first": lambda step: redraw(space, step, keys=lambda name: name.endswith(".b1.type")),
+            "types_residual": lambda step: redraw(space, step, keys=lambda name: name.endswith(".type") and not name.endswith(".b1.type")),
         }[mode]
         forward = lambda images, step: supernet(images, draws(step))  # noqa: E731
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, nesterov=True)
