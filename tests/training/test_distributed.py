@@ -47,7 +47,9 @@ def _assert_same(two: dict[str, torch.Tensor], one: dict[str, torch.Tensor]) -> 
     trained = [name for name, tensor in one.items() if tensor.is_floating_point()]
     assert any(name.endswith("running_var") for name in trained)  # there is BatchNorm to get right
     for name in trained:
-        torch.testing.assert_close(two[name], one[name], rtol=1e-4, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
+        # float32 summation order differs (gloo's all-reduce vs one batch): on a family 25 model 1 EPYC the stem weights
+        # differed by up to 1.7e-5 after the run, so 1e-5 was too tight; a wrong BatchNorm or gradient is far larger.
+        torch.testing.assert_close(two[name], one[name], rtol=1e-3, atol=1e-4, msg=lambda m, n=name: f"{n}: {m}")
     for name in set(one) - set(trained):
         assert torch.equal(two[name], one[name]), name  # num_batches_tracked: the same count of BatchNorm calls
 
