@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ from scipy import stats
 
 from nas import ArchSpec, count, get_space
 from nas.io import atomic_write_text
+from nas.latency.host import fingerprint
 from nas.proxies.data import ImageData, load_data
 from nas.proxies.supernet import SupernetProxy
 from nas.supernet import Supernet
@@ -57,6 +59,12 @@ RUN_FILES = {
 BANKED_PROXIES = RESULTS / "cifar_gpu_lr01.json"
 SPACE = "mobiledet_cifar"
 ROUNDS = 2000
+
+
+def cpu_model() -> str:
+    """The CPU's model name, family and model, for the results' host line."""
+    info = fingerprint(runtime="torch")
+    return f"{info['model_name']} (family {info['family']} model {info['model']})"
 
 
 def band_networks() -> list[dict[str, Any]]:
@@ -114,7 +122,7 @@ def snapshot(checkpoint: Path, *, data: ImageData) -> tuple[Path, dict[str, Any]
     """Write the checkpoint's shared weights as a supernet file under CACHE/snapshots/step-N; return its folder and position."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     position = state["position"]
-    folder = CACHE / "snapshots" / f"step-{position['global_step']}"
+    folder = checkpoint.parent.parent / "snapshots" / f"step-{position['global_step']}"
     settings = state["identity"]["recipe"] if "recipe" in state["identity"] else {}
     space = get_space(SPACE).scaled(resolution=32, num_classes=data.num_classes)
     supernet = Supernet(space=space)
@@ -241,7 +249,8 @@ def main() -> None:
     old = json.loads(args.results.with_suffix(".json").read_text()) if args.results.with_suffix(".json").is_file() else {}
     result: dict[str, Any] = {
         "training": f"SPOS over `{SPACE}` at 32 px, batch 64, from `{args.run}`",
-        "host": f"{platform.machine()} 2-core AMD EPYC KVM (shared, noisy), 1 torch thread, `nice -n 19 taskset -c 1`, beside the training",
+        "host": f"{platform.machine()} {cpu_model()}, {os.cpu_count()} cores (shared, noisy), 1 torch thread on core(s) "
+        f"{sorted(os.sched_getaffinity(0))}",
         "networks": [{k: row[k] for k in ("net", "sample", "arch", "top1", "macs", "default")} for row in rows],
         "points": old.get("points", []),
     }
@@ -251,7 +260,9 @@ def main() -> None:
     while True:
         finished = (args.run / "result.json").is_file() and (args.run / "supernet.pt").is_file()
         if finished:
-            training = json.loads((args.run / "result.json").read_text())["training"]
+            summary = json.loads((args.run / "result.json").read_text())
+            training = summary["training"]
+            result["training"] += f", lr {training['lr']}, sampling {summary['sampling']}, {training['steps']} steps"
             position = {"global_step": training["steps"], "seconds": training["seconds"], "epoch_seconds": 0.0}
             for val in (args.val, args.final_val):
                 if (position["global_step"], val) not in done:

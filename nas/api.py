@@ -156,17 +156,29 @@ def train_supernet(
     *,
     data: Any,
     out: str | Path,
-    rule: str = "spos",
+    rule: str | None = None,
     random_paths: int = 2,
+    type_warmup: float | None = None,
     progress: bool = True,
     **recipe: Any,
 ) -> Any:
     """Train a weight-sharing supernet over ``space`` (a name, a space YAML or a ``SearchSpace``), as ``nas-supernet train`` does.
 
-    ``data`` as for :func:`train`; ``rule``: ``"spos"`` or ``"sandwich"``; ``recipe``: fields of ``nas.training.Recipe``
+    ``data`` as for :func:`train`; ``rule``: ``"spos"`` or ``"sandwich"`` [sandwich]; ``type_warmup``: the fraction of the
+    steps that warm up the stages' first layers' block types [0.25]; ``recipe``: fields of ``nas.training.Recipe``
     (``epochs=``, ``batch_size=``, ``lr=``, ``resolution=`` [the space's], ``val_fraction=``, ``seed=``, ...). Returns a
     ``nas.training.supernet.SupernetResult`` (``.path`` is ``out/supernet.pt``); the same call again resumes (or returns) it.
     """
+    from nas.training.supernet import DEFAULT_RULE, DEFAULT_TYPE_WARMUP
     from nas.training.supernet import train_supernet as run_train_supernet
 
-    return run_train_supernet(space, data=data, out=out, rule=rule, random_paths=random_paths, progress=progress, **recipe)
+    return run_train_supernet(
+        space,
+        data=data,
+        out=out,
+        rule=rule or DEFAULT_RULE,
+        random_paths=random_paths,
+        type_warmup=DEFAULT_TYPE_WARMUP if type_warmup is None else type_warmup,
+        progress=progress,
+        **recipe,
+    )

@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 from nas.cli._common import add_recipe_options, add_running_options, positive_int, run, training_arguments
-from nas.training.supernet import DEFAULT_RULE, RULES
+from nas.training.supernet import DEFAULT_RULE, DEFAULT_TYPE_WARMUP, RULES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="output folder (a rerun of the same command resumes it)")
     train.add_argument("--rule", default=DEFAULT_RULE, choices=RULES, help=f"sampling rule [{DEFAULT_RULE}]")
     train.add_argument("--random-paths", type=int, default=2, help="sandwich: random paths per step besides largest and smallest [2]")
+    train.add_argument(
+        "--type-warmup",
+        type=float,
+        default=DEFAULT_TYPE_WARMUP,
+        help=f"fraction of the steps that warm up the block types of the stages' first layers [{DEFAULT_TYPE_WARMUP}]",
+    )
     recipe = add_recipe_options(
         train,
         title="recipe (defaults: nas.training.supernet, else nas.training.recipe)",
@@ -54,6 +60,7 @@ def _train(args: argparse.Namespace) -> int:
         out=args.out,
         rule=args.rule,
         random_paths=args.random_paths,
+        type_warmup=args.type_warmup,
         resolution=args.resolution,
         **training_arguments(args),
     )

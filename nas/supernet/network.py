@@ -12,7 +12,7 @@ elastic too (widths sliced from the first channels).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -158,14 +158,24 @@ class Supernet(nn.Module):
         arch = arch if arch is not None else self._active
         if arch is None:
             raise SupernetError("no active architecture: call supernet(x, arch) or supernet.set_active(arch)")
-        path = self.path(arch)
-        x = self.stem(x, path.stem)
-        for key, choice in path.blocks:
-            x = self.layers[key](x, choice)
-        if self.head is not None and path.head is not None:
-            x = self.head(x, path.head)
+        return self.forward_mean(x, [arch])
+
+    def forward_mean(self, x: torch.Tensor, archs: Sequence[ArchSpec]) -> torch.Tensor:
+        """Run ``archs`` together: where their choices at a layer differ, the layer's output is the mean of those choices'.
+
+        The op warm-up of ``nas.supernet.sampling``: the archs differ only in block types and share depths and widths.
+        """
+        paths = [self.path(arch) for arch in archs]
+        first = paths[0]
+        if any(len(p.blocks) != len(first.blocks) or p.features != first.features for p in paths):
+            raise SupernetError("forward_mean: the architectures must have the same depths and widths")
+        x = _mean(self.stem, x, [p.stem for p in paths])
+        for index, (key, _) in enumerate(first.blocks):
+            x = _mean(self.layer(key), x, [p.blocks[index][1] for p in paths])
+        if self.head is not None and first.head is not None:
+            x = _mean(self.head, x, [p.head for p in paths if p.head is not None])
         x = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
-        return nn.functional.linear(x, self.classifier.weight[:, : path.features], self.classifier.bias)
+        return nn.functional.linear(x, self.classifier.weight[:, : first.features], self.classifier.bias)
 
     # -- extraction ---------------------------------------------------------------------
     def extract_state(self, arch: ArchSpec) -> dict[str, torch.Tensor]:
@@ -190,3 +200,12 @@ class Supernet(nn.Module):
             network = Network(arch=arch, initialise=False)
         network.load_state_dict(state, strict=True, assign=True)
         return network.train(self.training)
+
+
+def _mean(layer: ElasticLayer, x: torch.Tensor, choices: Sequence[Choice]) -> torch.Tensor:
+    """The layer's output for each distinct choice, averaged (one choice: just its output)."""
+    distinct = list(dict.fromkeys(choices))
+    if len({choice.spec.out for choice in distinct}) != 1:
+        raise SupernetError(f"forward_mean: {layer.name} has choices of different widths")
+    outputs = [layer(x, choice) for choice in distinct]
+    return outputs[0] if len(outputs) == 1 else torch.stack(outputs).mean(0)

@@ -5,6 +5,14 @@
   the largest architecture learns from the labels, the smallest and ``random_paths``
   random ones learn from the largest's soft labels (detached), all in one step.
 
+Op warm-up (TuNAS): block types of a stage's first layer keep separate weights and no
+residual carries the features past them, so when their types change every step the
+later layers see unrelated features and the supernet does not learn
+(experiments/supernet_path_learning.py). For the first ``type_warmup`` steps a random
+path runs, with a probability falling linearly from 1 to 0, as the mean over those
+layers' block types (``Supernet.forward_mean``): later layers learn on features all
+types contribute to before each type has to stand alone.
+
 Each rule implements the training loop's task contract (``TrainingTask``, a local
 copy of ``nas.training.task``'s Protocol: importing it would make ``nas.supernet``
 depend on ``nas.training``, which depends on ``nas.proxies``, which reads
@@ -18,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import torch
 from torch import nn
@@ -68,6 +76,21 @@ def extreme_arch(space: SearchSpace, *, largest: bool) -> ArchSpec:
     return space.arch(params, name=f"{space.name}-{'largest' if largest else 'smallest'}")
 
 
+def has_first_layer_types(space: SearchSpace) -> bool:
+    """Whether some stage's first layer has a block-type choice (where the op warm-up acts)."""
+    return any(key.endswith(".b1.type") for key in space.parameters)
+
+
+def first_layer_variants(space: SearchSpace, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """``params`` once per block type of the stages' first layers (``sN.b1.type``), each set to it where allowed.
+
+    Empty when no first layer has a type choice (then there is nothing to warm up).
+    """
+    keys = [key for key in space.parameters if key.endswith(".b1.type")]
+    types = dict.fromkeys(value for key in keys for value in space.parameters[key])
+    return [{**params, **{key: kind for key in keys if kind in space.parameters[key]}} for kind in types]
+
+
 def _top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float((logits.argmax(1) == labels).float().mean())
 
@@ -77,17 +100,32 @@ class _Rule:
 
     name: ClassVar[str]
 
-    def __init__(self, *, supernet: Supernet, seed: int = 0) -> None:
+    def __init__(self, *, supernet: Supernet, seed: int = 0, type_warmup: int = 0) -> None:
+        if type_warmup < 0:
+            raise ValueError(f"type_warmup must be >= 0 steps, got {type_warmup}")
         self.module: nn.Module = supernet
-        self.supernet, self.seed = supernet, seed
+        self.supernet, self.seed, self.type_warmup = supernet, seed, type_warmup
         self.largest = extreme_arch(supernet.space, largest=True)
         self.smallest = extreme_arch(supernet.space, largest=False)
 
+    def random_params(self, step: int, draw: int = 0) -> dict[str, Any]:
+        return self.supernet.space.random_params(random.Random(f"{self.seed}:{step}:{draw}"))
+
     def random_arch(self, step: int, draw: int = 0) -> ArchSpec:
-        return self.supernet.space.random(random.Random(f"{self.seed}:{step}:{draw}"))
+        return self.supernet.space.arch(self.random_params(step, draw))
+
+    def random_logits(self, images: torch.Tensor, *, step: int, draw: int = 0) -> torch.Tensor:
+        """``random_arch(step, draw)``'s logits; in the type warm-up, perhaps the mean over its first layers' types."""
+        space = self.supernet.space
+        params = self.random_params(step, draw)
+        mix = 1.0 - step / self.type_warmup if step < self.type_warmup else 0.0
+        variants = first_layer_variants(space, params) if mix > 0 else []
+        if len(variants) > 1 and random.Random(f"{self.seed}:{step}:{draw}:warmup").random() < mix:
+            return self.supernet.forward_mean(images, [space.arch(variant) for variant in variants])
+        return self.supernet(images, space.arch(params))
 
     def settings(self) -> dict[str, object]:
-        return {"rule": self.name, "seed": self.seed}
+        return {"rule": self.name, "seed": self.seed, "type_warmup": self.type_warmup}
 
     def loss(self, images: torch.Tensor, labels: torch.Tensor, *, step: int) -> torch.Tensor:
         raise NotImplementedError  # each rule defines its step's loss
@@ -115,7 +153,7 @@ class UniformPath(_Rule):
 
     def loss(self, images: torch.Tensor, labels: torch.Tensor, *, step: int) -> torch.Tensor:
         self.supernet.train()
-        return nn.functional.cross_entropy(self.supernet(images, self.random_arch(step)), labels)
+        return nn.functional.cross_entropy(self.random_logits(images, step=step), labels)
 
 
 class Sandwich(_Rule):
@@ -123,8 +161,8 @@ class Sandwich(_Rule):
 
     name = "sandwich"
 
-    def __init__(self, *, supernet: Supernet, seed: int = 0, random_paths: int = 2) -> None:
-        super().__init__(supernet=supernet, seed=seed)
+    def __init__(self, *, supernet: Supernet, seed: int = 0, type_warmup: int = 0, random_paths: int = 2) -> None:
+        super().__init__(supernet=supernet, seed=seed, type_warmup=type_warmup)
         if random_paths < 0:
             raise ValueError(f"random_paths must be >= 0, got {random_paths}")
         self.random_paths = random_paths
@@ -137,9 +175,12 @@ class Sandwich(_Rule):
         teacher = self.supernet(images, self.largest)
         loss = nn.functional.cross_entropy(teacher, labels)
         soft = teacher.detach().softmax(1)
-        students = [self.smallest, *(self.random_arch(step, draw) for draw in range(self.random_paths))]
-        for arch in students:
-            loss = loss + nn.functional.cross_entropy(self.supernet(images, arch), soft)  # soft-label cross-entropy = KL + const
+        students = [
+            self.supernet(images, self.smallest),
+            *(self.random_logits(images, step=step, draw=d) for d in range(self.random_paths)),
+        ]
+        for logits in students:
+            loss = loss + nn.functional.cross_entropy(logits, soft)  # soft-label cross-entropy = KL + const
         return loss
 
 

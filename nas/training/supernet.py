@@ -38,6 +38,8 @@ RULES = ("spos", "sandwich")
 # 1 epoch (18 min on one core) ranks at Spearman +0.93 [0.91, 0.94], SPOS after 5 epochs (27 min) at +0.86 [0.83, 0.88].
 DEFAULT_RULE = "sandwich"
 OUTPUTS = ("checkpoint.pt", "supernet.pt", "metrics.jsonl", "curve.png", RESULT)
+# The op warm-up (nas.supernet.sampling) over the first quarter of the steps, as TuNAS warms up its ops.
+DEFAULT_TYPE_WARMUP = 0.25
 SUPERNET_DEFAULTS: dict[str, Any] = {"epochs": 10, "batch_size": 64, "lr": 0.05, "label_smoothing": 0.0}
 
 
@@ -67,6 +69,7 @@ def train_supernet(
     out: str | Path,
     rule: str = DEFAULT_RULE,
     random_paths: int = 2,
+    type_warmup: float = DEFAULT_TYPE_WARMUP,
     progress: bool = True,
     **settings: Any,
 ) -> SupernetResult:
@@ -75,13 +78,18 @@ def train_supernet(
     ``settings``: fields of :class:`~nas.training.recipe.Recipe` (``epochs``, ``batch_size``, ``lr``,
     ``val_fraction``, ``seed``, ``resolution`` [the space's], ``threads``, ``checkpoint_minutes``, ...).
     ``random_paths``: the sandwich rule's random students per step (ignored by SPOS).
+    ``type_warmup``: the fraction of all steps of the op warm-up over the stages' first layers' block types
+    (``nas.supernet.sampling``; recorded, and acting, only where the space has such choices).
     """
     from nas.supernet.checkpoint import data_identity, space_identity
+    from nas.supernet.sampling import has_first_layer_types
 
     if rule not in RULES:
         raise TrainingError(f"--rule {rule!r}: must be one of {', '.join(RULES)}")
     if isinstance(random_paths, bool) or not isinstance(random_paths, int) or random_paths < 0:
         raise TrainingError(f"--random-paths {random_paths!r}: must be an integer ≥ 0")
+    if isinstance(type_warmup, bool) or not isinstance(type_warmup, (int, float)) or not 0 <= type_warmup <= 1:
+        raise TrainingError(f"--type-warmup {type_warmup!r}: must be a fraction of the training steps from 0 to 1")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise TrainingError(f"--out {out}: is a file, not a folder")
@@ -93,7 +101,9 @@ def train_supernet(
     resolution = recipe.resolution or the_space.resolution
     the_space = the_space.scaled(resolution=resolution, num_classes=dataset.num_classes)
     recipe = Recipe(**{**recipe.settings(), "resolution": resolution})
-    sampling = {"rule": rule, **({"random_paths": random_paths} if rule == "sandwich" else {})}
+    sampling: dict[str, Any] = {"rule": rule, **({"random_paths": random_paths} if rule == "sandwich" else {})}
+    if has_first_layer_types(the_space):
+        sampling["type_warmup"] = float(type_warmup)
     identity = {
         "supernet": {"space": space_identity(the_space), "sampling": sampling},
         "data": data if isinstance(data, str) else dataset.name,
@@ -103,13 +113,15 @@ def train_supernet(
     from nas.training.loop import epoch_steps, pick_device, run_identity
 
     full_identity = run_identity(identity, recipe)
-    epoch_steps(holdout(dataset, fraction=recipe.val_fraction, seed=recipe.seed), recipe, full_identity["processes"])
+    steps = recipe.epochs * epoch_steps(
+        holdout(dataset, fraction=recipe.val_fraction, seed=recipe.seed), recipe, full_identity["processes"]
+    )
     pick_device(recipe)
     state = check_out(out, full_identity, outputs=OUTPUTS)
     if state is not None and (out / RESULT).is_file() and (out / "supernet.pt").is_file():
         if state["position"]["epoch"] >= recipe.epochs:
             return SupernetResult(out, out / "supernet.pt", json.loads((out / RESULT).read_text()))
-    return _train(the_space, dataset, recipe, sampling=sampling, out=out, identity=identity, progress=progress)
+    return _train(the_space, dataset, recipe, sampling=sampling, steps=steps, out=out, identity=identity, progress=progress)
 
 
 def _train(
@@ -118,6 +130,7 @@ def _train(
     recipe: Recipe,
     *,
     sampling: dict[str, Any],
+    steps: int,
     out: Path,
     identity: dict[str, Any],
     progress: bool,
@@ -132,7 +145,8 @@ def _train(
         torch.manual_seed(recipe.seed)
         supernet = Supernet(space=space)
     options = {"random_paths": sampling["random_paths"]} if "random_paths" in sampling else {}
-    task = make_task(sampling["rule"], supernet=supernet, seed=recipe.seed, **options)
+    warmup = round(sampling.get("type_warmup", 0.0) * steps)
+    task = make_task(sampling["rule"], supernet=supernet, seed=recipe.seed, type_warmup=warmup, **options)
     if supernet.unshared and progress and int(os.environ.get("RANK", "0")) == 0:
         print(f"these choices keep their own weights (their block type does not slice): {supernet.unshared}", flush=True)
     title = f"supernet ({sampling['rule']}) of {space.name} on {data.name}: largest path"

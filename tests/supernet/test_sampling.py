@@ -64,7 +64,7 @@ def test_sandwich_loss_is_labels_for_the_largest_and_its_soft_labels_for_the_oth
         for arch in (task.smallest, task.random_arch(3, 0), task.random_arch(3, 1)):
             expected = expected + nn.functional.cross_entropy(supernet(images, arch), teacher.softmax(1))
     torch.testing.assert_close(loss.detach(), expected)
-    assert task.settings() == {"rule": "sandwich", "seed": 0, "random_paths": 2}
+    assert task.settings() == {"rule": "sandwich", "seed": 0, "type_warmup": 0, "random_paths": 2}
 
 
 @pytest.mark.parametrize("rule", ["spos", "sandwich"])
@@ -89,3 +89,77 @@ def test_a_few_steps_of_either_rule_learn_a_learnable_task(rule: str) -> None:
 def test_unknown_rule_is_one_line() -> None:
     with pytest.raises(SupernetError, match="unknown sampling rule 'greedy' \\(known: spos, sandwich\\)"):
         make_task("greedy", supernet=Supernet(space=_small_space()))
+
+
+def _typed_space() -> SearchSpace:
+    """Block-type choices in each stage's first layer (no residual there), as in the mobiledet spaces."""
+    data = {
+        "name": "typed",
+        "resolution": 16,
+        "num_classes": 4,
+        "stem": {"type": "conv", "out": 8, "kernel": 3, "stride": 1},
+        "head": {"out": 32, "scaling": "none"},
+        "stages": [
+            {"out": 16, "stride": 2, "layers": 2, "block": {"type": ["ibn", "fused_ibn", "tucker"], "kernel": 3, "expansion": [2, 4]}},
+            {"out": 24, "stride": 2, "layers": 1, "block": {"type": ["ibn", "fused_ibn"], "kernel": 3, "expansion": 2}},
+        ],
+    }
+    return SearchSpace(definition=parse_space(data, source="typed"))
+
+
+def test_forward_mean_averages_the_outputs_of_the_layers_where_the_architectures_differ() -> None:
+    torch.manual_seed(0)
+    space = _typed_space()
+    supernet = Supernet(space=space).eval()
+    params = {**space.random_params(0), "s1.b1.type": "ibn"}
+    one, other = space.arch(params), space.arch({**params, "s1.b1.type": "fused_ibn"})
+    x = torch.randn(2, 3, 16, 16)
+    calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+    supernet.layer("s1_b1").register_forward_hook(lambda module, args, output: calls.append((args[0], output)))
+    seen: list[torch.Tensor] = []
+    supernet.layer("s1_b2").register_forward_hook(lambda module, args, output: seen.append(args[0]))
+    with torch.no_grad():
+        torch.testing.assert_close(supernet.forward_mean(x, [one]), supernet(x, one))
+        torch.testing.assert_close(supernet.forward_mean(x, [one, one]), supernet(x, one))
+        calls.clear(), seen.clear()
+        supernet.forward_mean(x, [one, other])
+    assert len(calls) == 2 and torch.equal(calls[0][0], calls[1][0])  # both types ran on the same input
+    torch.testing.assert_close(seen[0], (calls[0][1] + calls[1][1]) / 2)  # the next layer read their mean
+    narrower = space.arch({**params, "s1.b1.expansion": 4 if params["s1.b1.expansion"] == 2 else 2})
+    supernet.forward_mean(x, [one, narrower])  # inner widths may differ; the layers' outputs must not
+
+
+def test_the_type_warmup_mixes_the_first_layers_types_with_falling_probability() -> None:
+    from nas.supernet.sampling import first_layer_variants
+
+    space = _typed_space()
+    params = space.random_params(0)
+    variants = first_layer_variants(space, params)
+    kept = params["s2.b1.type"]  # tucker is not a choice there: the drawn type stays
+    assert [(v["s1.b1.type"], v["s2.b1.type"]) for v in variants] == [("ibn", "ibn"), ("fused_ibn", "fused_ibn"), ("tucker", kept)]
+    assert all(
+        {k: v for k, v in variant.items() if not k.endswith(".b1.type")} == {k: v for k, v in params.items() if not k.endswith(".b1.type")}
+        for variant in variants
+    )
+    assert first_layer_variants(get_space("nas_bench_macro"), {}) == []  # no type choice in a first layer: nothing to warm up
+    supernet = Supernet(space=space)
+    task = UniformPath(supernet=supernet, seed=0, type_warmup=40)
+    mixed: list[int] = []
+    original = supernet.forward_mean
+
+    def spy(x: torch.Tensor, archs: list) -> torch.Tensor:  # type: ignore[type-arg]
+        mixed.append(len(archs))
+        return original(x, archs)
+
+    supernet.forward_mean = spy  # type: ignore[method-assign]
+    images, labels = torch.randn(4, 3, 16, 16), torch.randint(0, 4, (4,))
+    counts = []
+    for steps in (range(0, 20), range(20, 40), range(40, 60)):
+        mixed.clear()
+        for step in steps:
+            task.loss(images, labels, step=step)
+        counts.append(sum(1 for n in mixed if n > 1))
+    assert counts[0] > counts[1] > 0 and counts[2] == 0  # mostly mixed early, less later, never after the warm-up
+    assert task.settings()["type_warmup"] == 40
+    with pytest.raises(ValueError, match="type_warmup"):
+        UniformPath(supernet=supernet, type_warmup=-1)

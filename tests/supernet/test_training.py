@@ -37,6 +37,7 @@ def test_a_short_run_writes_a_supernet_the_proxy_scores_with(tmp_path: Path, rul
     assert len(rows) == 1 and {"loss", "val_top1", "val_loss", "val_top1_smallest", "lr", "step"} <= set(rows[0])
     assert rows[0]["step"] == (len(data.train_images) - round(0.1 * len(data.train_images))) // 32
     assert result.summary["sampling"]["rule"] == rule and result.summary["resolution"] == 16
+    assert "type_warmup" not in result.summary["sampling"]  # no first layer with a type choice: no warm-up recorded
     assert result.summary["settings"]["label_smoothing"] == 0.0
     space = get_space("nas_bench_macro", resolution=16)
     supernet, payload = load_supernet(result.path, space=space, data=data)
@@ -51,29 +52,38 @@ def test_a_short_run_writes_a_supernet_the_proxy_scores_with(tmp_path: Path, rul
 
 def test_one_seed_gives_identical_supernets_and_a_rerun_returns_the_finished_one(tmp_path: Path) -> None:
     data = synthetic_data()
-    one = nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "a", **FAST)
-    two = nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "b", **FAST)
+    one = nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "a", rule="spos", **FAST)
+    two = nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "b", rule="spos", **FAST)
     a, b = (torch.load(r.path, weights_only=True)["state_dict"] for r in (one, two))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     before = _snapshot(tmp_path / "a")
-    again = nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "a", **{**FAST, "checkpoint_minutes": 1.0})
+    again = nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "a", rule="spos", **{**FAST, "checkpoint_minutes": 1.0})
     assert again.summary == one.summary and _snapshot(tmp_path / "a") == before  # finished: nothing retrained or rewritten
-    other = nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "c", **{**FAST, "seed": 1})
+    other = nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "c", rule="spos", **{**FAST, "seed": 1})
     c = torch.load(other.path, weights_only=True)["state_dict"]
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
 def test_other_settings_and_bad_settings_are_one_line(tmp_path: Path) -> None:
     data = synthetic_data()
-    nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "sn", **FAST)
+    nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "sn", rule="spos", **FAST)
     before = _snapshot(tmp_path / "sn")
     with pytest.raises(TrainingError, match=r"other settings .*supernet.sampling.rule: \"spos\" here, \"sandwich\" asked"):
         nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "sn", rule="sandwich", **FAST)
     assert _snapshot(tmp_path / "sn") == before
     with pytest.raises(TrainingError, match="--rule 'greedy': must be one of spos, sandwich"):
         nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "x", rule="greedy", **FAST)
+    with pytest.raises(TrainingError, match="--type-warmup 1.5: must be a fraction of the training steps from 0 to 1"):
+        nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "x", type_warmup=1.5, **FAST)
     with pytest.raises(TrainingError, match="--ema: a supernet keeps no EMA"):
         nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "x", ema=0.9, **FAST)
     with pytest.raises(nas.NasError, match="has no choices"):
         nas.train_supernet("mobilenet_v2", data=data, out=tmp_path / "x", **FAST)
     assert not (tmp_path / "x").exists()
+
+
+def test_a_space_with_types_in_its_first_layers_records_its_type_warmup(tmp_path: Path) -> None:
+    from tests.supernet.test_sampling import _typed_space
+
+    result = nas.train_supernet(_typed_space(), data=synthetic_data(), out=tmp_path / "sn", rule="spos", type_warmup=0.5, **FAST)
+    assert result.summary["sampling"] == {"rule": "spos", "type_warmup": 0.5}
