@@ -270,6 +270,7 @@ def main() -> None:
                     result["points"].append(point)
                     bank(args.results, result)
                     print(f"final, val {val}: Spearman {point['ranking']['all']['supernet']['spearman']}", flush=True)
+            bank(args.results, result)  # the finished run's settings, even when every point was scored already
             return
         if checkpoint.is_file() and checkpoint.stat().st_mtime != last_mtime:
             last_mtime = checkpoint.stat().st_mtime
