@@ -7,8 +7,8 @@
 
 Op warm-up (TuNAS): block types of a stage's first layer keep separate weights and no
 residual carries the features past them, so when their types change every step the
-later layers see unrelated features and the supernet does not learn
-(experiments/supernet_path_learning.py). For the first ``type_warmup`` steps a random
+later layers see unrelated features and the supernet learns late or not at all
+(experiments/supernet_path_learning.py; the learning rate matters more, see experiments/README.md). For the first ``type_warmup`` steps a random
 path runs, with a probability falling linearly from 1 to 0, as the mean over those
 layers' block types (``Supernet.forward_mean``): later layers learn on features all
 types contribute to before each type has to stand alone.
