@@ -38,10 +38,12 @@ def _main(args: argparse.Namespace) -> int:
 
     options = vars(args)
     try:
-        from nas.training.search_supernet import with_supernet
-
         settings = SearchSettings(**{key: value for key, value in options.items() if key != "no_progress"})
-        context = SearchContext.create(with_supernet(settings, progress=not args.no_progress))
+        if settings.data is not None and settings.proxy is None:  # the supernet signal; torch is imported only then
+            from nas.training.search_supernet import with_supernet
+
+            settings = with_supernet(settings, progress=not args.no_progress)
+        context = SearchContext.create(settings)
         search(context, progress=not args.no_progress)
     except NasError as error:  # never echo a password of --storage, nor a name's escape codes
         masked = NasError(printable(mask_secrets(str(error), options.get("storage"))))
