@@ -224,8 +224,34 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {part} | {n} | {fmt(s['spearman'])} | {fmt(s['kendall'])} | {fmt(f['spearman'])} | {fmt(f['kendall'])} | "
                 f"{fmt(d['spearman'])} | {fmt(d['kendall'])} | {fmt(s['spearman_minus_macs'])} | {fmt(d['spearman_minus_macs'])} |"
             )
+        lines += ["", *type_bias(result["networks"], last["scores"])]
     lines += ["", f"Host: {result['host']}.", ""]
     return "\n".join(lines)
+
+
+def type_bias(networks: list[dict[str, Any]], scores: dict[str, float]) -> list[str]:
+    """Per block type: how the supernet score and the truth each rank with the number of blocks of that type.
+
+    A supernet whose score follows a block type more than the truth does favours that type's shared weights
+    (a type whose weights train faster in the supernet looks better than it is).
+    """
+    rows = [row for row in networks if row["net"] in scores]
+    counts = [[block.type for block in ArchSpec.from_string(row["arch"]).blocks] for row in rows]
+    score, truth = [scores[row["net"]] for row in rows], [row["top1"] for row in rows]
+    lines = [
+        "## Block types: Spearman of the number of blocks of each type with the supernet score and with the truth",
+        "",
+        "| block type | blocks per network (min–max) | with supernet score | with truth (3-epoch top-1) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for kind in sorted({t for types in counts for t in types}):
+        number = [types.count(kind) for types in counts]
+        if len(set(number)) < 2:
+            continue
+        lines.append(
+            f"| {kind} | {min(number)}–{max(number)} | {stats.spearmanr(score, number)[0]:+.2f} | {stats.spearmanr(truth, number)[0]:+.2f} |"
+        )
+    return lines
 
 
 def main() -> None:
