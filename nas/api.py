@@ -164,7 +164,7 @@ def train_supernet(
 ) -> Any:
     """Train a weight-sharing supernet over ``space`` (a name, a space YAML or a ``SearchSpace``), as ``nas-supernet train`` does.
 
-    ``data`` as for :func:`train`; ``rule``: ``"spos"`` or ``"sandwich"`` [sandwich]; ``type_warmup``: the fraction of the
+    ``data`` as for :func:`train`; ``rule``: ``"spos"``, ``"sandwich"`` or ``"fair"`` [sandwich]; ``type_warmup``: the fraction of the
     steps that warm up the stages' first layers' block types [0.25]; ``recipe``: fields of ``nas.training.Recipe``
     (``epochs=``, ``batch_size=``, ``lr=``, ``resolution=`` [the space's], ``val_fraction=``, ``seed=``, ...). Returns a
     ``nas.training.supernet.SupernetResult`` (``.path`` is ``out/supernet.pt``); the same call again resumes (or returns) it.

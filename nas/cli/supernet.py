@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--type-warmup",
         type=float,
         default=DEFAULT_TYPE_WARMUP,
-        help=f"fraction of the steps that warm up the block types of the stages' first layers [{DEFAULT_TYPE_WARMUP}]",
+        help=f"spos, sandwich: fraction of the steps that warm up the block types of the stages' first layers [{DEFAULT_TYPE_WARMUP}]",
     )
     recipe = add_recipe_options(
         train,

@@ -4,6 +4,12 @@
 * ``sandwich``: the sandwich rule with in-place distillation (BigNAS / Once-for-All):
   the largest architecture learns from the labels, the smallest and ``random_paths``
   random ones learn from the largest's soft labels (detached), all in one step.
+* ``fair``: strict fairness (Chu et al., FairNAS): per step as many paths as the
+  largest block-type choice has types, each layer's types dealt to them in a random
+  order, so every type of every layer is trained once per step on the same batch, and
+  one update from the mean of their losses. Uniform sampling is fair only on average;
+  this rule is meant to stop the score from telling types apart by how often, and in
+  what order, their weights happened to be trained (experiments/supernet_band.py).
 
 Op warm-up (TuNAS): block types of a stage's first layer keep separate weights and no
 residual carries the features past them, so when their types change every step the
@@ -99,6 +105,7 @@ class _Rule:
     """Shared by the rules: the supernet, a seeded architecture per (step, draw), the extreme paths."""
 
     name: ClassVar[str]
+    warms_up_types: ClassVar[bool] = True  # whether ``type_warmup`` acts (``fair`` trains every type every step)
 
     def __init__(self, *, supernet: Supernet, seed: int = 0, type_warmup: int = 0) -> None:
         if type_warmup < 0:
@@ -184,11 +191,42 @@ class Sandwich(_Rule):
         return loss
 
 
-RULES: dict[str, type[_Rule]] = {rule.name: rule for rule in (UniformPath, Sandwich)}
+class StrictFairness(_Rule):
+    """FairNAS: every block type of every layer once per step, on the same batch, one update from the mean loss."""
+
+    name = "fair"
+    warms_up_types = False
+
+    def fair_params(self, step: int) -> list[dict[str, Any]]:
+        """The step's paths: other choices drawn as for SPOS, each type choice dealt out in a seeded random order.
+
+        A layer with fewer types than there are paths deals its order again from the start, so its types are
+        trained as evenly as the count allows.
+        """
+        parameters = self.supernet.space.parameters
+        kinds = {key: values for key, values in parameters.items() if key.rsplit(".", 1)[-1] == "type"}
+        paths = max((len(values) for values in kinds.values()), default=1)
+        rng = random.Random(f"{self.seed}:{step}:fair")
+        orders = {key: rng.sample(list(values), len(values)) for key, values in kinds.items()}
+        return [
+            {**self.random_params(step, draw), **{key: order[draw % len(order)] for key, order in orders.items()}} for draw in range(paths)
+        ]
+
+    def settings(self) -> dict[str, object]:
+        return {"rule": self.name, "seed": self.seed}
+
+    def loss(self, images: torch.Tensor, labels: torch.Tensor, *, step: int) -> torch.Tensor:
+        self.supernet.train()
+        space = self.supernet.space
+        losses = [nn.functional.cross_entropy(self.supernet(images, space.arch(params)), labels) for params in self.fair_params(step)]
+        return torch.stack(losses).mean()
+
+
+RULES: dict[str, type[_Rule]] = {rule.name: rule for rule in (UniformPath, Sandwich, StrictFairness)}
 
 
 def make_task(rule: str, *, supernet: Supernet, seed: int = 0, **options: int) -> _Rule:
-    """The sampling rule ``rule`` (``spos`` or ``sandwich``) over ``supernet``."""
+    """The sampling rule ``rule`` (``spos``, ``sandwich`` or ``fair``) over ``supernet``."""
     if rule not in RULES:
         from nas.supernet.network import SupernetError
 

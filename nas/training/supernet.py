@@ -33,7 +33,7 @@ from nas.training.checkpoint import check_out
 from nas.training.recipe import Recipe, TrainingError
 
 RESULT = "result.json"
-RULES = ("spos", "sandwich")
+RULES = ("spos", "sandwich", "fair")  # the names of nas.supernet.sampling.RULES, for parsers (a test keeps them equal)
 # Measured on NAS-Bench-Macro at 32 px (experiments/results/supernet_macro.md, tuned on half A): the sandwich rule after
 # 1 epoch (18 min on one core) ranks at Spearman +0.93 [0.91, 0.94], SPOS after 5 epochs (27 min) at +0.86 [0.83, 0.88].
 DEFAULT_RULE = "sandwich"
@@ -82,6 +82,7 @@ def train_supernet(
     (``nas.supernet.sampling``; recorded, and acting, only where the space has such choices).
     """
     from nas.supernet.checkpoint import data_identity, space_identity
+    from nas.supernet.sampling import RULES as TASKS
     from nas.supernet.sampling import has_first_layer_types
 
     if rule not in RULES:
@@ -102,7 +103,7 @@ def train_supernet(
     the_space = the_space.scaled(resolution=resolution, num_classes=dataset.num_classes)
     recipe = Recipe(**{**recipe.settings(), "resolution": resolution})
     sampling: dict[str, Any] = {"rule": rule, **({"random_paths": random_paths} if rule == "sandwich" else {})}
-    if has_first_layer_types(the_space):
+    if has_first_layer_types(the_space) and TASKS[rule].warms_up_types:
         sampling["type_warmup"] = float(type_warmup)
     identity = {
         "supernet": {"space": space_identity(the_space), "sampling": sampling},

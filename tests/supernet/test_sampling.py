@@ -1,4 +1,4 @@
-"""Sampling rules as training tasks: SPOS and the sandwich rule with in-place distillation."""
+"""Sampling rules as training tasks: SPOS, the sandwich rule with in-place distillation, strict fairness."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from nas.counting import count
 from nas.proxies.data import synthetic_data
 from nas.space import SearchSpace, get_space, parse_space
 from nas.supernet import Supernet, SupernetError
-from nas.supernet.sampling import Sandwich, TrainingTask, UniformPath, extreme_arch, make_task
+from nas.supernet.sampling import RULES, Sandwich, StrictFairness, TrainingTask, UniformPath, extreme_arch, make_task
+from nas.training.supernet import RULES as RULE_NAMES
 
 
 def _small_space() -> SearchSpace:
@@ -67,7 +68,7 @@ def test_sandwich_loss_is_labels_for_the_largest_and_its_soft_labels_for_the_oth
     assert task.settings() == {"rule": "sandwich", "seed": 0, "type_warmup": 0, "random_paths": 2}
 
 
-@pytest.mark.parametrize("rule", ["spos", "sandwich"])
+@pytest.mark.parametrize("rule", ["spos", "sandwich", "fair"])
 def test_a_few_steps_of_either_rule_learn_a_learnable_task(rule: str) -> None:
     torch.manual_seed(0)
     data = synthetic_data(n_train=256, n_val=128, num_classes=4, size=16)
@@ -86,8 +87,35 @@ def test_a_few_steps_of_either_rule_learn_a_learnable_task(rule: str) -> None:
     assert set(metrics) == {"top1", "loss", "top1_smallest"} and metrics["top1"] > 25  # percent; chance is 25
 
 
+def test_fair_trains_every_type_of_every_layer_once_per_step_on_the_mean_loss() -> None:
+    torch.manual_seed(0)
+    supernet = Supernet(space=get_space("mobiledet_cifar").scaled(resolution=16, num_classes=4))
+    task = StrictFairness(supernet=supernet, seed=0)
+    kinds = {key: values for key, values in supernet.space.parameters.items() if key.endswith(".type")}
+    assert max(len(values) for values in kinds.values()) == 4 and min(len(values) for values in kinds.values()) == 2
+    for step in range(3):
+        paths = task.fair_params(step)
+        assert len(paths) == 4 and paths == task.fair_params(step)
+        for key, values in kinds.items():
+            dealt = [path[key] for path in paths]
+            assert set(dealt) == set(values) and max(dealt.count(v) for v in values) == -(-4 // len(values)), (key, dealt)
+    assert task.fair_params(0) != task.fair_params(1)
+    images, labels = torch.randn(4, 3, 16, 16), torch.randint(0, 4, (4,))
+    state = {name: tensor.clone() for name, tensor in supernet.state_dict().items()}
+    loss = task.loss(images, labels, step=2)
+    supernet.load_state_dict(state)
+    with torch.no_grad():
+        each = [nn.functional.cross_entropy(supernet(images, supernet.space.arch(p)), labels) for p in task.fair_params(2)]
+    torch.testing.assert_close(loss.detach(), sum(each) / 4)
+    assert task.settings() == {"rule": "fair", "seed": 0}
+
+
+def test_the_parsers_rule_names_are_the_rules() -> None:
+    assert tuple(RULES) == RULE_NAMES
+
+
 def test_unknown_rule_is_one_line() -> None:
-    with pytest.raises(SupernetError, match="unknown sampling rule 'greedy' \\(known: spos, sandwich\\)"):
+    with pytest.raises(SupernetError, match="unknown sampling rule 'greedy' \\(known: spos, sandwich, fair\\)"):
         make_task("greedy", supernet=Supernet(space=_small_space()))
 
 

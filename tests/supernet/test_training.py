@@ -71,7 +71,7 @@ def test_other_settings_and_bad_settings_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match=r"other settings .*supernet.sampling.rule: \"spos\" here, \"sandwich\" asked"):
         nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "sn", rule="sandwich", **FAST)
     assert _snapshot(tmp_path / "sn") == before
-    with pytest.raises(TrainingError, match="--rule 'greedy': must be one of spos, sandwich"):
+    with pytest.raises(TrainingError, match="--rule 'greedy': must be one of spos, sandwich, fair"):
         nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "x", rule="greedy", **FAST)
     with pytest.raises(TrainingError, match="--type-warmup 1.5: must be a fraction of the training steps from 0 to 1"):
         nas.train_supernet("nas_bench_macro", data=data, out=tmp_path / "x", type_warmup=1.5, **FAST)
