@@ -133,7 +133,7 @@ def snapshot(checkpoint: Path, *, data: ImageData) -> tuple[Path, dict[str, Any]
         supernet=supernet,
         data=data,
         validation={"fraction": float(settings.get("val_fraction", 0.1)), "seed": int(settings.get("seed", 0))},
-        sampling={"rule": "spos", "seed": int(settings.get("seed", 0))},
+        sampling={**state["identity"].get("supernet", {}).get("sampling", {"rule": "spos"}), "seed": int(settings.get("seed", 0))},
         training={"steps": position["global_step"], "note": "an intermediate checkpoint of the run"},
     )
     return folder, position
@@ -274,7 +274,7 @@ def main() -> None:
     per_epoch = (len(data.train_images) - round(0.1 * len(data.train_images))) // 64
     old = json.loads(args.results.with_suffix(".json").read_text()) if args.results.with_suffix(".json").is_file() else {}
     result: dict[str, Any] = {
-        "training": f"SPOS over `{SPACE}` at 32 px, batch 64, from `{args.run}`",
+        "training": f"a supernet over `{SPACE}` at 32 px, batch 64, from `{args.run}`",
         "host": f"{platform.machine()} {cpu_model()}, {os.cpu_count()} cores (shared, noisy), 1 torch thread on core(s) "
         f"{sorted(os.sched_getaffinity(0))}",
         "networks": [{k: row[k] for k in ("net", "sample", "arch", "top1", "macs", "default")} for row in rows],
