@@ -6,7 +6,7 @@
   random ones learn from the largest's soft labels (detached), all in one step.
 * ``fair``: strict fairness (Chu et al., FairNAS): per step as many paths as the
   largest block-type choice has types, each layer's types dealt to them in a random
-  order, so every type of every layer is trained once per step on the same batch, and
+  order, so every type of every layer is trained at least once per step on the same batch, and
   one update from the mean of their losses. Uniform sampling is fair only on average;
   this rule is meant to stop the score from telling types apart by how often, and in
   what order, their weights happened to be trained (experiments/supernet_band.py).
@@ -192,7 +192,7 @@ class Sandwich(_Rule):
 
 
 class StrictFairness(_Rule):
-    """FairNAS: every block type of every layer once per step, on the same batch, one update from the mean loss."""
+    """FairNAS: every block type of every layer at least once per step, on the same batch, one update from the mean loss."""
 
     name = "fair"
     warms_up_types = False
