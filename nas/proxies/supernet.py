@@ -39,7 +39,7 @@ class SupernetProxy(Proxy):
         "a sandwich-rule supernet trained 1 epoch at 32 px (18 min on one CPU core) ranks 250 held-out NAS-Bench-Macro "
         "networks (half B) at Spearman +0.91 [0.89, 0.93] against their 50-epoch accuracy, above FLOPs' +0.78 and below the "
         "zero-cost default's +0.97 (fitted on that benchmark) (experiments/results/supernet_macro.md, python -m "
-        "experiments.supernet_macro); on mobiledet_cifar, supernets trained up to one epoch on one CPU core (spos, fair) "
+        "experiments.supernet_macro); on mobiledet_cifar, supernets trained up to two epochs on a CPU (spos, fair) "
         "ranked 48 networks of one latency band at -0.16 to +0.17, below FLOPs' +0.35 (experiments/results/supernet_band*.md); "
         "not measured for this search's supernet, whose training is in its result.json"
     )
