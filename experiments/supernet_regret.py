@@ -15,6 +15,17 @@ the others in experiments/cache/macro_PROXY.scores.json), so a key a search samp
 budget's or seed's search samples, is scored once. Every score is taken at proxy seed 0 (the supernet's BN
 calibration batches and validation images; the zero-cost proxies' inputs), so the search seed changes only the
 sampler. ``macs`` and the zero-cost default need no data; the supernet is scored on the data it was trained on.
+
+Two diagnostic scorers separate the search's share of the regret from the proxy's:
+
+- ``oracle`` scores a key by its benchmark ``mean_acc`` itself: the regret left is the search's (200 of 6,561 keys
+  sampled), a floor no proxy can beat with the same sampler and trials. It is a measurement aid, not a proxy.
+- ``supernet:N`` is the supernet scored on ``N`` validation images instead of the proxy's default (500), to show how
+  much of the supernet's regret is the noise of a small validation sample (cache ``SUPERNET.scores.valN.json``).
+
+``--rescore K`` adds, for every supernet search, the regret after what ``nas-search --finalists K`` does: its ``K``
+best distinct networks within the budget re-scored on the whole validation split (the proxy's ``rescore``, cache
+``SUPERNET.scores.final.json``) and the best of them chosen (row "K best re-scored").
 """
 
 from __future__ import annotations
@@ -42,10 +53,27 @@ from nas.proxies.base import ProxyResult
 from nas.records import choose_best, records
 from nas.space import get_space
 from nas.study import SearchContext, run_trials
+from nas.study.finalists import finalists
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 QUANTILES = (0.25, 0.50, 0.75)
+
+
+class OracleScorer:
+    """``oracle``: the benchmark's own ``mean_acc`` of a key (the search-limited floor of the regret)."""
+
+    name, needs_data = "oracle", False
+    description = evidence = "the benchmark's 50-epoch mean_acc (diagnostic, not a proxy)"
+
+    def __init__(self, bench: dict[str, dict]) -> None:
+        self.bench = bench
+
+    def prepare(self, *, space: Any = None, data: Any = None) -> None:
+        return None
+
+    def evaluate(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Any = None) -> ProxyResult:
+        raise AssertionError("the oracle scores keys, through CachedProxy's lookup")
 
 
 class CachedProxy:
@@ -63,8 +91,11 @@ class CachedProxy:
     def evaluate(self, arch: ArchSpec, *, seed: int = 0, data: Any = None, report: Any = None) -> ProxyResult:
         key = self.lookup[arch.to_string()]
         start = time.perf_counter()
-        fresh = key not in self.cache.scores
-        score = self.cache.get(key, lambda: self.proxy.evaluate(arch, seed=0, data=self.data).score)
+        fresh = key not in self.cache.scores and not isinstance(self.proxy, OracleScorer)
+        if isinstance(self.proxy, OracleScorer):
+            score = float(self.proxy.bench[key]["mean_acc"])
+        else:
+            score = self.cache.get(key, lambda: self.proxy.evaluate(arch, seed=0, data=self.data).score)
         self.computed += fresh
         return ProxyResult(score, time.perf_counter() - start)
 
@@ -79,20 +110,25 @@ def budgets(space: Any, table: Any) -> tuple[dict[str, float], dict[float, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supernet", type=Path, help="the trained supernet folder (experiments/supernet_macro.py --out)")
-    parser.add_argument("--proxies", nargs="+", default=["supernet", "default", "macs"])
+    parser.add_argument(
+        "--proxies", nargs="+", default=["supernet", "default", "macs"], help="proxy names, supernet:N (N validation images), oracle"
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--sampler", default="nsga2", help="the search's sampler (nas-search --sampler)")
+    parser.add_argument("--rescore", type=int, default=0, help="re-rank each supernet search's K best within the budget")
     parser.add_argument("--stem", default="supernet_regret", help="results/STEM.{md,json}")
     args = parser.parse_args()
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if "supernet" in args.proxies and (args.supernet is None or not (args.supernet / "supernet.pt").is_file()):
+    uses_supernet = any(name.split(":")[0] == "supernet" for name in args.proxies)
+    if uses_supernet and (args.supernet is None or not (args.supernet / "supernet.pt").is_file()):
         raise SystemExit(f"--supernet {args.supernet}: no supernet.pt there (train one with experiments/supernet_macro.py)")
 
     bench = json.loads(BENCH.read_text())  # all 6,561 keys: a search samples keys, not canonical networks
     space = get_space("nas_bench_macro")
     lookup = {arch_of(space, key).to_string(): key for key in all_keys(space)}
-    data = cifar10() if "supernet" in args.proxies else None
+    data = cifar10() if uses_supernet else None
     spec = f"imagefolder:{CACHE / 'cifar10'}"
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     latency, targets = budgets(space, get_device("cpu").load_table())  # the table ``--device cpu`` searches price with
@@ -101,25 +137,31 @@ def main() -> None:
     for name in args.proxies:
         for seed in args.seeds:  # seed by seed: a run cut short has every budget for the first seeds
             for quantile in QUANTILES:
+                base, _, val_size = name.partition(":")
                 with tempfile.TemporaryDirectory() as folder:
-                    supernet = {"supernet": str(args.supernet), "data": spec} if name == "supernet" else {}
+                    supernet = {"supernet": str(args.supernet), "data": spec} if base == "supernet" else {}
                     context = SearchContext.create(
                         space="nas_bench_macro",
                         device="cpu",
                         latency_target_ms=targets[quantile],
-                        proxy=name,
+                        proxy="macs" if base == "oracle" else base,
                         trials=args.trials,
+                        sampler=args.sampler,
                         seed=seed,
                         out=folder,
                         storage=f"{folder}/study.journal",
                         **supernet,
                     )
                     if name not in proxies:
-                        path = CACHE / f"macro_{name}.scores.json"
-                        if name == "supernet":
-                            path = args.supernet.parent / f"{args.supernet.name}.scores.json"
-                        scoring_data = data if name == "supernet" else None  # the others as in a search without --data
-                        proxies[name] = CachedProxy(proxy=context.proxy, cache=ScoreCache(path), lookup=lookup, data=scoring_data)
+                        path = CACHE / f"macro_{base}.scores.json"
+                        scorer = OracleScorer(bench) if base == "oracle" else context.proxy
+                        if base == "supernet":
+                            suffix = f".val{val_size}" if val_size else ""
+                            path = args.supernet.parent / f"{args.supernet.name}.scores{suffix}.json"
+                            if val_size:
+                                scorer.val_size = int(val_size)
+                        scoring_data = data if base == "supernet" else None  # the others as in a search without --data
+                        proxies[name] = CachedProxy(proxy=scorer, cache=ScoreCache(path), lookup=lookup, data=scoring_data)
                     context.proxy = proxies[name]
                     start = time.perf_counter()
                     before = proxies[name].computed
@@ -129,6 +171,20 @@ def main() -> None:
                 chosen, fits = choose_best(rows, budget)
                 key = lookup[ArchSpec.from_string(chosen.arch).to_string()]
                 best = max(bench[k]["mean_acc"] for k, ms in latency.items() if ms <= budget)
+                extra: dict[str, Any] = {}
+                if base == "supernet" and args.rescore:
+                    final_cache = ScoreCache(args.supernet.parent / f"{args.supernet.name}.scores.final.json")
+                    extra = rescore(
+                        rows,
+                        budget=budget,
+                        args=args,
+                        proxy=proxies[name].proxy,
+                        cache=final_cache,
+                        lookup=lookup,
+                        data=data,
+                        bench=bench,
+                        best=best,
+                    )
                 runs.append(
                     {
                         "proxy": name,
@@ -144,11 +200,27 @@ def main() -> None:
                         "distinct_keys": len({r.arch for r in rows}),
                         "newly_scored": proxies[name].computed - before,
                         "seconds": round(time.perf_counter() - start, 1),
+                        **extra,
                     }
                 )
                 proxies[name].cache.flush()
                 print(json.dumps(runs[-1]), flush=True)
                 write(runs, args, started, targets)
+
+
+def rescore(
+    rows: list, *, budget: float, args: argparse.Namespace, proxy: Any, cache: ScoreCache, lookup: dict, data: Any, bench: dict, best: float
+) -> dict[str, Any]:
+    """What ``nas.study.finalists`` does after a search: the ``--rescore`` best distinct networks within the budget,
+    re-scored by the proxy's ``rescore`` (the whole validation split), and the best of them chosen."""
+    chosen_rows = finalists(rows, budget, args.rescore)
+    scores = {}
+    for row in chosen_rows:
+        key = lookup[ArchSpec.from_string(row.arch).to_string()]
+        scores[key] = (cache.get(key, lambda: proxy.rescore(row.arch_spec(), seed=0, data=data)), -row.latency_ms)
+    cache.flush()
+    chosen = max(scores, key=lambda key: scores[key])
+    return {"rescored_chosen": chosen, "rescored_finalists": len(scores), "rescored_regret": best - bench[chosen]["mean_acc"]}
 
 
 def write(runs: list[dict], args: argparse.Namespace, started: str, targets: dict[float, float]) -> None:
@@ -158,6 +230,7 @@ def write(runs: list[dict], args: argparse.Namespace, started: str, targets: dic
         "command": "python -m experiments.supernet_regret " + " ".join(sys.argv[1:]),
         "started": started,
         "trials": args.trials,
+        "sampler": args.sampler,
         "supernet": str(args.supernet),
         "budgets_ms": {f"{q:.0%}": ms for q, ms in targets.items()},
         "host": f"2-core AMD EPYC KVM, 1 torch thread, load average {load} at the last write",
@@ -168,7 +241,7 @@ def write(runs: list[dict], args: argparse.Namespace, started: str, targets: dic
     lines = [
         "# Search regret on NAS-Bench-Macro",
         "",
-        f"`{result['command']}` ({started}; {result['host']}). {args.trials} trials per search (NSGA-II, constrained), "
+        f"`{result['command']}` ({started}; {result['host']}). {args.trials} trials per search ({args.sampler}, constrained), "
         "regret = best `mean_acc` within the budget minus the chosen network's, in points; median over seeds (per seed).",
         "",
         "| proxy | " + " | ".join(f"{q:.0%} budget ({ms:.3f} ms)" for q, ms in targets.items()) + " |",
@@ -181,6 +254,12 @@ def write(runs: list[dict], args: argparse.Namespace, started: str, targets: dic
             cells.append(f"{statistics.median(mine):.2f} ({', '.join(f'{v:.2f}' for v in mine)})" if mine else "–")
         label = f"{name} ({DEFAULT_PROXY})" if name == "default" else name
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        if any("rescored_regret" in r for r in runs if r["proxy"] == name):
+            cells = []
+            for q in targets:
+                mine = [r["rescored_regret"] for r in runs if r["proxy"] == name and r["quantile"] == q and "rescored_regret" in r]
+                cells.append(f"{statistics.median(mine):.2f} ({', '.join(f'{v:.2f}' for v in mine)})" if mine else "–")
+            lines.append(f"| {name}, {args.rescore} best re-scored | " + " | ".join(cells) + " |")
     atomic_write_text(RESULTS / f"{args.stem}.md", "\n".join(lines) + "\n")
 
 

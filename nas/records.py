@@ -3,7 +3,9 @@
 The best architecture is chosen by one rule for every objective: among complete
 trials whose table latency fits the budget, the highest score (proxy for
 ``pareto``/``constrained``, reward for ``tunas``/``mnas``; ties → lower latency).
-The budget is ``--latency-target`` when given, else the table latency of
+When the search re-scored its finalists (``nas.study.finalists``: the best few
+within the budget, scored again on the whole validation split), the highest of
+those precise scores decides among them instead. The budget is ``--latency-target`` when given, else the table latency of
 MobileNetV2 1.0 at the same resolution on the same device; if no trial fits, the
 fastest trial is chosen and the report says so.
 """
@@ -39,6 +41,8 @@ class TrialRecord:
     score: float | None  # what the objective ranks by (higher is better)
     values: tuple[float, ...]
     fail_reason: str = ""
+    final_proxy: float | None = None  # the proxy re-scored precisely (finalists only)
+    final_score: float | None = None  # ... and the objective's score from it
 
     @property
     def complete(self) -> bool:
@@ -62,7 +66,11 @@ class Reference:
     macs: int
 
 
+FINALISTS_ATTR = "finalists"  # study user attribute: {trial number: [precise proxy, its score]}
+
+
 def records(study: optuna.Study) -> list[TrialRecord]:
+    finals = study.user_attrs.get(FINALISTS_ATTR, {})
     rows = []
     for trial in study.get_trials(deepcopy=False):
         attrs = trial.user_attrs
@@ -83,6 +91,8 @@ def records(study: optuna.Study) -> list[TrialRecord]:
                 score=values[0] if values else None,
                 values=values,
                 fail_reason=str(attrs.get("fail_reason", attrs.get("pruned", ""))),
+                final_proxy=finals.get(str(trial.number), [None, None])[0],
+                final_score=finals.get(str(trial.number), [None, None])[1],
             )
         )
     return rows
@@ -106,6 +116,9 @@ def choose_best(rows: Sequence[TrialRecord], budget_ms: float | None) -> tuple[T
     if not done:
         raise NasError("the study has no complete trial yet; run the search first")
     fitting = [(score, r) for score, r in done if budget_ms is None or r.latency_ms <= budget_ms]
+    rescored = [(r.final_score, r) for _, r in fitting if r.final_score is not None]
+    if rescored:
+        return max(rescored, key=lambda pair: (pair[0], -pair[1].latency_ms))[1], True
     if fitting:
         return max(fitting, key=lambda pair: (pair[0], -pair[1].latency_ms))[1], True
     return min(done, key=lambda pair: pair[1].latency_ms)[1], False
@@ -153,7 +166,7 @@ def hypervolume(points: Iterable[tuple[float, float]], *, reference: tuple[float
 
 
 # -- CSV ------------------------------------------------------------------------------------------------
-COLUMNS = ("number", "state", "proxy", "latency_ms", "params", "macs", "score", "proxy_seconds", "arch", "fail_reason")
+COLUMNS = ("number", "state", "proxy", "latency_ms", "params", "macs", "score", "proxy_seconds", "final_proxy", "arch", "fail_reason")
 
 
 def to_csv(rows: Sequence[TrialRecord]) -> str:
@@ -173,6 +186,7 @@ def write_csvs(rows: Sequence[TrialRecord], out: Any) -> None:
 
 
 __all__ = [
+    "FINALISTS_ATTR",
     "REFERENCE_WIDTHS",
     "Reference",
     "TrialRecord",

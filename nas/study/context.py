@@ -109,6 +109,7 @@ class SearchContext:
             "precision": self.device.precision,
             **self.objective.settings(),
             "proxy": self.proxy.name,
+            "finalists": settings.finalists if hasattr(self.proxy, "rescore") else None,
             "sampler": settings.sampler,
             "population": self.population,
             "seed": settings.seed,

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from nas.study.context import SearchContext, check_out
 from nas.records import Reference, TrialRecord, choose_best, pareto_front, records, write_csvs
+from nas.study.finalists import rescore_finalists
 from nas.study.rdb import FINISHED
 from nas.study.runner import Worker, count_finished, die_with_parent, prepare_study, run_worker_process
 from nas.study.study import StorageError, mask_url
@@ -94,8 +95,9 @@ def _run_processes(context: SearchContext, study: Any, remaining: int, deadline:
             future.result()  # re-raises a worker's NasError here
 
 
-def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = None) -> SearchResult:
-    """Write trials.csv, pareto.csv, pareto.png, best/ (yaml, onnx, int8 on int8 devices) and report.md."""
+def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = None, progress: bool = True) -> SearchResult:
+    """Re-score the finalists (a proxy that can), then write trials.csv, pareto.csv, pareto.png, best/ (yaml, onnx,
+    int8 on int8 devices) and report.md."""
     from nas.exporting.formats import export_arch
     from nas.exporting.plot import plot_pareto
     from nas.exporting.report import write_report
@@ -103,7 +105,6 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
     study = context.open_study()
     rows = records(study)
     out = context.out
-    write_csvs(rows, out)
     refs = context.references()
     target = context.objective.target_ms
     reference_1 = next((r for r in refs if r.width == 1.0), None)
@@ -112,6 +113,8 @@ def finish(context: SearchContext, *, export_formats: tuple[str, ...] | None = N
         if target is not None
         else ((reference_1.latency_ms, "latency of MobileNetV2 1.0") if reference_1 and reference_1.latency_ms is not None else (None, ""))
     )
+    rows = rescore_finalists(study, rows, context=context, budget_ms=budget, progress=progress)
+    write_csvs(rows, out)
     best, fits = choose_best(rows, budget)
     formats = export_formats or (("yaml", "onnx", "int8") if context.device.precision == "int8" else ("yaml", "onnx"))
     arch = best.arch_spec().with_name(f"{context.space.name}-trial{best.number}")
@@ -210,7 +213,7 @@ def summary(result: SearchResult, *, top: int = 5) -> str:
 def search(context: SearchContext, *, progress: bool = True, export_formats: tuple[str, ...] | None = None) -> SearchResult:
     try:
         run_trials(context, progress=progress)
-        result = finish(context, export_formats=export_formats)
+        result = finish(context, export_formats=export_formats, progress=progress)
     except (optuna.exceptions.StorageInternalError, SQLAlchemyError) as error:  # e.g. a full disk while the study grows
         raise StorageError(
             f"--storage {mask_url(context.storage_url)}: cannot write: {root_cause(error)}; the study keeps the trials "

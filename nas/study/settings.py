@@ -10,7 +10,7 @@ each breach is one line naming the option:
 * ``--heartbeat``: 1 … 3,600 s (a grace period beyond 3 hours fails no crashed trial in practice);
 * ``--workers``: 1 … 4 × the CPUs this process may use (more processes than that only share the
   same cores and memory: 12 workers took 3.1 GB), and never more processes than trials left;
-* ``--trials``: 1 … 1,000,000; ``--threads``: 1 … 1,024.
+* ``--trials``: 1 … 1,000,000; ``--threads``: 1 … 1,024; ``--finalists``: 0 … 1,000.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any, Callable
 from nas.errors import NasError
 
 DEFAULT_TRIALS = 200  # the default (ensemble) proxy costs 0.15-0.36 s a trial here: 200 trials fit 3 minutes with margin
+DEFAULT_FINALISTS = 10  # see nas/study/finalists.py for the measurement
 HEARTBEAT_S = 10  # a searching worker records a heartbeat this often on RDB storages (Optuna's heartbeat)
 GRACE_FACTOR = 3  # ... and a RUNNING trial without one for GRACE_FACTOR intervals is failed
 MAX_SEED = 2**32 - 1
@@ -58,9 +59,16 @@ def count(high: int | Callable[[], int], *, low: int = 1, extra: str | Callable[
         top, more = high() if callable(high) else high, extra() if callable(extra) else extra
         if _is_int(value) and low <= value <= top:
             return None
+        if low < 1:
+            return f"must be an integer from {low} to {top}"
         return f"must be a positive integer{more or (f' of at most {top}' if _is_int(value) and value >= 1 else '')}"
 
+    if low < 1:
+        _ZERO_ALLOWED.append(check)
     return check
+
+
+_ZERO_ALLOWED: list[Check] = []  # count() checks with low 0: the CLI parses them as plain integers
 
 
 def positive(value: Any) -> str | None:
@@ -117,6 +125,13 @@ class SearchSettings:
         "the zero-cost nas.proxies.DEFAULT_PROXY]",
     )
     supernet: str | None = option(None, "trained supernet folder for --proxy supernet (nas-supernet train)", metavar="DIR")
+    finalists: int = option(
+        DEFAULT_FINALISTS,
+        f"re-score the N best networks within the budget precisely and choose among them (proxies that can: supernet, on "
+        f"the whole validation split); 0: off [{DEFAULT_FINALISTS}]",
+        count(1000, low=0),
+        metavar="N",
+    )
     trials: int = option(
         DEFAULT_TRIALS, f"total finished (complete + pruned) trials the study should hold [{DEFAULT_TRIALS}]", count(MAX_TRIALS)
     )
@@ -213,7 +228,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, choices: dict[str, list[st
         parser.add_argument(
             flag(spec),
             dest=spec.name,
-            type=_parse(kind(spec), flag(spec), positive=meta["check"] not in (seed_check, finite)),
+            type=_parse(kind(spec), flag(spec), positive=meta["check"] not in (seed_check, finite, *_ZERO_ALLOWED)),
             metavar=meta["metavar"],
             choices=choices.get(meta["choices"]) if meta["choices"] else None,
             default=spec.default,

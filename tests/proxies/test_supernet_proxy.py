@@ -60,6 +60,21 @@ def test_score_is_top1_on_the_held_out_training_images_after_recalibration(folde
     assert proxy.evaluate(arch, seed=7, data=data).score == score  # deterministic for a seed
 
 
+def test_rescore_is_the_score_on_the_whole_validation_split(folder: Path) -> None:
+    from nas.proxies.supernet import SupernetProxy
+
+    data = synthetic_data()
+    screening, whole = SupernetProxy(supernet=folder, val_size=16), SupernetProxy(supernet=folder, val_size=10_000)
+    for proxy in (screening, whole):
+        proxy.prepare(space=get_space(SPACE), data=data)
+    archs = [get_space(SPACE).random(k) for k in range(6)]
+    for arch in archs:
+        # 128 held-out images; the calibration batches are the same whatever the validation sample's size
+        assert screening.rescore(arch, seed=2, data=data) == whole.score(arch, seed=2, data=data)
+        assert screening.score(arch, seed=2, data=data) * 16 == round(screening.score(arch, seed=2, data=data) * 16)
+    assert any(screening.score(a, seed=2, data=data) != screening.rescore(a, seed=2, data=data) for a in archs)
+
+
 def test_refusals_are_one_line(folder: Path, tmp_path: Path) -> None:
     with pytest.raises(ProxyError, match="needs --supernet DIR"):
         get_proxy("supernet").prepare()

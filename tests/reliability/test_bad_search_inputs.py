@@ -56,6 +56,8 @@ def world(tiny_table: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["--heartbeat", str(10**20)], "--heartbeat must be a positive integer of at most 3600"),
         (["--workers", "1000"], "--workers must be a positive integer of at most"),
         (["--threads", "0"], "--threads: expected a positive integer"),
+        (["--finalists", "-1"], "--finalists must be an integer from 0 to 1000"),
+        (["--finalists", "x"], "--finalists: expected an integer"),
         (["--timeout", "inf"], "--timeout must be a positive number"),
         (["--proxy", "params"], "holds the search"),  # a different search in an existing --out
         (["--out", "WORLD/pg", "--storage", f"postgresql://nas:{SECRET}@127.0.0.1:1/nas"], "postgresql://nas:***@127.0.0.1:1/nas"),
