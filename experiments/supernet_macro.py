@@ -96,6 +96,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500, help="distinct benchmark networks drawn (halves A and B of n/2)")
     parser.add_argument("--half", default="A", choices=["A", "B", "all"], help="which half to score (tune on A; read B once)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--val-size", type=int, default=None, help="validation images per score [the proxy's 500]; cache OUT.scores.valN.json"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "cache" / "supernet_macro", help="the supernet's folder (resumable)")
     parser.add_argument("--stem", default="supernet_macro", help="results/STEM.{md,json}")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where STEM.{md,json} are written")
@@ -114,8 +117,11 @@ def main() -> None:
     chosen = {"A": half_a, "B": half_b, "all": keys}[args.half]
     space = get_space("nas_bench_macro", resolution=args.resolution)
     proxy = get_proxy("supernet", supernet=str(args.out))
+    suffix = ""
+    if args.val_size is not None:
+        proxy.val_size, suffix = args.val_size, f".val{args.val_size}"
     proxy.prepare(space=space, data=data)
-    supernet_cache = ScoreCache(args.out.parent / f"{args.out.name}.scores.json")
+    supernet_cache = ScoreCache(args.out.parent / f"{args.out.name}.scores{suffix}.json")
     default = get_proxy(DEFAULT_PROXY)
     default_cache = ScoreCache(HERE / "cache" / "macro_default.scores.json")
     for number, key in enumerate(chosen):
@@ -215,7 +221,7 @@ def report(stems: list[str], results: Path) -> None:
         curve = ", ".join(f"{row['val_top1']:.3f}" for row in run["training"]["curve"] if row.get("val_top1") is not None)
         cost = run["proxy"]
         lines.append(
-            f"- {stem}: {curve}; proxy median {cost['median_s']:.2f} s wall ({cost['median_cpu_s']:.2f} s CPU), "
+            f"- {stem}: {curve}; proxy ({cost['budget']}) median {cost['median_s']:.2f} s wall ({cost['median_cpu_s']:.2f} s CPU), "
             f"range {cost['range_s'][0]:.2f}–{cost['range_s'][1]:.2f} s; {run['host']}; started {run['started']}."
         )
     summary = {stem: {k: v for k, v in run.items() if k != "rows"} for stem, run in runs.items()}

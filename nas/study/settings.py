@@ -27,7 +27,7 @@ from typing import Any, Callable
 from nas.errors import NasError
 
 DEFAULT_TRIALS = 200  # the default (ensemble) proxy costs 0.15-0.36 s a trial here: 200 trials fit 3 minutes with margin
-DEFAULT_FINALISTS = 10  # see nas/study/finalists.py for the measurement
+DEFAULT_FINALISTS = 0  # off: no measured gain at the supernet's default screen (nas/study/finalists.py)
 HEARTBEAT_S = 10  # a searching worker records a heartbeat this often on RDB storages (Optuna's heartbeat)
 GRACE_FACTOR = 3  # ... and a RUNNING trial without one for GRACE_FACTOR intervals is failed
 MAX_SEED = 2**32 - 1

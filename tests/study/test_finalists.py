@@ -76,6 +76,6 @@ def test_a_supernet_search_re_scores_its_finalists_and_every_reader_chooses_the_
     assert "final_proxy" in (tmp_path / "run" / "trials.csv").read_text().splitlines()[0]
     again = search(**common, proxy="supernet", supernet=str(folder), trials=8, finalists=3, out=tmp_path / "run")  # resume: nothing new
     assert again.best.number == result.best.number
-    off = search(**common, proxy="supernet", supernet=str(folder), trials=8, finalists=0, out=tmp_path / "off")
+    off = search(**common, proxy="supernet", supernet=str(folder), trials=8, out=tmp_path / "off")  # the default: off
     off_study = optuna.load_study(study_name=off.study_name, storage=open_storage(off.storage))
     assert FINALISTS_ATTR not in off_study.user_attrs and "Finalists" not in (tmp_path / "off" / "report.md").read_text()
