@@ -5,9 +5,10 @@ trials whose table latency fits the budget, the highest score (proxy for
 ``pareto``/``constrained``, reward for ``tunas``/``mnas``; ties → lower latency).
 When the search re-scored its finalists (``nas.study.finalists``: the best few
 within the budget, scored again on the whole validation split), the highest of
-those precise scores decides among them instead. The budget is ``--latency-target`` when given, else the table latency of
-MobileNetV2 1.0 at the same resolution on the same device; if no trial fits, the
-fastest trial is chosen and the report says so.
+those precise scores decides among them instead. The budget is
+``--latency-target`` when given, else the table latency of MobileNetV2 1.0 at
+the same resolution on the same device; if no trial fits, the fastest trial is
+chosen and the report says so.
 """
 
 from __future__ import annotations
